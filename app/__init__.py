@@ -1,0 +1,1 @@
+"""GrantFlow Flask application."""

@@ -1,0 +1,1 @@
+"""GrantFlow workflow engine: definitions, verification, compiled machines, audited operations."""

@@ -1,0 +1,90 @@
+"""Command line: ``python -m workflow check|diagram|audit|migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from workflow.errors import DefinitionError
+
+
+def _check(args: argparse.Namespace) -> int:
+    from workflow.verify import check_paths
+
+    loaded, problems = check_paths(args.paths)
+    for p in problems:
+        print(p)
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    print(f"{len(loaded)} definition(s) checked: {errors} error(s), {warnings} warning(s)",
+          file=sys.stderr)
+    return 1 if errors or (args.strict and warnings) else 0
+
+
+def _diagram(args: argparse.Namespace) -> int:
+    from workflow.definitions import load_file
+    from workflow.diagram import mermaid
+
+    try:
+        loaded = load_file(args.file)
+    except DefinitionError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if args.highlight and args.highlight not in loaded.definition.states:
+        print(f"{args.file}: no state '{args.highlight}' to highlight", file=sys.stderr)
+        return 2
+    sys.stdout.write(mermaid(loaded.definition, args.highlight, args.lang))
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from workflow import audit
+
+    if args.audit_command == "verify":
+        return audit.cli_verify(args.db)
+    return audit.cli_export(args.db, sys.stdout)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from workflow import migrate
+
+    return migrate.cli_migrate(args.db, args.to, dry_run=args.dry_run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m workflow", description="GrantFlow workflow engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    check = sub.add_parser("check", help="load and verify definition files or folders")
+    check.add_argument("paths", nargs="+")
+    check.add_argument("--strict", action="store_true", help="warnings fail the run too")
+    check.set_defaults(func=_check)
+
+    diagram = sub.add_parser("diagram", help="print a Mermaid stateDiagram-v2")
+    diagram.add_argument("file")
+    diagram.add_argument("--highlight", metavar="STATE")
+    diagram.add_argument("--lang", choices=("vi", "en"), default="en")
+    diagram.set_defaults(func=_diagram)
+
+    audit = sub.add_parser("audit", help="verify or export the audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    for name in ("verify", "export"):
+        p = audit_sub.add_parser(name)
+        p.add_argument("--db", required=True, help="database URL")
+    audit.set_defaults(func=_audit)
+
+    migrate = sub.add_parser("migrate", help="move live subjects to a newer definition version")
+    migrate.add_argument("--db", required=True, help="database URL")
+    migrate.add_argument("--to", required=True, metavar="WORKFLOW:VERSION")
+    migrate.add_argument("--dry-run", action="store_true")
+    migrate.set_defaults(func=_migrate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,345 @@
+"""The definition format: pydantic models for the YAML files, and a loader that keeps line numbers.
+
+A definition is data. Loading turns a file into a :class:`Definition` plus a :class:`SourceMap` that knows
+the line of every key, so that both structural errors (here) and semantic ones (``verify``) can say
+``FILE:LINE: error: ...``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
+
+from workflow.errors import DefinitionError, Problem
+
+SCOPES = ("own", "commune", "district", "province")
+Scope = Literal["own", "commune", "district", "province"]
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+WORKFLOW_ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+Name = Annotated[StrictStr, Field(pattern=NAME_PATTERN)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+class Text(_Strict):
+    """A bilingual label. Vietnamese is required; English falls back to Vietnamese."""
+
+    vi: StrictStr
+    en: StrictStr | None = None
+
+    def get(self, lang: str) -> str:
+        return (self.en or self.vi) if lang == "en" else self.vi
+
+    def as_dict(self) -> dict[str, str]:
+        return {"vi": self.vi, "en": self.en or self.vi}
+
+
+class Role(_Strict):
+    scope: Scope
+    read_only: StrictBool = False
+    title: Text | None = None
+
+
+class Deadline(_Strict):
+    """Time allowed in a state: calendar days or Vietnamese working days."""
+
+    working_days: Annotated[StrictInt, Field(gt=0)] | None = None
+    days: Annotated[StrictInt, Field(gt=0)] | None = None
+
+
+class Criterion(_Strict):
+    key: Name
+    title: Text
+    max_points: Annotated[StrictInt, Field(gt=0)]
+
+
+class Bonus(_Strict):
+    """Priority points added to the weighted average when the subject has the named flag."""
+
+    flag: Name
+    points: Annotated[StrictInt, Field(gt=0)]
+    title: Text | None = None
+
+
+class Council(_Strict):
+    """An appraisal council on a state: criteria, pass mark, membership and quorum."""
+
+    criteria: list[Criterion]
+    pass_mark: Annotated[StrictInt, Field(gt=0)] = 70
+    min_members: Annotated[StrictInt, Field(gt=0)] = 5
+    quorum: Annotated[float, Field(gt=0, le=1, strict=False)] = 2 / 3
+    bonuses: list[Bonus] = []
+    blind: StrictBool = False
+    veto: StrictBool = False
+
+
+class Indicator(_Strict):
+    key: Name
+    title: Text
+    unit: StrictStr | None = None
+    kind: Literal["int", "percent", "bool", "money"] = "int"
+
+
+class State(_Strict):
+    title: Text | None = None
+    initial: StrictBool = False
+    final: StrictBool = False
+    editable_by: list[Name] = []
+    editable_fields: list[Name] | None = None
+    deadline: Deadline | None = None
+    council: Council | None = None
+    indicators: list[Indicator] | None = None
+
+
+InputType = Literal["text", "string", "money", "int", "percent", "date", "bool", "choice", "user_list"]
+
+
+class InputSpec(_Strict):
+    type: InputType = "text"
+    title: Text | None = None
+    choices: list[StrictStr] | None = None
+    min: int | None = None
+    max: int | None = None
+
+
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class GuardRef:
+    """A guard as written in a transition: its name and the parameters given."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    positional: tuple[Any, ...] = ()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _guard_ref(value: Any) -> Any:
+    if isinstance(value, GuardRef):
+        return value
+    if isinstance(value, str):
+        return GuardRef(value)
+    if isinstance(value, dict) and len(value) == 1:
+        ((name, args),) = value.items()
+        if not isinstance(name, str):
+            raise ValueError("a guard name must be a string")
+        if isinstance(args, dict):
+            return GuardRef(name, dict(args))
+        if args is None:
+            return GuardRef(name)
+        return GuardRef(name, positional=(args,))
+    raise ValueError("a guard is a name, or a mapping {name: parameter} / {name: {param: value}}")
+
+
+GuardEntry = Annotated[GuardRef, BeforeValidator(_guard_ref)]
+
+
+class Transition(_Strict):
+    trigger: Name
+    source: Annotated[list[Name], BeforeValidator(_one_or_many), Field(alias="from", min_length=1)]
+    dest: Annotated[Name, Field(alias="to")]
+    roles: list[Name] = []
+    guards: list[GuardEntry] = []
+    requires: list[Name] = []
+    separate_from: list[Name] = []
+    title: Text | None = None
+
+
+class MigratesFrom(_Strict):
+    version: Annotated[StrictInt, Field(gt=0)]
+    states: dict[Name, Name] = {}
+
+
+class Definition(_Strict):
+    workflow: Annotated[StrictStr, Field(pattern=WORKFLOW_ID_PATTERN)]
+    version: Annotated[StrictInt, Field(gt=0)]
+    title: Text
+    description: Text | None = None
+    roles: dict[Name, Role]
+    states: dict[Name, State]
+    transitions: list[Transition]
+    inputs: dict[Name, InputSpec] = {}
+    migrates_from: MigratesFrom | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.workflow, self.version)
+
+
+# --- source positions -----------------------------------------------------------------------------------
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class SourceMap:
+    """Where each key and value of a loaded file stands (1-based lines)."""
+
+    path: str
+    lines: dict[Path_, int] = field(default_factory=dict)
+
+    def line(self, *loc: str | int) -> int | None:
+        """The line of the longest prefix of ``loc`` that exists in the file."""
+        for end in range(len(loc), -1, -1):
+            hit = self.lines.get(tuple(loc[:end]))
+            if hit is not None:
+                return hit
+        return None
+
+    def transition_line(self, index: int, key: str | None = None) -> int | None:
+        return self.line("transitions", index, key) if key else self.line("transitions", index)
+
+
+@dataclass(frozen=True)
+class LoadedDefinition:
+    """A structurally valid definition together with its file, its digest and its line map."""
+
+    definition: Definition
+    path: str
+    sha256: str
+    source: SourceMap
+
+
+def _construct(node: yaml.Node, loc: Path_, smap: SourceMap, problems: list[Problem]) -> Any:
+    """Build plain Python data from a composed YAML node, recording the line of every path."""
+    smap.lines.setdefault(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _scalar(key_node)
+            if key in out:
+                problems.append(
+                    Problem(smap.path, key_node.start_mark.line + 1, f"duplicate key '{key}'", code="duplicate_key")
+                )
+            smap.lines[(*loc, key)] = key_node.start_mark.line + 1
+            out[key] = _construct(value_node, (*loc, key), smap, problems)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, (*loc, i), smap, problems) for i, item in enumerate(node.value)]
+    return _scalar(node)
+
+
+def _scalar(node: yaml.Node) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        return f"<{node.id}>"
+    return _SCALAR_LOADER.construct_object(node, deep=True)
+
+
+class _ScalarLoader(yaml.SafeLoader):
+    def __init__(self) -> None:
+        super().__init__("")
+
+
+_SCALAR_LOADER = _ScalarLoader()
+
+
+def _describe(error: dict[str, Any], loc: tuple[Any, ...]) -> str:
+    """A readable message for one pydantic error, naming the key or value at fault."""
+    where = ".".join(str(p) for p in loc)
+    kind = error["type"]
+    value = error.get("input")
+    last = loc[-1] if loc else ""
+    if kind == "extra_forbidden":
+        parent = ".".join(str(p) for p in loc[:-1]) or "the top level"
+        return f"unknown key '{last}' in {parent}"
+    if kind == "missing":
+        parent = ".".join(str(p) for p in loc[:-1]) or "the top level"
+        return f"missing key '{last}' in {parent}"
+    if kind == "literal_error" and last == "scope":
+        return f"unknown scope '{value}' at {where} (expected one of: {', '.join(SCOPES)})"
+    if kind == "literal_error":
+        return f"{where}: '{value}' is not allowed ({error['msg']})"
+    if last == "version" or (len(loc) >= 2 and loc[-2] == "migrates_from" and last == "version"):
+        return f"{where} must be a positive integer, got {value!r}"
+    if kind == "string_pattern_mismatch":
+        if loc == ("workflow",):
+            return f"workflow id {value!r} must use lowercase letters, digits and '-'"
+        return f"{where}: name {value!r} must use lowercase letters, digits and '_' and start with a letter"
+    if kind.endswith("_type") or kind in {"model_type", "dict_type", "list_type"}:
+        return f"{where}: wrong type, {error['msg'].lower()}, got {type(value).__name__} {value!r}"
+    return f"{where}: {error['msg']}" + (f" (got {value!r})" if not isinstance(value, dict | list) else "")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_file(path: str | Path) -> LoadedDefinition:
+    """Load and validate one file's structure; raises :class:`DefinitionError` listing every problem."""
+    path = Path(path)
+    shown = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DefinitionError([Problem(shown, None, f"cannot read file: {exc.strerror}", code="io")]) from exc
+    return load_text(raw, shown)
+
+
+def load_text(raw: bytes | str, shown: str = "<string>") -> LoadedDefinition:
+    data_bytes = raw.encode() if isinstance(raw, str) else raw
+    smap = SourceMap(shown)
+    problems: list[Problem] = []
+    try:
+        text = data_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DefinitionError([Problem(shown, None, f"not UTF-8 text ({exc.reason})", code="encoding")]) from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise DefinitionError([Problem(shown, line, f"YAML syntax error: {what}", code="yaml")]) from exc
+    except yaml.YAMLError as exc:
+        raise DefinitionError([Problem(shown, None, f"YAML error: {exc}", code="yaml")]) from exc
+    if node is None:
+        raise DefinitionError([Problem(shown, 1, "the file is empty", code="empty")])
+    try:
+        data = _construct(node, (), smap, problems)
+    except yaml.YAMLError as exc:
+        raise DefinitionError([Problem(shown, None, f"YAML error: {exc}", code="yaml")]) from exc
+    if not isinstance(data, dict):
+        raise DefinitionError([Problem(shown, 1, "the top level must be a mapping of keys", code="type")])
+    try:
+        definition = Definition.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            problems.append(Problem(shown, smap.line(*loc), _describe(dict(err), loc), code=err["type"]))
+        definition = None
+    if problems:
+        raise DefinitionError(sorted(problems, key=lambda p: (p.line or 0)))
+    assert definition is not None
+    return LoadedDefinition(definition, shown, _sha256(data_bytes), smap)
+
+
+def iter_definition_files(paths: list[str | Path]) -> Iterator[Path]:
+    """Every ``*.yaml``/``*.yml`` file named or found below the given paths, in a stable order."""
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            yield from sorted(x for x in p.rglob("*") if x.suffix in {".yaml", ".yml"} and x.is_file())
+        else:
+            yield p
+

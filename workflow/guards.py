@@ -1,0 +1,291 @@
+"""Named, parameterised guard predicates with bilingual failure messages.
+
+A guard reads *facts* about the subject through :meth:`GuardContext.fact`: an attribute of the subject, or a
+zero-argument method it calls. The engine never knows what a proposal is; the subject's class decides how a
+fact such as ``attachment_kinds`` or ``council`` is computed.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workflow.definitions import GuardRef
+    from workflow.permissions import Actor
+
+Message = dict[str, str]
+GuardOutcome = bool | Message
+
+
+@dataclass
+class GuardContext:
+    """What a guard may look at: the subject, the actor, the inputs given, and the state being left."""
+
+    subject: Any
+    actor: Actor | None = None
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    session: Any = None
+    state: Any = None  # workflow.definitions.State of the source state
+    definition: Any = None  # workflow.machine.CompiledWorkflow
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def fact(self, name: str, default: Any = None) -> Any:
+        if name in self._cache:
+            return self._cache[name]
+        value = getattr(self.subject, name, default)
+        if callable(value):
+            value = value()
+        self._cache[name] = value
+        return value
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    types: tuple[type, ...]
+    required: bool
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class Guard:
+    name: str
+    fn: Callable[..., GuardOutcome]
+    params: tuple[Param, ...]
+    message: Message
+
+    def bind(self, ref: GuardRef) -> tuple[dict[str, Any], list[str]]:
+        """Match a reference's parameters to this guard's signature; returns (params, errors)."""
+        errors: list[str] = []
+        given = dict(ref.params)
+        if ref.positional:
+            if len(self.params) != 1:
+                names = ", ".join(p.name for p in self.params) or "none"
+                errors.append(
+                    f"guard '{self.name}' takes named parameters ({names}), not a single value"
+                )
+                return {}, errors
+            given = {self.params[0].name: ref.positional[0]}
+        known = {p.name: p for p in self.params}
+        for key in given:
+            if key not in known:
+                errors.append(f"guard '{self.name}' has no parameter '{key}' (takes: {', '.join(known) or 'none'})")
+        bound: dict[str, Any] = {}
+        for p in self.params:
+            if p.name not in given:
+                if p.required:
+                    errors.append(f"guard '{self.name}' needs parameter '{p.name}'")
+                else:
+                    bound[p.name] = p.default
+                continue
+            value = given[p.name]
+            if not _fits(value, p.types):
+                wanted = " or ".join(t.__name__ for t in p.types)
+                errors.append(
+                    f"guard '{self.name}' parameter '{p.name}' must be {wanted}, got {type(value).__name__} {value!r}"
+                )
+            bound[p.name] = value
+        return bound, errors
+
+    def evaluate(self, ctx: GuardContext, params: Mapping[str, Any]) -> Message | None:
+        """None when the guard passes, else the bilingual failure message."""
+        outcome = self.fn(ctx, **params)
+        if outcome is True:
+            return None
+        if isinstance(outcome, dict):
+            return outcome
+        return {k: v.format(**params) for k, v in self.message.items()}
+
+
+def _fits(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) and bool not in types:
+        return False
+    if isinstance(value, int) and float in types:
+        return True
+    return isinstance(value, types)
+
+
+_ANNOTATION_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (float, int),
+    "str": (str,),
+    "bool": (bool,),
+    "list[str]": (list,),
+    "list": (list,),
+}
+
+REGISTRY: dict[str, Guard] = {}
+
+
+def guard(name: str, message: Message) -> Callable[[Callable[..., GuardOutcome]], Callable[..., GuardOutcome]]:
+    """Register ``fn(ctx, *, param: type = default)`` as the guard ``name``."""
+
+    def register(fn: Callable[..., GuardOutcome]) -> Callable[..., GuardOutcome]:
+        params = []
+        for p in list(inspect.signature(fn).parameters.values())[1:]:
+            annotation = str(p.annotation).replace(" ", "").removesuffix("|None")
+            types = _ANNOTATION_TYPES[annotation]  # guards declare simple parameter types only
+            required = p.default is inspect.Parameter.empty
+            params.append(Param(p.name, types, required, None if required else p.default))
+        if name in REGISTRY:
+            raise ValueError(f"guard '{name}' is registered twice")
+        REGISTRY[name] = Guard(name, fn, tuple(params), message)
+        return fn
+
+    return register
+
+
+def get(name: str) -> Guard | None:
+    return REGISTRY.get(name)
+
+
+# --- built-in guards used by the shipped definitions -------------------------------------------------------
+
+DEFAULT_DOSSIER = ["business_registration", "quotes", "non_duplication"]
+
+
+@guard("dossier_complete", {
+    "vi": "Hồ sơ chưa đủ: cần {kinds}",
+    "en": "The dossier is incomplete: it needs {kinds}",
+})
+def dossier_complete(ctx: GuardContext, kinds: list[str] | None = None) -> GuardOutcome:
+    wanted = list(kinds or DEFAULT_DOSSIER)
+    have = set(ctx.fact("attachment_kinds", ()) or ())
+    missing = [k for k in wanted if k not in have]
+    if not missing:
+        return True
+    return {"vi": "Hồ sơ còn thiếu: " + ", ".join(missing), "en": "The dossier is missing: " + ", ".join(missing)}
+
+
+@guard("fields_present", {"vi": "Chưa điền đủ thông tin bắt buộc", "en": "Required fields are empty"})
+def fields_present(ctx: GuardContext, fields: list[str]) -> GuardOutcome:
+    empty = [f for f in fields if ctx.fact(f) in (None, "", 0)]
+    if not empty:
+        return True
+    return {"vi": "Chưa điền: " + ", ".join(empty), "en": "Empty fields: " + ", ".join(empty)}
+
+
+@guard("max_times", {
+    "vi": "Đã thực hiện '{trigger}' tối đa {times} lần",
+    "en": "'{trigger}' has already been done the maximum of {times} times",
+})
+def max_times(ctx: GuardContext, trigger: str, times: int) -> GuardOutcome:
+    fired = ctx.fact("wf_fired_by", {}) or {}
+    return len(fired.get(trigger, ())) < times
+
+
+@guard("support_within_cap", {
+    "vi": "Kinh phí đề nghị hỗ trợ vượt mức trần của nội dung",
+    "en": "The requested support exceeds the category's cap",
+})
+def support_within_cap(ctx: GuardContext) -> GuardOutcome:
+    problem = ctx.fact("cap_problem")
+    return True if not problem else problem
+
+
+@guard("council_quorum", {
+    "vi": "Chưa đủ số thành viên hội đồng chấm điểm",
+    "en": "Not enough council members have scored",
+})
+def council_quorum(ctx: GuardContext) -> GuardOutcome:
+    council = ctx.state.council if ctx.state is not None else None
+    result = ctx.fact("council_result")
+    if council is None or result is None:
+        return {"vi": "Chưa có hội đồng thẩm định", "en": "No appraisal council has been set up"}
+    needed = max(1, -(-int(council.min_members * council.quorum * 1000) // 1000))
+    if result.members < council.min_members:
+        return {
+            "vi": f"Hội đồng mới có {result.members}/{council.min_members} thành viên không vướng xung đột",
+            "en": f"The council has {result.members} of {council.min_members} members without a conflict",
+        }
+    if result.submitted < needed:
+        return {
+            "vi": f"Mới có {result.submitted} phiếu chấm, cần ít nhất {needed}",
+            "en": f"{result.submitted} score sheets submitted, at least {needed} needed",
+        }
+    return True
+
+
+@guard("min_average_score", {
+    "vi": "Điểm trung bình chưa đạt {min}",
+    "en": "The average score is below {min}",
+})
+def min_average_score(ctx: GuardContext, min: float) -> GuardOutcome:
+    result = ctx.fact("council_result")
+    average = getattr(result, "average", None) if result is not None else ctx.fact("average_score")
+    if average is None:
+        return {"vi": "Chưa có điểm thẩm định", "en": "No appraisal score yet"}
+    if average >= min:
+        return True
+    return {
+        "vi": f"Điểm trung bình {average:.1f} chưa đạt {min:g}",
+        "en": f"The average score {average:.1f} is below {min:g}",
+    }
+
+
+@guard("below_average_score", {
+    "vi": "Điểm trung bình đạt {min}, không thể loại",
+    "en": "The average score reaches {min}; it cannot be rejected on score",
+})
+def below_average_score(ctx: GuardContext, min: float) -> GuardOutcome:
+    result = ctx.fact("council_result")
+    average = getattr(result, "average", None) if result is not None else ctx.fact("average_score")
+    return average is not None and average < min
+
+
+@guard("no_veto", {
+    "vi": "Có thành viên hội đồng đánh giá 'không đủ điều kiện'",
+    "en": "A council member marked the proposal 'not eligible'",
+})
+def no_veto(ctx: GuardContext) -> GuardOutcome:
+    result = ctx.fact("council_result")
+    return not getattr(result, "vetoed", False)
+
+
+@guard("within_budget", {
+    "vi": "Dự toán ngân sách không đủ",
+    "en": "The budget envelope cannot cover this amount",
+})
+def within_budget(ctx: GuardContext) -> GuardOutcome:
+    problem = ctx.fact("budget_problem")
+    return True if not problem else problem
+
+
+@guard("min_progress", {
+    "vi": "Tiến độ báo cáo chưa vượt {percent}%",
+    "en": "Reported progress is not above {percent}%",
+})
+def min_progress(ctx: GuardContext, percent: int) -> GuardOutcome:
+    progress = ctx.fact("progress_percent", 0) or 0
+    return progress >= percent
+
+
+@guard("acceptance_records", {
+    "vi": "Thiếu hồ sơ nghiệm thu",
+    "en": "Acceptance records are missing",
+})
+def acceptance_records(ctx: GuardContext) -> GuardOutcome:
+    wanted = ctx.fact("acceptance_kinds_required", ()) or ()
+    have = set(ctx.fact("attachment_kinds", ()) or ())
+    missing = [k for k in wanted if k not in have]
+    if not missing:
+        return True
+    return {"vi": "Thiếu hồ sơ nghiệm thu: " + ", ".join(missing),
+            "en": "Acceptance records missing: " + ", ".join(missing)}
+
+
+@guard("indicators_recorded", {
+    "vi": "Chưa ghi nhận đủ các chỉ số đánh giá",
+    "en": "Not every evaluation indicator has been recorded",
+})
+def indicators_recorded(ctx: GuardContext) -> GuardOutcome:
+    state = ctx.state
+    wanted = [i.key for i in (state.indicators or [])] if state is not None else []
+    have = ctx.fact("recorded_indicators", ()) or ()
+    missing = [k for k in wanted if k not in have]
+    if not missing:
+        return True
+    return {"vi": "Chưa ghi nhận: " + ", ".join(missing), "en": "Not recorded: " + ", ".join(missing)}

@@ -1,0 +1,121 @@
+"""Validation of the inputs an actor gives with an action (``requires`` in a transition)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from workflow.definitions import InputSpec, Text
+from workflow.errors import InvalidInput
+
+BUILTIN_INPUTS: dict[str, InputSpec] = {
+    "comment": InputSpec(type="text", title=Text(vi="Ý kiến", en="Comment")),
+    "reason": InputSpec(type="text", title=Text(vi="Lý do", en="Reason")),
+}
+
+MAX_TEXT = 10_000
+_MONEY_SEPARATORS = re.compile(r"[.,\s_₫]|VND|đ", re.IGNORECASE)
+
+
+def _msg(vi: str, en: str) -> dict[str, str]:
+    return {"vi": vi, "en": en}
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        cleaned = _MONEY_SEPARATORS.sub("", value.strip())
+        if re.fullmatch(r"-?\d+", cleaned):
+            return int(cleaned)
+    raise ValueError
+
+
+def _to_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+            try:
+                return dt.datetime.strptime(value.strip(), fmt).date()
+            except ValueError:
+                continue
+    raise ValueError
+
+
+def clean_value(name: str, spec: InputSpec, value: Any) -> Any:
+    """Return the cleaned value or raise InvalidInput for this one input."""
+    def bad(vi: str, en: str) -> InvalidInput:
+        return InvalidInput({name: _msg(vi, en)})
+
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise bad("Bắt buộc nhập", "This is required")
+    kind = spec.type
+    if kind in ("text", "string"):
+        if not isinstance(value, str):
+            raise bad("Phải là văn bản", "Must be text")
+        text = value.strip()
+        limit = 255 if kind == "string" else MAX_TEXT
+        if len(text) > limit:
+            raise bad(f"Dài quá {limit} ký tự", f"Longer than {limit} characters")
+        return text
+    if kind in ("money", "int", "percent"):
+        try:
+            number = _to_int(value)
+        except ValueError:
+            raise bad("Phải là số nguyên", "Must be a whole number") from None
+        low = spec.min if spec.min is not None else 0
+        high = spec.max if spec.max is not None else (100 if kind == "percent" else None)
+        if number < low:
+            raise bad(f"Không được nhỏ hơn {low}", f"Must not be below {low}")
+        if high is not None and number > high:
+            raise bad(f"Không được lớn hơn {high}", f"Must not be above {high}")
+        return number
+    if kind == "date":
+        try:
+            return _to_date(value)
+        except ValueError:
+            raise bad("Ngày không hợp lệ (dd/mm/yyyy)", "Invalid date (dd/mm/yyyy)") from None
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"true", "1", "yes", "on", "false", "0", "no", "off"}:
+            return value.lower() in {"true", "1", "yes", "on"}
+        raise bad("Phải là có/không", "Must be yes or no")
+    if kind == "choice":
+        if value not in (spec.choices or []):
+            raise bad(f"Giá trị không hợp lệ: {value}", f"Not one of the choices: {value}")
+        return value
+    if kind == "user_list":
+        items = value if isinstance(value, list) else [v for v in str(value).replace(",", " ").split() if v]
+        if not items or not all(isinstance(v, str | int) and not isinstance(v, bool) for v in items):
+            raise bad("Cần danh sách người dùng", "Needs a list of users")
+        return [str(v) for v in items]
+    raise bad("Kiểu dữ liệu không hỗ trợ", f"Unsupported input type {kind}")
+
+
+def clean_inputs(names: Iterable[str], specs: Mapping[str, InputSpec], given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Validate every required input at once; unknown extra keys are ignored, never stored."""
+    given = given or {}
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, dict[str, str]] = {}
+    for name in names:
+        spec = specs.get(name) or BUILTIN_INPUTS.get(name)
+        if spec is None:
+            errors[name] = _msg("Dữ liệu không được khai báo", "Input is not declared by the definition")
+            continue
+        try:
+            cleaned[name] = clean_value(name, spec, given.get(name))
+        except InvalidInput as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise InvalidInput(errors)
+    return cleaned

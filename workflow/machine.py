@@ -1,0 +1,271 @@
+"""One compiled ``transitions`` machine per (workflow, version), shared by every subject.
+
+The machine is built once at load time with ``auto_transitions=False``. Subjects are never added to it as
+models: a trigger runs against any object that has a ``wf_state`` attribute. Lookup tables derived from the
+machine answer "what may this actor do here" without touching the machine on the hot path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from transitions import Machine
+
+from workflow import guards as guard_registry
+from workflow.definitions import Definition, InputSpec, LoadedDefinition, State, Text
+from workflow.errors import Conflict, Refused
+from workflow.explain import (
+    EDIT,
+    GUARD,
+    READ_ONLY,
+    ROLE,
+    SCOPE,
+    SEPARATION,
+    STATE,
+    UNKNOWN_TRIGGER,
+    Action,
+    Explanation,
+    Reason,
+)
+from workflow.guards import Guard, GuardContext
+from workflow.inputs import BUILTIN_INPUTS, clean_inputs
+from workflow.permissions import Actor, Grant, Place, grant_covers
+
+STATE_ATTRIBUTE = "wf_state"
+
+
+def place_of(subject: Any) -> Place:
+    place = getattr(subject, "wf_place", None)
+    if callable(place):
+        place = place()
+    return place if isinstance(place, Place) else Place()
+
+
+def fired_by(subject: Any) -> Mapping[str, list[str]]:
+    return getattr(subject, "wf_fired_by", None) or {}
+
+
+@dataclass(frozen=True)
+class BoundGuard:
+    guard: Guard
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A compiled transition: one (trigger, sources, dest) with its roles, guards and inputs."""
+
+    index: int
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    roles: Mapping[str, str]  # role -> scope, writable roles only
+    guards: tuple[BoundGuard, ...]
+    requires: tuple[str, ...]
+    separate_from: tuple[str, ...]
+    title: dict[str, str]
+
+
+def _labels(roles: list[str]) -> str:
+    return ", ".join(roles)
+
+
+class CompiledWorkflow:
+    """A verified definition compiled into a machine plus per-state lookup tables."""
+
+    def __init__(self, loaded: LoadedDefinition):
+        d = loaded.definition
+        self.loaded = loaded
+        self.definition: Definition = d
+        self.workflow, self.version, self.sha256 = d.workflow, d.version, loaded.sha256
+        self.key = (d.workflow, d.version)
+        self.states: Mapping[str, State] = d.states
+        self.initial = next(name for name, s in d.states.items() if s.initial)
+        self.finals = frozenset(name for name, s in d.states.items() if s.final)
+        self.input_specs: dict[str, InputSpec] = {**BUILTIN_INPUTS, **d.inputs}
+        self.rules: tuple[Rule, ...] = tuple(self._compile_rule(i) for i in range(len(d.transitions)))
+        self.triggers = frozenset(r.trigger for r in self.rules)
+        self.machine = self._build_machine()
+        self.rules_from = self._index_from_machine()
+
+    # --- compilation ----------------------------------------------------------------------------------------
+
+    def _compile_rule(self, index: int) -> Rule:
+        t = self.definition.transitions[index]
+        roles = {r: self.definition.roles[r].scope for r in t.roles if not self.definition.roles[r].read_only}
+        bound = []
+        for ref in t.guards:
+            g = guard_registry.get(ref.name)
+            assert g is not None, f"unverified definition: unknown guard {ref.name}"
+            params, errors = g.bind(ref)
+            assert not errors, errors
+            bound.append(BoundGuard(g, params))
+        title = (t.title or Text(vi=t.trigger, en=t.trigger.replace("_", " "))).as_dict()
+        return Rule(index, t.trigger, tuple(t.source), t.dest, roles, tuple(bound), tuple(t.requires),
+                    tuple(t.separate_from), title)
+
+    def _build_machine(self) -> Machine:
+        def takes(rule_index: int) -> Any:
+            # Explain has already chosen the rule; the machine takes exactly that one.
+            return lambda event: event.kwargs.get("rule_index") == rule_index
+
+        return Machine(
+            model=None,
+            states=list(self.states),
+            initial=self.initial,
+            transitions=[
+                {"trigger": r.trigger, "source": list(r.sources), "dest": r.dest, "conditions": [takes(r.index)]}
+                for r in self.rules
+            ],
+            auto_transitions=False,
+            send_event=True,
+            model_attribute=STATE_ATTRIBUTE,
+            name=f"{self.workflow}:{self.version}",
+        )
+
+    def _index_from_machine(self) -> dict[str, dict[str, tuple[Rule, ...]]]:
+        """state -> trigger -> candidate rules, read back from the compiled machine (its order is kept)."""
+        by_state: dict[str, dict[str, list[Rule]]] = {s: {} for s in self.states}
+        rule_of = {(r.trigger, r.dest, s): r for r in reversed(self.rules) for s in r.sources}
+        for trigger, event in self.machine.events.items():
+            for source, transitions in event.transitions.items():
+                for tr in transitions:
+                    by_state[source].setdefault(trigger, []).append(rule_of[(trigger, tr.dest, source)])
+        return {s: {t: tuple(rs) for t, rs in triggers.items()} for s, triggers in by_state.items()}
+
+    # --- questions ------------------------------------------------------------------------------------------
+
+    def title_of(self, state: str, lang: str = "vi") -> str:
+        s = self.states.get(state)
+        return s.title.get(lang) if s is not None and s.title is not None else state
+
+    def explain(self, subject: Any, actor: Actor, trigger: str, *, session: Any = None,
+                inputs: Mapping[str, Any] | None = None) -> Explanation:
+        """Allowed or not, with every reason for a refusal."""
+        state = getattr(subject, STATE_ATTRIBUTE)
+        rules = self.rules_from.get(state, {}).get(trigger)
+        if not rules:
+            if trigger not in self.triggers:
+                reason = Reason(UNKNOWN_TRIGGER, {"vi": f"Không có thao tác '{trigger}'",
+                                                  "en": f"There is no action '{trigger}'"}, trigger)
+            else:
+                reason = Reason(STATE, {
+                    "vi": f"Không thể '{trigger}' khi đề án ở trạng thái '{self.title_of(state, 'vi')}'",
+                    "en": f"'{trigger}' is not possible in state '{self.title_of(state, 'en')}'",
+                }, state)
+            return Explanation(trigger, state, False, [reason])
+        place = place_of(subject)
+        reasons: list[Reason] = []
+        ctx = GuardContext(subject, actor, inputs or {}, session, self.states[state], self)
+        for rule in rules:
+            grant, rule_reasons = self._check_rule(rule, subject, actor, place, ctx)
+            if not rule_reasons:
+                return Explanation(trigger, state, True, [], rule.dest, rule.requires, grant, rule.index)
+            reasons.extend(r for r in rule_reasons if r not in reasons)
+        return Explanation(trigger, state, False, reasons, requires=rules[0].requires)
+
+    def _check_rule(self, rule: Rule, subject: Any, actor: Actor, place: Place,
+                    ctx: GuardContext) -> tuple[Grant | None, list[Reason]]:
+        reasons: list[Reason] = []
+        grant = None
+        holding = [g for g in actor.grants if g.role in rule.roles]
+        if not holding:
+            names = _labels(list(rule.roles))
+            read_only = [g.role for g in actor.grants if g.role in self.definition.roles
+                         and self.definition.roles[g.role].read_only]
+            if read_only and len(read_only) == len(actor.grants):
+                reasons.append(Reason(READ_ONLY, {"vi": "Vai trò chỉ được xem, không được thao tác",
+                                                  "en": "A read-only role cannot act"}, read_only[0]))
+            else:
+                reasons.append(Reason(ROLE, {"vi": f"Cần vai trò: {names}", "en": f"Needs the role: {names}"},
+                                      names))
+        else:
+            covering = [g for g in holding if grant_covers(actor, g, rule.roles[g.role], place)]
+            if not covering:
+                scopes = ", ".join(sorted({rule.roles[g.role] for g in holding}))
+                reasons.append(Reason(SCOPE, {
+                    "vi": f"Đề án nằm ngoài phạm vi phụ trách ({scopes}) của bạn",
+                    "en": f"The proposal is outside your {scopes} scope",
+                }, scopes))
+            else:
+                grant = covering[0]
+        history = fired_by(subject)
+        for earlier in rule.separate_from:
+            if actor.user_id in history.get(earlier, ()):
+                reasons.append(Reason(SEPARATION, {
+                    "vi": f"Người đã thực hiện '{earlier}' không được thực hiện '{rule.trigger}'",
+                    "en": f"Whoever did '{earlier}' may not also do '{rule.trigger}'",
+                }, earlier))
+        for bound in rule.guards:
+            failure = bound.guard.evaluate(ctx, bound.params)
+            if failure is not None:
+                reasons.append(Reason(GUARD, failure, bound.guard.name))
+        return grant, reasons
+
+    def allowed_actions(self, subject: Any, actor: Actor, *, session: Any = None) -> list[Action]:
+        """The triggers this actor may fire now, each with its target and required inputs."""
+        triggers = self.rules_from.get(getattr(subject, STATE_ATTRIBUTE), {})
+        roles = actor.roles
+        out = []
+        for trigger, rules in triggers.items():
+            if not any(role in roles for rule in rules for role in rule.roles):
+                continue  # cheap filter before scope, separation and guards
+            exp = self.explain(subject, actor, trigger, session=session)
+            if exp.allowed:
+                rule = self.rules[exp.rule_index] if exp.rule_index is not None else rules[0]
+                out.append(Action(trigger, rule.dest, rule.requires, rule.title))
+        return out
+
+    def explain_edit(self, subject: Any, actor: Actor) -> Explanation:
+        """May the actor edit the subject's fields in its current state?"""
+        state_name = getattr(subject, STATE_ATTRIBUTE)
+        state = self.states.get(state_name)
+        editors = {r: self.definition.roles[r].scope for r in (state.editable_by if state else [])}
+        place = place_of(subject)
+        covering = [g for g in actor.grants if g.role in editors and grant_covers(actor, g, editors[g.role], place)]
+        if covering:
+            return Explanation("edit", state_name, True, grant=covering[0], target=state_name)
+        return Explanation("edit", state_name, False, [Reason(EDIT, {
+            "vi": f"Không được sửa đề án ở trạng thái '{self.title_of(state_name, 'vi')}'",
+            "en": f"You may not edit the proposal in state '{self.title_of(state_name, 'en')}'",
+        }, state_name)])
+
+    def editable_fields(self, state: str) -> list[str] | None:
+        s = self.states.get(state)
+        return s.editable_fields if s is not None else None
+
+    # --- in-memory application (tests, previews); the persistent path is workflow.operations.fire ----------
+
+    def apply(self, subject: Any, trigger: str, actor: Actor, inputs: Mapping[str, Any] | None = None,
+              *, session: Any = None) -> tuple[Explanation, dict[str, Any]]:
+        """Check and move ``subject`` in memory. Returns the explanation and the cleaned inputs."""
+        exp = self.explain(subject, actor, trigger, session=session, inputs=inputs)
+        if not exp.allowed:
+            raise Refused(exp)
+        cleaned = clean_inputs(exp.requires, self.input_specs, inputs)
+        self.move(subject, exp, actor)
+        return exp, cleaned
+
+    def move(self, subject: Any, exp: Explanation, actor: Actor) -> None:
+        """Run the machine for an allowed explanation and record who fired the trigger."""
+        if not self.machine.events[exp.trigger].trigger(subject, rule_index=exp.rule_index):
+            raise Conflict({"vi": "Trạng thái đề án đã thay đổi", "en": "The proposal's state has changed"})
+        history = {k: list(v) for k, v in fired_by(subject).items()}
+        history.setdefault(exp.trigger, []).append(actor.user_id)
+        subject.wf_fired_by = history  # a new object, so ORM change tracking sees it
+
+
+class Instance:
+    """A plain in-memory subject for tests, previews and benchmarks."""
+
+    def __init__(self, state: str, place: Place | None = None, **facts: Any):
+        self.wf_state = state
+        self.wf_place = place or Place()
+        self.wf_fired_by: dict[str, list[str]] = {}
+        for key, value in facts.items():
+            setattr(self, key, value)
+
+    def __repr__(self) -> str:
+        return f"<Instance {self.wf_state}>"

@@ -1,0 +1,63 @@
+"""The set of compiled workflows the process runs with, keyed by (workflow, version)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from pathlib import Path
+
+from workflow.errors import DefinitionError, UnknownWorkflow
+from workflow.machine import CompiledWorkflow
+from workflow.verify import check_paths
+
+DEFAULT_DEFINITIONS = Path(__file__).resolve().parent.parent / "definitions"
+
+
+class Registry:
+    def __init__(self, compiled: Iterable[CompiledWorkflow]):
+        self._by_key = {c.key: c for c in compiled}
+
+    @classmethod
+    def load(cls, paths: Iterable[str | Path]) -> Registry:
+        """Load, verify and compile; any error refuses the whole set, listing every problem."""
+        loaded, problems = check_paths(list(paths))
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            raise DefinitionError(errors)
+        return cls(CompiledWorkflow(item) for item in loaded)
+
+    def get(self, workflow: str, version: int) -> CompiledWorkflow:
+        try:
+            return self._by_key[(workflow, int(version))]
+        except KeyError:
+            raise UnknownWorkflow(f"no definition {workflow} version {version}") from None
+
+    def for_subject(self, subject: object) -> CompiledWorkflow:
+        return self.get(subject.wf_workflow, subject.wf_workflow_version)  # type: ignore[attr-defined]
+
+    def latest(self, workflow: str) -> CompiledWorkflow:
+        versions = [c for (w, _), c in self._by_key.items() if w == workflow]
+        if not versions:
+            raise UnknownWorkflow(f"no definition {workflow}")
+        return max(versions, key=lambda c: c.version)
+
+    def __iter__(self) -> Iterator[CompiledWorkflow]:
+        return iter(sorted(self._by_key.values(), key=lambda c: c.key))
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+
+def definitions_path() -> Path:
+    return Path(os.environ.get("GRANTFLOW_DEFINITIONS", DEFAULT_DEFINITIONS))
+
+
+@lru_cache(maxsize=4)
+def _load_cached(path: str) -> Registry:
+    return Registry.load([path])
+
+
+def default_registry() -> Registry:
+    """The registry of the shipped (or ``GRANTFLOW_DEFINITIONS``) definitions, compiled once per process."""
+    return _load_cached(str(definitions_path()))
