@@ -1,0 +1,117 @@
+"""Proposals (đề án) and their attachments. Every change goes through ``workflow.operations``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base
+from app.models.users import Organisation, User
+from workflow.permissions import Place
+from workflow.storage import WorkflowMixin, utcnow
+
+# Categories (nội dung khuyến công) from the seed article; keys are stable, titles are (vi, en).
+CATEGORIES: dict[str, tuple[str, str]] = {
+    "machinery": ("Chuyển giao, ứng dụng máy móc thiết bị tiên tiến", "Machinery and technology transfer"),
+    "demonstration": ("Mô hình trình diễn kỹ thuật", "Demonstration model"),
+    "typical_product": ("Sản phẩm công nghiệp nông thôn tiêu biểu", "Typical rural industrial product"),
+    "craft_village": ("Phát triển làng nghề, làng nghề truyền thống", "Craft villages"),
+    "training": ("Đào tạo nghề, truyền nghề, nâng cao tay nghề", "Vocational training and skills"),
+    "cluster_planning": ("Quy hoạch chi tiết cụm công nghiệp", "Industrial cluster planning"),
+    "cleaner_production": ("Sản xuất sạch hơn", "Cleaner production pilot"),
+    "promotion": ("Tuyên truyền, thông tin", "Promotion and information"),
+}
+
+SECTORS: dict[str, tuple[str, str]] = {
+    "handicrafts": ("Thủ công mỹ nghệ, làng nghề, ngành nghề nông thôn", "Handicrafts and rural trades"),
+    "supporting_industry": ("Công nghiệp hỗ trợ", "Supporting industry"),
+    "agro_processing": ("Chế biến nông, lâm sản, thực phẩm, đồ uống", "Agro-forestry and food processing"),
+    "agri_machinery": ("Cơ khí phục vụ nông nghiệp, nông thôn", "Agricultural machinery"),
+    "textiles": ("Dệt may, da giầy, hàng tiêu dùng", "Textiles, leather and consumer goods"),
+    "building_materials": ("Sản xuất vật liệu xây dựng", "Construction materials"),
+    "mining": ("Khai thác, chế biến khoáng sản", "Mining and mineral processing"),
+    "water_waste": ("Cung cấp nước, xử lý rác thải, nước thải", "Water supply and waste treatment"),
+}
+
+ORGANISATION_KINDS: dict[str, tuple[str, str]] = {
+    "sme": ("Doanh nghiệp nhỏ và vừa", "Small or medium enterprise"),
+    "cooperative": ("Hợp tác xã", "Cooperative"),
+    "cooperative_group": ("Tổ hợp tác", "Cooperative group"),
+    "household": ("Hộ kinh doanh", "Household business"),
+}
+
+# Fields an applicant may edit while the definition allows editing (draft, returned).
+EDITABLE_FIELDS = (
+    "title", "commune_code", "category", "sector", "year", "total_cost", "requested_support",
+    "counterpart_funds", "duration_months", "objectives", "expected_results", "expected_jobs",
+    "expected_output", "priority_region", "priority_sector",
+)
+
+
+def fold(text: str) -> str:
+    """Lowercase without Vietnamese diacritics, so 'dai tu' finds 'Đại Từ'."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn").lower()
+
+
+class Proposal(WorkflowMixin, Base):
+    __tablename__ = "proposal"
+    wf_subject_type = "proposal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)  # e.g. KC-2019-0042
+    title: Mapped[str] = mapped_column(String(500))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    commune_code: Mapped[str | None] = mapped_column(ForeignKey("unit.code"), index=True)
+    district_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    province_code: Mapped[str] = mapped_column(String(16), index=True)
+    category: Mapped[str] = mapped_column(String(32), index=True)
+    sector: Mapped[str] = mapped_column(String(32))
+    year: Mapped[int] = mapped_column(Integer, index=True)
+    total_cost: Mapped[int] = mapped_column(BigInteger, default=0)  # VND, integers only
+    requested_support: Mapped[int] = mapped_column(BigInteger, default=0)
+    counterpart_funds: Mapped[int] = mapped_column(BigInteger, default=0)
+    duration_months: Mapped[int] = mapped_column(Integer, default=12)
+    objectives: Mapped[str] = mapped_column(Text, default="")
+    expected_results: Mapped[str] = mapped_column(Text, default="")
+    expected_jobs: Mapped[int] = mapped_column(Integer, default=0)
+    expected_output: Mapped[str] = mapped_column(String(300), default="")
+    priority_region: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority_sector: Mapped[bool] = mapped_column(Boolean, default=False)
+    search_text: Mapped[str] = mapped_column(Text, default="")  # folded title, code, organisation, unit names
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    created_by: Mapped[User | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="proposal", order_by="Attachment.id",
+                                                         cascade="all, delete-orphan")
+
+    def wf_place(self) -> Place:
+        return Place(owner=f"org:{self.organisation_id}", commune=self.commune_code,
+                     district=self.district_code, province=self.province_code)
+
+    # --- facts read by guards ---------------------------------------------------------------------------
+    def attachment_kinds(self) -> set[str]:
+        return {a.kind for a in self.attachments}
+
+
+class Attachment(Base):
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(64))  # business_registration, quotes, non_duplication, ...
+    original_name: Mapped[str] = mapped_column(String(255))  # shown only; never used as a path
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)  # server-generated
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="attachments")
