@@ -1,0 +1,5 @@
+"""The audit area."""
+
+from flask import Blueprint
+
+bp = Blueprint("audit", __name__)

@@ -1,0 +1,5 @@
+"""The auth area."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)

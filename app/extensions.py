@@ -1,0 +1,59 @@
+"""Flask extensions and the per-request database session.
+
+The request boundary owns the transaction: views and operations only flush. ``after_request`` commits when
+the response is a success (status below 400), before the response leaves; anything else is rolled back.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, g
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf import CSRFProtect
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflow.storage import create_db_engine
+
+babel = Babel()
+csrf = CSRFProtect()
+login_manager = LoginManager()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+
+
+def init_db(app: Flask) -> None:
+    engine = create_db_engine(app.config["DATABASE_URL"])
+    app.extensions["db_engine"] = engine
+    app.extensions["db_sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+
+    @app.after_request
+    def _commit(response: Response) -> Response:
+        session: Session | None = g.get("db_session")
+        if session is not None and response.status_code < 400 and not g.get("db_rollback"):
+            session.commit()  # a failure here propagates to the error handlers; teardown rolls back
+        return response
+
+    @app.teardown_request
+    def _close_session(exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            session.rollback()  # no-op after a commit
+            session.close()
+
+
+def db_engine() -> Engine:
+    return current_app.extensions["db_engine"]
+
+
+def db_session() -> Session:
+    """The request's session, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["db_sessionmaker"]()
+    return g.db_session
+
+
+def mark_rollback() -> None:
+    """Ask the request boundary to roll back instead of committing (for a view that handled an error)."""
+    g.db_rollback = True

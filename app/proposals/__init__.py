@@ -1,0 +1,5 @@
+"""The proposals area."""
+
+from flask import Blueprint
+
+bp = Blueprint("proposals", __name__)
