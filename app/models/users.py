@@ -12,7 +12,6 @@ from workflow.permissions import Actor, Grant
 from workflow.storage import utcnow
 
 
-
 class Organisation(Base):
     __tablename__ = "organisation"
 
