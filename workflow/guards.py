@@ -183,7 +183,7 @@ def max_times(ctx: GuardContext, trigger: str, times: int) -> GuardOutcome:
 })
 def support_within_cap(ctx: GuardContext) -> GuardOutcome:
     problem = ctx.fact("cap_problem")
-    return True if not problem else problem
+    return problem or True
 
 
 @guard("council_quorum", {
@@ -251,7 +251,7 @@ def no_veto(ctx: GuardContext) -> GuardOutcome:
 })
 def within_budget(ctx: GuardContext) -> GuardOutcome:
     problem = ctx.fact("budget_problem")
-    return True if not problem else problem
+    return problem or True
 
 
 @guard("min_progress", {
