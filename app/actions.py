@@ -1,0 +1,36 @@
+"""The one entry point views and the API use to fire a workflow action on a proposal.
+
+Most triggers go straight to ``workflow.operations.fire``. A stage that must do more in the same transaction
+(for example ``approve_funding`` locking and charging a budget envelope) registers a handler here; the
+handler still calls ``fire`` itself, so the state change and its audit event stay on the one write path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from workflow import operations
+from workflow.permissions import Actor
+
+Handler = Callable[..., Any]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(trigger: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        if trigger in HANDLERS:
+            raise ValueError(f"trigger {trigger!r} already has a handler")
+        HANDLERS[trigger] = fn
+        return fn
+
+    return register
+
+
+def perform(session: Session, proposal: Any, trigger: str, actor: Actor, inputs: Mapping[str, Any] | None,
+            expected_version: int | None = None, *, request_id: str | None = None) -> Any:
+    """Fire ``trigger``; raises workflow.errors.Refused / Conflict / InvalidInput like ``fire``."""
+    handler = HANDLERS.get(trigger, operations.fire)
+    return handler(session, proposal, trigger, actor, dict(inputs or {}), expected_version, request_id=request_id)
