@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 
 BLUEPRINTS = ("auth", "proposals", "review", "audit", "admin", "api")
+STAGE_BLUEPRINTS = ("council", "funding", "implementation")  # issue 5's areas, registered once they exist
+
+# Extra menu entries: (endpoint, label (vi, en), role that sees it). Shown only once the endpoint exists, so
+# areas can add theirs here.
+NAV_LINKS: list[tuple[str, tuple[str, str], str]] = [
+    ("audit.index", ("Kiểm tra, giám sát", "Audit"), "auditor"),
+    ("admin.index", ("Quản trị", "Administration"), "admin"),
+]
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    from app import extensions
+    from app import errors, extensions, i18n
     from app.config import default_config
 
     app = Flask(__name__, instance_relative_config=False)
@@ -21,12 +31,34 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     extensions.init_db(app)
     extensions.csrf.init_app(app)
-    extensions.login_manager.init_app(app)
+    extensions.init_login(app)
     extensions.limiter.init_app(app)
+    i18n.compile_catalogues()
+    extensions.babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
 
-    import importlib
-
-    for name in BLUEPRINTS:
+    for name in BLUEPRINTS + tuple(n for n in STAGE_BLUEPRINTS if importlib.util.find_spec(f"app.{n}")):
         module = importlib.import_module(f"app.{name}")
         app.register_blueprint(module.bp)
+    app.view_functions["static"]._access = "public"  # type: ignore[attr-defined]  # CSS only
+    errors.register(app)
+    _register_template_helpers(app)
+
+    from app.cli import register as register_cli
+
+    register_cli(app)
     return app
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from app import formatting, i18n
+    from app.models.proposals import ATTACHMENT_KINDS, CATEGORIES, ORGANISATION_KINDS, SECTORS
+    from app.units_data import unit_name
+
+    app.jinja_env.filters.update(vnd=formatting.vnd, date=formatting.date, datetime=formatting.datetime,
+                                 tr=i18n.tr, unit_name=unit_name)
+    def nav_extra() -> list[tuple[str, str, str]]:
+        return [(endpoint, i18n.tr(label), role) for endpoint, label, role in NAV_LINKS
+                if endpoint in app.view_functions]
+
+    app.jinja_env.globals.update(lang=i18n.lang, nav_extra=nav_extra, CATEGORIES=CATEGORIES, SECTORS=SECTORS,
+                                 ORGANISATION_KINDS=ORGANISATION_KINDS, ATTACHMENT_KINDS=ATTACHMENT_KINDS)

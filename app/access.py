@@ -49,7 +49,7 @@ def requires(name: str) -> Callable[[F], F]:
             if not current_user.is_authenticated:
                 if request.blueprint == "api":
                     abort(401)
-                from flask_login import current_app
+                from flask import current_app
                 return current_app.login_manager.unauthorized()
             if not PERMISSIONS[name](current_user):
                 abort(403)
@@ -59,3 +59,6 @@ def requires(name: str) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorate
+
+
+import app.permissions  # noqa: E402,F401  (registers the predicates before any blueprint uses @requires)

@@ -43,6 +43,22 @@ def init_db(app: Flask) -> None:
             session.close()
 
 
+def init_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = lazy_gettext("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str) -> object | None:
+        from app.models import User
+
+        user = db_session().get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.is_active else None
+
+
 def db_engine() -> Engine:
     return current_app.extensions["db_engine"]
 

@@ -94,3 +94,176 @@ def sqlite_url(_sqlite_template: Path, tmp_path: Path) -> str:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(f"{request.param}_url")
+
+
+# =====================================================================================================
+# App fixtures (issue 4). Real app, real database, real HTTP through Flask's test client.
+#
+# - ``app``: create_app() on a fresh migrated SQLite file (``pg_app``: same on PostgreSQL), CSRF enabled,
+#   uploads in a temp dir, the Thái Nguyên units loaded.
+# - ``client``: app.test_client().
+# - ``db``: a SQLAlchemy session on the app's database (no app context needed). Helpers commit, so what
+#   they create is visible to requests.
+# - ``make_user(username, role, unit_code=None, organisation=None, password=PASSWORD)`` -> User; ``role``
+#   may be None (no grant) or a list of (role, unit_code) pairs. Applicants with no organisation get one.
+# - ``make_org(name=..., kind="cooperative", tax_code=None, commune_code="05761")`` -> Organisation.
+# - ``make_proposal(owner, commune_code=None, version=None, **fields)`` -> Proposal (a draft through
+#   workflow.operations.create; owner is an applicant User or an Organisation; version pins v1 or v2,
+#   default by year: before 2025 v1 district review, else v2 commune review).
+# - ``login(client, username, password=PASSWORD)`` -> response; fetches the CSRF token from the login form.
+# - ``csrf_token(client, url)`` -> the token in the form on that page (for form posts).
+#   ``login`` and ``csrf_token`` are plain functions: ``from conftest import login, csrf_token``.
+# - ``seed_units(db)``: loads the units (already done by ``app``).
+# - ``DISTRICT``/``OTHER_DISTRICT``, ``COMMUNE``/``OTHER_COMMUNE``: Đại Từ (171, Hùng Sơn 05761) and Phú Bình
+#   (173, Hương Sơn 05908).
+# =====================================================================================================
+
+import itertools  # noqa: E402
+import re  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from functools import lru_cache  # noqa: E402
+from typing import Any  # noqa: E402
+
+from sqlalchemy import select  # noqa: E402
+
+PASSWORD = "matkhau-demo"
+PROVINCE = "19"
+DISTRICT, OTHER_DISTRICT = "171", "173"
+COMMUNE, OTHER_COMMUNE = "05761", "05908"
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@lru_cache(maxsize=8)
+def _hash(password: str) -> str:
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(password)  # hashed once per password: scrypt is slow on purpose
+
+
+def _make_app(url: str, tmp_path: Path, **overrides: Any) -> Any:
+    from app import create_app
+    from app.units_data import seed_units as _seed
+
+    config = {"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "test-secret",
+              "UPLOAD_DIR": str(tmp_path / "uploads"), "WTF_CSRF_ENABLED": True, **overrides}
+    application = create_app(config)
+    with application.extensions["db_sessionmaker"]() as session:
+        _seed(session)
+        session.commit()
+    return application
+
+
+@pytest.fixture
+def app(sqlite_url: str, tmp_path: Path) -> Iterator[Any]:
+    application = _make_app(sqlite_url, tmp_path)
+    yield application
+    application.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def pg_app(postgres_url: str, tmp_path: Path) -> Iterator[Any]:
+    application = _make_app(postgres_url, tmp_path)
+    yield application
+    application.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app: Any) -> Iterator[Any]:
+    with app.extensions["db_sessionmaker"]() as session:
+        yield session
+
+
+@pytest.fixture
+def seed_units() -> Callable[[Any], int]:
+    from app.units_data import seed_units as _seed
+
+    def run(session: Any) -> int:
+        added = _seed(session)
+        session.commit()
+        return added
+
+    return run
+
+
+@pytest.fixture
+def make_org(db: Any) -> Callable[..., Any]:
+    from app.models import Organisation
+
+    counter = itertools.count(1)
+
+    def make(name: str | None = None, kind: str = "cooperative", tax_code: str | None = None,
+             commune_code: str = COMMUNE) -> Any:
+        n = next(counter)
+        org = Organisation(name=name or f"Hợp tác xã chè thử nghiệm {n}", kind=kind,
+                           tax_code=tax_code or f"46000{n:05d}", commune_code=commune_code)
+        db.add(org)
+        db.commit()
+        return org
+
+    return make
+
+
+@pytest.fixture
+def make_user(db: Any, make_org: Callable[..., Any]) -> Callable[..., Any]:
+    from app.models import RoleGrant, User
+
+    def make(username: str, role: str | list[tuple[str, str | None]] | None = None,
+             unit_code: str | None = None, organisation: Any = None, password: str = PASSWORD,
+             language: str = "vi") -> Any:
+        grants = role if isinstance(role, list) else ([(role, unit_code)] if role else [])
+        if any(r == "applicant" for r, _ in grants) and organisation is None:
+            organisation = make_org(commune_code=unit_code or COMMUNE)
+        user = User(username=username, full_name=username.replace("_", " ").title(), password_hash=_hash(password),
+                    organisation_id=organisation.id if organisation is not None else None, language=language)
+        user.grants = [RoleGrant(role=r, unit_code=None if r == "applicant" else u) for r, u in grants]
+        db.add(user)
+        db.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_proposal(db: Any, make_user: Callable[..., Any]) -> Callable[..., Any]:
+    from app.models import Organisation, User
+    from app.proposals.service import create_proposal
+    from workflow.registry import default_registry
+
+    counter = itertools.count(1)
+
+    def make(owner: Any, commune_code: str | None = None, version: int | None = None, **fields: Any) -> Any:
+        if isinstance(owner, Organisation):
+            user = db.scalar(select(User).where(User.organisation_id == owner.id)) or make_user(
+                f"applicant_org{owner.id}", "applicant", organisation=owner)
+        else:
+            user = db.get(User, owner.id)
+        n = next(counter)
+        values = {"title": f"Đầu tư máy sao chè thử nghiệm {n}", "category": "machinery",
+                  "sector": "agro_processing", "year": 2026, "total_cost": 400_000_000,
+                  "requested_support": 190_000_000, "counterpart_funds": 210_000_000,
+                  "duration_months": 12, "objectives": "Nâng cao năng suất chế biến chè",
+                  "expected_results": "Tăng sản lượng 30 %", "expected_jobs": 5, **fields}
+        values["commune_code"] = commune_code or user.organisation.commune_code
+        compiled = default_registry().get("khuyen-cong-local", version) if version else None
+        proposal = create_proposal(db, user, values, province_code=PROVINCE, compiled=compiled)
+        db.commit()
+        return proposal
+
+    return make
+
+
+def csrf_token(client: Any, url: str) -> str:
+    page = client.get(url)
+    match = _CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token in the form at {url} (status {page.status_code})"
+    return match.group(1)
+
+
+def login(client: Any, username: str, password: str = PASSWORD) -> Any:
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})

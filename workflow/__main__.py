@@ -1,16 +1,27 @@
-"""Command line: ``python -m workflow check|diagram|audit|migrate``."""
+"""Command line: ``python -m workflow check|diagram|schema|audit|migrate``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 from workflow.errors import DefinitionError
 
 
 def _check(args: argparse.Namespace) -> int:
+    from workflow.definitions import iter_definition_files
     from workflow.verify import check_paths
 
+    # A path that names nothing to check is a usage error (2), not a finding about a definition (1).
+    for path in args.paths:
+        if not Path(path).exists():
+            print(f"python -m workflow check: error: no such file or folder: {path}", file=sys.stderr)
+            return 2
+        if not any(True for _ in iter_definition_files([path])):
+            print(f"python -m workflow check: error: no .yaml/.yml definition under {path}", file=sys.stderr)
+            return 2
     loaded, problems = check_paths(args.paths)
     for p in problems:
         print(p)
@@ -37,11 +48,20 @@ def _diagram(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema(args: argparse.Namespace) -> int:
+    from workflow.definitions import json_schema
+
+    sys.stdout.write(json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
 def _audit(args: argparse.Namespace) -> int:
     from workflow import audit
 
     if args.audit_command == "verify":
         return audit.cli_verify(args.db)
+    if args.audit_command == "checkpoint":
+        return audit.cli_checkpoint(args.db)
     return audit.cli_export(args.db, sys.stdout)
 
 
@@ -66,9 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument("--lang", choices=("vi", "en"), default="en")
     diagram.set_defaults(func=_diagram)
 
+    schema = sub.add_parser("schema", help="print the JSON Schema of the definition format")
+    schema.set_defaults(func=_schema)
+
     audit = sub.add_parser("audit", help="verify or export the audit trail")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    for name in ("verify", "export"):
+    for name in ("verify", "export", "checkpoint"):
         p = audit_sub.add_parser(name)
         p.add_argument("--db", required=True, help="database URL")
     audit.set_defaults(func=_audit)

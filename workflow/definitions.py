@@ -23,6 +23,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    WithJsonSchema,
 )
 
 from workflow.errors import DefinitionError, Problem
@@ -152,12 +153,19 @@ def _guard_ref(value: Any) -> Any:
     raise ValueError("a guard is a name, or a mapping {name: parameter} / {name: {param: value}}")
 
 
-GuardEntry = Annotated[GuardRef, BeforeValidator(_guard_ref)]
+_NAME_SCHEMA = {"type": "string", "pattern": NAME_PATTERN}
+GuardEntry = Annotated[GuardRef, BeforeValidator(_guard_ref), WithJsonSchema({
+    "anyOf": [_NAME_SCHEMA, {"type": "object", "minProperties": 1, "maxProperties": 1,
+                             "propertyNames": {"pattern": NAME_PATTERN}}],
+    "description": "a registered guard: its name, or {name: value} / {name: {param: value}}",
+})]
 
 
 class Transition(_Strict):
     trigger: Name
-    source: Annotated[list[Name], BeforeValidator(_one_or_many), Field(alias="from", min_length=1)]
+    source: Annotated[list[Name], BeforeValidator(_one_or_many), Field(alias="from", min_length=1),
+                      WithJsonSchema({"anyOf": [_NAME_SCHEMA, {"type": "array", "items": _NAME_SCHEMA, "minItems": 1}],
+                                      "title": "From", "description": "one state or a list of states"})]
     dest: Annotated[Name, Field(alias="to")]
     roles: list[Name] = []
     guards: list[GuardEntry] = []
@@ -187,6 +195,13 @@ class Definition(_Strict):
         return (self.workflow, self.version)
 
 
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the format, for editors (``python -m workflow schema``)."""
+    schema = Definition.model_json_schema(by_alias=True)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "GrantFlow workflow definition", **{k: v for k, v in schema.items() if k != "title"}}
+
+
 # --- source positions -----------------------------------------------------------------------------------
 
 Path_ = tuple[str | int, ...]
@@ -207,9 +222,6 @@ class SourceMap:
                 return hit
         return None
 
-    def transition_line(self, index: int, key: str | None = None) -> int | None:
-        return self.line("transitions", index, key) if key else self.line("transitions", index)
-
 
 @dataclass(frozen=True)
 class LoadedDefinition:
@@ -221,64 +233,112 @@ class LoadedDefinition:
     source: SourceMap
 
 
-def _construct(node: yaml.Node, loc: Path_, smap: SourceMap, problems: list[Problem]) -> Any:
-    """Build plain Python data from a composed YAML node, recording the line of every path."""
-    smap.lines.setdefault(loc, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
+MAX_NODES = 100_000  # aliases can expand a small file exponentially ("billion laughs")
+
+
+class _Builder:
+    """Builds plain Python data from a composed YAML node, recording the line of every path."""
+
+    def __init__(self, smap: SourceMap, problems: list[Problem]):
+        self.smap, self.problems = smap, problems
+        self.scalars = yaml.constructor.SafeConstructor()
+        self.open: set[int] = set()  # ids of the nodes being built, to catch recursive aliases
+        self.count = 0
+
+    def problem(self, node: yaml.Node, message: str, code: str) -> None:
+        self.problems.append(Problem(self.smap.path, node.start_mark.line + 1, message, code=code))
+
+    def build(self, node: yaml.Node, loc: Path_) -> Any:
+        self.smap.lines.setdefault(loc, node.start_mark.line + 1)
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooBig(node)
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalars.construct_object(node, deep=True)
+        if id(node) in self.open:
+            self.problem(node, f"{_place(loc)}: a recursive alias", "yaml")
+            return None
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
+            return self._mapping(node, loc)
+        finally:
+            self.open.discard(id(node))
+
+    def _mapping(self, node: yaml.Node, loc: Path_) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _scalar(key_node)
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problem(key_node, f"a key in {_place(loc)} must be a plain name, not a {key_node.id}", "type")
+                continue
+            key = self.scalars.construct_object(key_node)
             if key in out:
-                problems.append(
-                    Problem(smap.path, key_node.start_mark.line + 1, f"duplicate key '{key}'", code="duplicate_key")
-                )
-            smap.lines[(*loc, key)] = key_node.start_mark.line + 1
-            out[key] = _construct(value_node, (*loc, key), smap, problems)
+                self.problem(key_node, f"duplicate key '{key}' in {_place(loc)}", "duplicate_key")
+            self.smap.lines[(*loc, key)] = key_node.start_mark.line + 1
+            out[key] = self.build(value_node, (*loc, key))
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, (*loc, i), smap, problems) for i, item in enumerate(node.value)]
-    return _scalar(node)
 
 
-def _scalar(node: yaml.Node) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
-        return f"<{node.id}>"
-    return _SCALAR_LOADER.construct_object(node, deep=True)
+class _TooBig(Exception):
+    def __init__(self, node: yaml.Node):
+        self.line = node.start_mark.line + 1
 
 
-class _ScalarLoader(yaml.SafeLoader):
-    def __init__(self) -> None:
-        super().__init__("")
+_KINDS = {"states": "state", "roles": "role", "inputs": "input"}
 
 
-_SCALAR_LOADER = _ScalarLoader()
+def _place(loc: tuple[Any, ...], data: Any = None) -> str:
+    """Name what a location is about: "transition 'submit' (#1) key 'to'", "role 'applicant' key 'scope'"."""
+    head, rest = "", list(loc)
+    if len(loc) >= 2 and loc[0] == "transitions" and isinstance(loc[1], int):
+        item = data["transitions"][loc[1]] if isinstance(data, dict) else None
+        trigger = item.get("trigger") if isinstance(item, dict) else None
+        head = f"transition '{trigger}' (#{loc[1] + 1})" if isinstance(trigger, str) else f"transition #{loc[1] + 1}"
+        rest = rest[2:]
+    elif len(loc) >= 2 and loc[0] in _KINDS:
+        head, rest = f"{_KINDS[str(loc[0])]} '{loc[1]}'", rest[2:]
+    keys = ".".join(str(p) for p in rest)
+    if not keys:
+        return head or "the top level"
+    return f"{head} key '{keys}'" if head else f"key '{keys}'"
 
 
-def _describe(error: dict[str, Any], loc: tuple[Any, ...]) -> str:
+def _describe(error: dict[str, Any], loc: tuple[Any, ...], data: Any) -> str:
     """A readable message for one pydantic error, naming the key or value at fault."""
-    where = ".".join(str(p) for p in loc)
     kind = error["type"]
     value = error.get("input")
     last = loc[-1] if loc else ""
+    if last == "[key]":
+        parent = loc[:-2]
+        what = f"{_KINDS[parent[0]]} name" if len(parent) == 1 and parent[0] in _KINDS else \
+            f"name in {_place(parent, data)}"
+        if kind == "string_pattern_mismatch":
+            return f"{what} {value!r} must use lowercase ASCII letters, digits and '_' and start with a letter"
+        return f"{what} {value!r} must be a string"
     if kind == "extra_forbidden":
-        parent = ".".join(str(p) for p in loc[:-1]) or "the top level"
-        return f"unknown key '{last}' in {parent}"
+        return f"unknown key '{last}' in {_place(loc[:-1], data)}"
     if kind == "missing":
-        parent = ".".join(str(p) for p in loc[:-1]) or "the top level"
-        return f"missing key '{last}' in {parent}"
+        return f"missing key '{last}' in {_place(loc[:-1], data)}"
+    where = _place(loc, data)
     if kind == "literal_error" and last == "scope":
-        return f"unknown scope '{value}' at {where} (expected one of: {', '.join(SCOPES)})"
+        return f"{where}: unknown scope {value!r} (expected one of: {', '.join(SCOPES)})"
     if kind == "literal_error":
-        return f"{where}: '{value}' is not allowed ({error['msg']})"
-    if last == "version" or (len(loc) >= 2 and loc[-2] == "migrates_from" and last == "version"):
+        return f"{where}: {value!r} is not allowed ({error['msg'].replace('Input should be', 'expected')})"
+    if last == "version":
         return f"{where} must be a positive integer, got {value!r}"
     if kind == "string_pattern_mismatch":
         if loc == ("workflow",):
             return f"workflow id {value!r} must use lowercase letters, digits and '-'"
-        return f"{where}: name {value!r} must use lowercase letters, digits and '_' and start with a letter"
-    if kind.endswith("_type") or kind in {"model_type", "dict_type", "list_type"}:
-        return f"{where}: wrong type, {error['msg'].lower()}, got {type(value).__name__} {value!r}"
-    return f"{where}: {error['msg']}" + (f" (got {value!r})" if not isinstance(value, dict | list) else "")
+        return f"{where}: name {value!r} must use lowercase ASCII letters, digits and '_' and start with a letter"
+    msg = error["msg"][:1].lower() + error["msg"][1:]
+    if kind.endswith("_type"):
+        return f"{where}: wrong type, {msg}, got {type(value).__name__} {value!r}"
+    if kind == "too_short":
+        return f"{where}: must not be empty"
+    if kind == "value_error":
+        return f"{where}: {error['ctx']['error']} (got {value!r})"
+    return f"{where}: {msg}" + ("" if isinstance(value, dict | list) else f" (got {value!r})")
 
 
 def _sha256(data: bytes) -> str:
@@ -309,28 +369,36 @@ def load_text(raw: bytes | str, shown: str = "<string>") -> LoadedDefinition:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        what = " ".join(p for p in (exc.context, exc.problem) if p)
+        what = exc.problem or exc.context or "unreadable"
+        if exc.context and exc.problem and exc.context_mark:
+            what += f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
         raise DefinitionError([Problem(shown, line, f"YAML syntax error: {what}", code="yaml")]) from exc
     except yaml.YAMLError as exc:
         raise DefinitionError([Problem(shown, None, f"YAML error: {exc}", code="yaml")]) from exc
+    except RecursionError:  # PyYAML composes recursively
+        raise DefinitionError([Problem(shown, None, "YAML nested too deeply", code="yaml")]) from None
     if node is None:
         raise DefinitionError([Problem(shown, 1, "the file is empty", code="empty")])
     try:
-        data = _construct(node, (), smap, problems)
+        data = _Builder(smap, problems).build(node, ())
+    except _TooBig as exc:
+        message = f"the file expands to more than {MAX_NODES} values (aliases?)"
+        raise DefinitionError([Problem(shown, exc.line, message, code="yaml")]) from None
     except yaml.YAMLError as exc:
         raise DefinitionError([Problem(shown, None, f"YAML error: {exc}", code="yaml")]) from exc
     if not isinstance(data, dict):
-        raise DefinitionError([Problem(shown, 1, "the top level must be a mapping of keys", code="type")])
+        kind = "a list" if isinstance(data, list) else f"{type(data).__name__} {data!r}"
+        raise DefinitionError([Problem(shown, smap.line(), f"the top level must be a mapping of keys, not {kind}",
+                                       code="type")])
+    definition = None
     try:
         definition = Definition.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            problems.append(Problem(shown, smap.line(*loc), _describe(dict(err), loc), code=err["type"]))
-        definition = None
-    if problems:
-        raise DefinitionError(sorted(problems, key=lambda p: (p.line or 0)))
-    assert definition is not None
+            problems.append(Problem(shown, smap.line(*loc), _describe(dict(err), loc, data), code=err["type"]))
+    if problems or definition is None:
+        raise DefinitionError(sorted(problems, key=lambda p: p.line or 0))
     return LoadedDefinition(definition, shown, _sha256(data_bytes), smap)
 
 

@@ -8,7 +8,7 @@ from workflow.definitions import Definition
 def mermaid(d: Definition, highlight: str | None = None, lang: str = "en") -> str:
     lines = ["stateDiagram-v2"]
     for name, s in d.states.items():
-        label = s.title.get(lang) if s.title else name
+        label = (s.title.get(lang) if s.title else name).replace('"', "#quot;")  # Mermaid's escape
         lines.append(f'    state "{label}" as {name}')
     for name, s in d.states.items():
         if s.initial:

@@ -88,3 +88,8 @@ class InvalidInput(WorkflowError):
 
     def __post_init__(self) -> None:
         super().__init__("; ".join(f"{k}: {v['en']}" for k, v in self.errors.items()))
+
+
+class DefinitionChanged(WorkflowError):
+    """A subject's pinned sha256 differs from the loaded definition of the same (workflow, version):
+    the file was edited without a new version. Nothing may run until that is fixed."""

@@ -8,8 +8,10 @@ fact such as ``attachment_kinds`` or ``council`` is computed.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -82,8 +84,8 @@ class Guard:
                     bound[p.name] = p.default
                 continue
             value = given[p.name]
-            if not _fits(value, p.types):
-                wanted = " or ".join(t.__name__ for t in p.types)
+            if not _fits(value, p.types) or (isinstance(value, list) and not all(isinstance(v, str) for v in value)):
+                wanted = " or ".join("a list of names" if t is list else t.__name__ for t in p.types)
                 errors.append(
                     f"guard '{self.name}' parameter '{p.name}' must be {wanted}, got {type(value).__name__} {value!r}"
                 )
@@ -191,20 +193,23 @@ def support_within_cap(ctx: GuardContext) -> GuardOutcome:
     "en": "Not enough council members have scored",
 })
 def council_quorum(ctx: GuardContext) -> GuardOutcome:
+    """The council was formed with at least ``min_members``, and sheets from members who did not recuse reach
+    the quorum share of everyone assigned (a recusal never lowers the bar)."""
     council = ctx.state.council if ctx.state is not None else None
     result = ctx.fact("council_result")
     if council is None or result is None:
         return {"vi": "Chưa có hội đồng thẩm định", "en": "No appraisal council has been set up"}
-    needed = max(1, -(-int(council.min_members * council.quorum * 1000) // 1000))
-    if result.members < council.min_members:
+    if result.assigned < council.min_members:
         return {
-            "vi": f"Hội đồng mới có {result.members}/{council.min_members} thành viên không vướng xung đột",
-            "en": f"The council has {result.members} of {council.min_members} members without a conflict",
+            "vi": f"Hội đồng mới có {result.assigned}/{council.min_members} thành viên",
+            "en": f"The council has {result.assigned} of {council.min_members} members",
         }
+    share = Fraction(council.quorum).limit_denominator(100)  # 0.6667 -> 2/3
+    needed = max(1, math.ceil(result.assigned * share))
     if result.submitted < needed:
         return {
-            "vi": f"Mới có {result.submitted} phiếu chấm, cần ít nhất {needed}",
-            "en": f"{result.submitted} score sheets submitted, at least {needed} needed",
+            "vi": f"Mới có {result.submitted} phiếu chấm hợp lệ, cần ít nhất {needed}",
+            "en": f"{result.submitted} valid score sheets submitted, at least {needed} needed",
         }
     return True
 
@@ -260,7 +265,7 @@ def within_budget(ctx: GuardContext) -> GuardOutcome:
 })
 def min_progress(ctx: GuardContext, percent: int) -> GuardOutcome:
     progress = ctx.fact("progress_percent", 0) or 0
-    return progress >= percent
+    return progress > percent  # "above", as the message and the advance rule say
 
 
 @guard("acceptance_records", {

@@ -16,14 +16,17 @@ BUILTIN_INPUTS: dict[str, InputSpec] = {
 }
 
 MAX_TEXT = 10_000
-_MONEY_SEPARATORS = re.compile(r"[.,\s_₫]|VND|đ", re.IGNORECASE)
+# Money may group thousands with '.', ',', ' ' or '_' and end in đ/₫/VND; plain numbers may not, so that
+# "7.5" is refused instead of read as 75.
+_MONEY = re.compile(r"(-?(?:\d{1,3}([.,\s_])\d{3}(?:\2\d{3})*|\d+))\s*(?:đ|₫|vnd|đồng)?", re.IGNORECASE)
+_PLAIN = re.compile(r"-?\d+")
 
 
 def _msg(vi: str, en: str) -> dict[str, str]:
     return {"vi": vi, "en": en}
 
 
-def _to_int(value: Any) -> int:
+def _to_int(value: Any, money: bool = False) -> int:
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, int):
@@ -31,9 +34,12 @@ def _to_int(value: Any) -> int:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str):
-        cleaned = _MONEY_SEPARATORS.sub("", value.strip())
-        if re.fullmatch(r"-?\d+", cleaned):
-            return int(cleaned)
+        text = value.strip()
+        if _PLAIN.fullmatch(text):
+            return int(text)
+        match = _MONEY.fullmatch(text) if money else None
+        if match:
+            return int(re.sub(r"[.,\s_]", "", match.group(1)))
     raise ValueError
 
 
@@ -69,7 +75,7 @@ def clean_value(name: str, spec: InputSpec, value: Any) -> Any:
         return text
     if kind in ("money", "int", "percent"):
         try:
-            number = _to_int(value)
+            number = _to_int(value, money=kind == "money")
         except ValueError:
             raise bad("Phải là số nguyên", "Must be a whole number") from None
         low = spec.min if spec.min is not None else 0

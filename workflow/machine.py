@@ -7,6 +7,7 @@ machine answer "what may this actor do here" without touching the machine on the
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,7 @@ from workflow.explain import (
 )
 from workflow.guards import Guard, GuardContext
 from workflow.inputs import BUILTIN_INPUTS, clean_inputs
-from workflow.permissions import Actor, Grant, Place, grant_covers
+from workflow.permissions import Actor, Grant, Place, covering_grants
 
 STATE_ATTRIBUTE = "wf_state"
 
@@ -68,8 +69,7 @@ class Rule:
     title: dict[str, str]
 
 
-def _labels(roles: list[str]) -> str:
-    return ", ".join(roles)
+SCOPE_VI = {"own": "của mình", "commune": "xã", "district": "huyện", "province": "tỉnh"}
 
 
 class CompiledWorkflow:
@@ -126,20 +126,32 @@ class CompiledWorkflow:
         )
 
     def _index_from_machine(self) -> dict[str, dict[str, tuple[Rule, ...]]]:
-        """state -> trigger -> candidate rules, read back from the compiled machine (its order is kept)."""
-        by_state: dict[str, dict[str, list[Rule]]] = {s: {} for s in self.states}
-        rule_of = {(r.trigger, r.dest, s): r for r in reversed(self.rules) for s in r.sources}
+        """state -> trigger -> candidate rules, in the order the compiled machine tries them.
+
+        The machine holds one transition per (rule, source) in definition order, so its list for a
+        (trigger, source) lines up with the rules of that pair, even when two rules share a target.
+        """
+        pairs: dict[tuple[str, str], list[Rule]] = defaultdict(list)
+        for rule in self.rules:
+            for source in rule.sources:
+                pairs[(rule.trigger, source)].append(rule)
+        by_state: dict[str, dict[str, tuple[Rule, ...]]] = {s: {} for s in self.states}
         for trigger, event in self.machine.events.items():
             for source, transitions in event.transitions.items():
-                for tr in transitions:
-                    by_state[source].setdefault(trigger, []).append(rule_of[(trigger, tr.dest, source)])
-        return {s: {t: tuple(rs) for t, rs in triggers.items()} for s, triggers in by_state.items()}
+                rules = pairs[(trigger, source)]
+                assert [t.dest for t in transitions] == [r.dest for r in rules], (trigger, source)
+                by_state[source][trigger] = tuple(rules)
+        return by_state
 
     # --- questions ------------------------------------------------------------------------------------------
 
     def title_of(self, state: str, lang: str = "vi") -> str:
         s = self.states.get(state)
         return s.title.get(lang) if s is not None and s.title is not None else state
+
+    def _role_titles(self, rule: Rule, lang: str) -> str:
+        titles = [self.definition.roles[r].title for r in rule.roles]
+        return ", ".join(t.get(lang) if t else r for r, t in zip(rule.roles, titles, strict=True))
 
     def explain(self, subject: Any, actor: Actor, trigger: str, *, session: Any = None,
                 inputs: Mapping[str, Any] | None = None) -> Explanation:
@@ -172,23 +184,23 @@ class CompiledWorkflow:
         grant = None
         holding = [g for g in actor.grants if g.role in rule.roles]
         if not holding:
-            names = _labels(list(rule.roles))
+            names = ", ".join(rule.roles)
             read_only = [g.role for g in actor.grants if g.role in self.definition.roles
                          and self.definition.roles[g.role].read_only]
             if read_only and len(read_only) == len(actor.grants):
                 reasons.append(Reason(READ_ONLY, {"vi": "Vai trò chỉ được xem, không được thao tác",
                                                   "en": "A read-only role cannot act"}, read_only[0]))
             else:
-                reasons.append(Reason(ROLE, {"vi": f"Cần vai trò: {names}", "en": f"Needs the role: {names}"},
-                                      names))
+                reasons.append(Reason(ROLE, {"vi": f"Cần vai trò: {self._role_titles(rule, 'vi')}",
+                                             "en": f"Needs the role: {self._role_titles(rule, 'en')}"}, names))
         else:
-            covering = [g for g in holding if grant_covers(actor, g, rule.roles[g.role], place)]
+            covering = covering_grants(actor, rule.roles, place)
             if not covering:
-                scopes = ", ".join(sorted({rule.roles[g.role] for g in holding}))
+                scopes = sorted({rule.roles[g.role] for g in holding})
                 reasons.append(Reason(SCOPE, {
-                    "vi": f"Đề án nằm ngoài phạm vi phụ trách ({scopes}) của bạn",
-                    "en": f"The proposal is outside your {scopes} scope",
-                }, scopes))
+                    "vi": f"Đề án nằm ngoài phạm vi phụ trách của bạn ({', '.join(SCOPE_VI[s] for s in scopes)})",
+                    "en": f"The proposal is outside your scope ({', '.join(scopes)})",
+                }, ", ".join(scopes)))
             else:
                 grant = covering[0]
         history = fired_by(subject)
@@ -223,8 +235,7 @@ class CompiledWorkflow:
         state_name = getattr(subject, STATE_ATTRIBUTE)
         state = self.states.get(state_name)
         editors = {r: self.definition.roles[r].scope for r in (state.editable_by if state else [])}
-        place = place_of(subject)
-        covering = [g for g in actor.grants if g.role in editors and grant_covers(actor, g, editors[g.role], place)]
+        covering = covering_grants(actor, editors, place_of(subject))
         if covering:
             return Explanation("edit", state_name, True, grant=covering[0], target=state_name)
         return Explanation("edit", state_name, False, [Reason(EDIT, {

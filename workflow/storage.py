@@ -7,6 +7,8 @@ definition it runs under, holds its state, and carries a version counter for opt
 from __future__ import annotations
 
 import datetime as dt
+import json
+from functools import partial
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, Integer, String, event
@@ -78,14 +80,29 @@ class WorkflowMixin:
         self.wf_entered_at = utcnow()
 
 
+READ_ONLY_OPTION = "grantflow_read_only"
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine (and pool) for reading only: on SQLite its transactions start with a plain BEGIN, so
+    a reader never waits for (or blocks) the write lock, even while the caller holds it."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+# JSON columns hold compact UTF-8 text, as the audit trail's canonical bodies do (``audit verify`` on SQLite
+# compares the two as text).
+json_dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the settings GrantFlow relies on (SQLite: WAL, foreign keys, busy timeout)."""
     from sqlalchemy import create_engine
 
+    kwargs.setdefault("json_serializer", json_dumps)
     if is_sqlite(url):
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
         engine = create_engine(url, **kwargs)
@@ -110,5 +127,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # Every write transaction takes the database's write lock up front (no lock upgrades, no deadlocks).
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("sqlite_immediate", True) else "BEGIN")
+        # Every transaction takes the database's write lock up front (no lock upgrades, no deadlocks), except on
+        # a read-only engine (see read_only): WAL readers never wait, even on a writer holding the lock.
+        immediate = conn.get_execution_options().get(READ_ONLY_OPTION) is not True
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

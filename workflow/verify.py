@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from workflow import guards as guard_registry
-from workflow.definitions import LoadedDefinition, load_file
+from workflow.definitions import LoadedDefinition, iter_definition_files, load_file
 from workflow.errors import DefinitionError, Problem
 from workflow.inputs import BUILTIN_INPUTS
 
@@ -37,6 +37,13 @@ def verify(loaded: LoadedDefinition, siblings: Iterable[LoadedDefinition] = ()) 
     states, roles = d.states, d.roles
     triggers = {t.trigger for t in d.transitions}
     inputs = set(BUILTIN_INPUTS) | set(d.inputs)
+
+    for name, spec in d.inputs.items():
+        line = src.line("inputs", name)
+        if spec.type == "choice" and not spec.choices:
+            error(line, f"input '{name}' is a choice but lists no choices", "input")
+        if spec.min is not None and spec.max is not None and spec.min > spec.max:
+            error(line, f"input '{name}': min {spec.min} is above max {spec.max}", "input")
 
     initials = [name for name, s in states.items() if s.initial]
     if len(initials) != 1:
@@ -103,8 +110,13 @@ def verify(loaded: LoadedDefinition, siblings: Iterable[LoadedDefinition] = ()) 
             if g is None:
                 error(line, f"{where}: guards names unregistered guard '{ref.name}'", "undefined_guard")
                 continue
-            for message in g.bind(ref)[1]:
+            params, messages = g.bind(ref)
+            for message in messages:
                 error(line, f"{where}: {message}", "guard_params")
+            # By convention a parameter called 'trigger' counts firings of that trigger: a typo never counts.
+            if isinstance(params.get("trigger"), str) and params["trigger"] not in triggers:
+                error(line, f"{where}: guard '{g.name}' parameter 'trigger' names undefined trigger "
+                            f"'{params['trigger']}'", "undefined_trigger")
         for source in t.source:
             if source in states and t.dest in states:
                 out_edges[source].add(t.dest)
@@ -117,7 +129,7 @@ def verify(loaded: LoadedDefinition, siblings: Iterable[LoadedDefinition] = ()) 
                 ta, tb = d.transitions[a], d.transitions[b]
                 if ta.dest == tb.dest:
                     continue
-                if ta.guards == tb.guards:
+                if {repr(g) for g in ta.guards} == {repr(g) for g in tb.guards}:
                     error(src.line("transitions", b),
                           f"trigger '{trigger}' from state '{source}' leads to both '{ta.dest}' and '{tb.dest}' "
                           f"with no guard to tell them apart", "ambiguous")
@@ -189,12 +201,13 @@ def _verify_migration(loaded: LoadedDefinition, siblings: Iterable[LoadedDefinit
 
 def check_paths(paths: list[str | Path]) -> tuple[list[LoadedDefinition], list[Problem]]:
     """Load and verify every definition file under ``paths``; returns the loaded ones and all problems."""
-    from workflow.definitions import iter_definition_files
-
     loaded: list[LoadedDefinition] = []
     problems: list[Problem] = []
-    files = list(iter_definition_files(paths))
-    for f in files:
+    seen_files: set[Path] = set()
+    for f in iter_definition_files(paths):
+        if f.resolve() in seen_files:
+            continue  # named twice (a folder and a file in it): checked once, not its own duplicate
+        seen_files.add(f.resolve())
         if not f.exists():
             problems.append(Problem(str(f), None, "no such file or folder", code="io"))
             continue
@@ -212,5 +225,6 @@ def check_paths(paths: list[str | Path]) -> tuple[list[LoadedDefinition], list[P
         else:
             seen[key] = item
     for item in loaded:
-        problems.extend(verify(item, [x for x in loaded if x is not item]))
+        found = verify(item, [x for x in loaded if x is not item])
+        problems.extend(sorted(found, key=lambda p: p.line or 0))
     return loaded, problems

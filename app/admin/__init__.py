@@ -1,5 +1,251 @@
-"""The admin area."""
+"""The admin area: users (create, deactivate, reset password), role grants over units, and units.
 
-from flask import Blueprint
+Every change is an audit event on the subject's chain (see app.admin.audit). Grants are validated against
+the roles the loaded definitions declare and their scope: a district role needs a district, and so on.
+"""
 
-bp = Blueprint("admin", __name__)
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+
+from app.access import requires
+from app.admin.audit import record
+from app.extensions import db_session
+from app.models import Organisation, RoleGrant, Unit, User
+from app.scoping import role_scopes
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+LANGUAGE_CHOICES = [("vi", "Tiếng Việt"), ("en", "English")]
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(min=3, max=80), Regexp(
+        r"^[a-z0-9_.-]+$", message=_l("Use lower-case letters, digits, dot, dash or underscore."))])
+    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("Email"), validators=[Optional(), Length(max=200)])
+    organisation_id = SelectField(_l("Organisation"), coerce=int, default=0)
+    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="vi")
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=10, max=200)])
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+    confirm = PasswordField(_l("Repeat the new password"),
+                            validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))])
+
+
+class ActiveForm(FlaskForm):
+    active = HiddenField(validators=[DataRequired(), Regexp(r"^[01]$")])
+
+
+class GrantForm(FlaskForm):
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+    unit_code = SelectField(_l("Unit"), default="")
+
+
+class DeleteForm(FlaskForm):
+    pass
+
+
+class CommuneForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Regexp(
+        r"^\d{5}$", message=_l("A commune code has 5 digits."))])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    district_code = SelectField(_l("District (before the 2025 reform)"), default="")
+
+
+def _units(session: Any) -> list[Unit]:
+    return list(session.scalars(select(Unit).order_by(Unit.level.desc(), Unit.code)))
+
+
+def _user_form(session: Any) -> UserForm:
+    form = UserForm()
+    orgs = session.execute(select(Organisation.id, Organisation.name).order_by(Organisation.name))
+    form.organisation_id.choices = [(0, _("(none)"))] + [(i, name) for i, name in orgs]
+    return form
+
+
+def _grant_form(session: Any) -> GrantForm:
+    form = GrantForm()
+    form.role.choices = sorted(role_scopes())
+    form.unit_code.choices = [("", _("(none: own organisation)"))] + [
+        (u.code, f"{u.code} · {u.name}") for u in _units(session)]
+    return form
+
+
+def _commune_form(session: Any) -> CommuneForm:
+    form = CommuneForm()
+    districts = session.execute(select(Unit.code, Unit.name).where(Unit.level == "district").order_by(Unit.code))
+    form.district_code.choices = [("", _("(none: after the reform)"))] + [(c, f"{c} · {n}") for c, n in districts]
+    return form
+
+
+def _load_user(session: Any, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _grant_problem(session: Any, user: User, role: str, unit_code: str) -> str | None:
+    """Why this grant is not valid, or None: the role must exist and its unit match the role's scope."""
+    scope = role_scopes().get(role)
+    if scope is None:
+        return _("Unknown role.")
+    if scope == "own":
+        if unit_code:
+            return _("This role covers the user's own organisation: choose no unit.")
+        if user.organisation_id is None:
+            return _("This role needs a user who acts for an organisation.")
+    else:
+        unit = session.get(Unit, unit_code) if unit_code else None
+        if unit is None or unit.level != scope:
+            return _("This role needs a unit of level: %(level)s.", level=scope)
+    if any(g.role == role and (g.unit_code or "") == unit_code for g in user.grants):
+        return _("The user already has this role over this unit.")
+    return None
+
+
+def _render_user(user: User, status: int = 200, **forms: Any) -> Any:
+    session = db_session()
+    forms.setdefault("grant_form", _grant_form(session))
+    forms.setdefault("password_form", PasswordForm())
+    return render_template("admin/user.html", user=user, active_form=ActiveForm(), delete_form=DeleteForm(),
+                           scopes=role_scopes(), **forms), status
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@requires("admin")
+def index() -> Any:
+    session = db_session()
+    form = _user_form(session)
+    if form.validate_on_submit():
+        if session.scalar(select(User.id).where(User.username == form.username.data)) is not None:
+            form.username.errors.append(_("This username is taken."))
+        else:
+            user = User(username=form.username.data, full_name=form.full_name.data.strip(),
+                        email=form.email.data or None, organisation_id=form.organisation_id.data or None,
+                        language=form.language.data)
+            user.set_password(form.password.data)
+            session.add(user)
+            session.flush()
+            record(session, current_user, user, "create_user", outcome="created", inputs={
+                "username": user.username, "full_name": user.full_name, "email": user.email,
+                "organisation_id": user.organisation_id, "language": user.language})
+            flash(_("User %(name)s created.", name=user.username), "success")
+            return redirect(url_for("admin.user", user_id=user.id), 303)
+    rows = session.scalars(select(User).order_by(User.username))
+    status = 400 if form.is_submitted() else 200
+    return render_template("admin/users.html", users=rows, form=form), status
+
+
+@bp.get("/users/<int:user_id>")
+@requires("admin")
+def user(user_id: int) -> Any:
+    return _render_user(_load_user(db_session(), user_id))
+
+
+@bp.post("/users/<int:user_id>/active")
+@requires("admin")
+def set_active(user_id: int) -> Any:
+    session = db_session()
+    user = _load_user(session, user_id)
+    form = ActiveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    active = form.active.data == "1"
+    if user.id == current_user.id and not active:
+        flash(_("You cannot deactivate your own account."), "error")
+        return _render_user(user, 409)
+    if user.is_active != active:
+        record(session, current_user, user, "activate" if active else "deactivate",
+               diff={"is_active": [user.is_active, active]})
+        user.is_active = active
+        flash(_("Account activated.") if active else _("Account deactivated."), "success")
+    return redirect(url_for("admin.user", user_id=user.id), 303)
+
+
+@bp.post("/users/<int:user_id>/password")
+@requires("admin")
+def reset_password(user_id: int) -> Any:
+    session = db_session()
+    user = _load_user(session, user_id)
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        return _render_user(user, 400, password_form=form)
+    user.set_password(form.password.data)
+    record(session, current_user, user, "reset_password")  # the password itself is never recorded
+    flash(_("Password reset for %(name)s.", name=user.username), "success")
+    return redirect(url_for("admin.user", user_id=user.id), 303)
+
+
+@bp.post("/users/<int:user_id>/grants")
+@requires("admin")
+def add_grant(user_id: int) -> Any:
+    session = db_session()
+    user = _load_user(session, user_id)
+    form = _grant_form(session)
+    if not form.validate_on_submit():
+        return _render_user(user, 400, grant_form=form)
+    role, unit_code = form.role.data, form.unit_code.data or ""
+    problem = _grant_problem(session, user, role, unit_code)
+    if problem:
+        form.unit_code.errors.append(problem)
+        return _render_user(user, 422, grant_form=form)
+    user.grants.append(RoleGrant(role=role, unit_code=unit_code or None))
+    session.flush()
+    record(session, current_user, user, "grant_role", inputs={"role": role, "unit_code": unit_code or None})
+    flash(_("Role granted."), "success")
+    return redirect(url_for("admin.user", user_id=user.id), 303)
+
+
+@bp.post("/users/<int:user_id>/grants/<int:grant_id>/delete")
+@requires("admin")
+def remove_grant(user_id: int, grant_id: int) -> Any:
+    session = db_session()
+    user = _load_user(session, user_id)
+    grant = next((g for g in user.grants if g.id == grant_id), None)
+    if grant is None:
+        abort(404)
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    if user.id == current_user.id and grant.role == "admin":
+        flash(_("You cannot remove your own admin role."), "error")
+        return _render_user(user, 409)
+    record(session, current_user, user, "revoke_role", inputs={"role": grant.role, "unit_code": grant.unit_code})
+    user.grants.remove(grant)
+    flash(_("Role removed."), "success")
+    return redirect(url_for("admin.user", user_id=user.id), 303)
+
+
+@bp.route("/units", methods=["GET", "POST"])
+@requires("admin")
+def units() -> Any:
+    session = db_session()
+    form = _commune_form(session)
+    if form.validate_on_submit():
+        if session.get(Unit, form.code.data) is not None:
+            form.code.errors.append(_("A unit with this code exists."))
+        else:
+            district = form.district_code.data or None
+            province = session.scalar(select(Unit.code).where(Unit.level == "province"))
+            unit = Unit(code=form.code.data, name=form.name.data.strip(), level="commune",
+                        parent_code=district or province, district_code=district, active=True)
+            session.add(unit)
+            session.flush()
+            record(session, current_user, unit, "add_commune", outcome="created", inputs={
+                "code": unit.code, "name": unit.name, "parent_code": unit.parent_code, "district_code": district})
+            flash(_("Commune %(name)s added.", name=unit.name), "success")
+            return redirect(url_for("admin.units"), 303)
+    status = 400 if form.is_submitted() else 200
+    return render_template("admin/units.html", units=_units(session), form=form), status

@@ -1,5 +1,33 @@
-"""The api area."""
+"""The JSON API under /api/v1: a public contract, described by /api/v1/openapi.json.
 
-from flask import Blueprint
+Authentication is by bearer token only. The session cookie is ignored on API requests, so a browser's
+ambient credentials can never act through the API; that is why the API blueprint alone is exempt from CSRF.
+Other modules add endpoints by registering routes on ``bp`` with ``@documented`` (see app.api.spec).
+"""
 
-bp = Blueprint("api", __name__)
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, g, request
+from flask_login import AnonymousUserMixin
+
+from app.api import errors
+from app.api.tokens import load_user_from_request
+from app.extensions import csrf, db_session
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+for _exc, _handler in errors.HANDLERS:
+    bp.register_error_handler(_exc, _handler)
+
+
+@bp.before_request
+def _authenticate() -> None:
+    # Flask-Login reads g._login_user first: setting it here means the session cookie is never consulted.
+    g._login_user = load_user_from_request(db_session(), request) or AnonymousUserMixin()
+    g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+
+
+from app.api import views  # noqa: E402,F401  (registers the routes)

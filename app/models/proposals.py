@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base
+from app.models.stages import StageFacts
 from app.models.users import Organisation, User
 from workflow.permissions import Place
 from workflow.storage import WorkflowMixin, utcnow
@@ -43,6 +44,22 @@ ORGANISATION_KINDS: dict[str, tuple[str, str]] = {
     "household": ("Hộ kinh doanh", "Household business"),
 }
 
+# Attachment kinds: the registration dossier, then the acceptance records (nghiệm thu).
+DOSSIER_KINDS: dict[str, tuple[str, str]] = {
+    "business_registration": ("Giấy đăng ký kinh doanh", "Business registration"),
+    "quotes": ("Báo giá của nhà cung cấp", "Supplier quotes"),
+    "non_duplication": ("Cam kết không trùng lặp nguồn vốn nhà nước", "Non-duplication commitment"),
+    "other": ("Tài liệu khác", "Other document"),
+}
+ACCEPTANCE_KINDS: dict[str, tuple[str, str]] = {
+    "acceptance_record": ("Biên bản nghiệm thu", "Acceptance record"),
+    "purchase_contract": ("Hợp đồng mua máy móc", "Purchase contract"),
+    "contract_liquidation": ("Biên bản thanh lý hợp đồng", "Contract liquidation"),
+    "invoices": ("Hóa đơn", "Invoices"),
+    "counterpart_proof": ("Chứng từ vốn đối ứng", "Proof of counterpart funds"),
+}
+ATTACHMENT_KINDS = {**DOSSIER_KINDS, **ACCEPTANCE_KINDS}
+
 # Fields an applicant may edit while the definition allows editing (draft, returned).
 EDITABLE_FIELDS = (
     "title", "commune_code", "category", "sector", "year", "total_cost", "requested_support",
@@ -58,7 +75,7 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if unicodedata.category(c) != "Mn").lower()
 
 
-class Proposal(WorkflowMixin, Base):
+class Proposal(StageFacts, WorkflowMixin, Base):
     __tablename__ = "proposal"
     wf_subject_type = "proposal"
 
@@ -95,6 +112,22 @@ class Proposal(WorkflowMixin, Base):
         return Place(owner=f"org:{self.organisation_id}", commune=self.commune_code,
                      district=self.district_code, province=self.province_code)
 
+    def locate(self, commune_code: str, province_code: str) -> None:
+        """Set the commune and derive its (former) district, so scope predicates see the right place."""
+        from app.units_data import unit_index
+
+        self.commune_code = commune_code
+        entry = unit_index().get(commune_code)
+        self.district_code = entry[2] if entry else None
+        self.province_code = province_code
+
+    def refresh_search_text(self) -> None:
+        from app.units_data import unit_name
+
+        org = self.organisation.name if self.organisation is not None else ""
+        parts = [self.code or "", self.title or "", org, unit_name(self.commune_code), unit_name(self.district_code)]
+        self.search_text = fold(" ".join(parts))
+
     # --- facts read by guards ---------------------------------------------------------------------------
     def attachment_kinds(self) -> set[str]:
         return {a.kind for a in self.attachments}
@@ -115,3 +148,9 @@ class Attachment(Base):
     uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     proposal: Mapped[Proposal] = relationship(back_populates="attachments")
+
+
+@event.listens_for(Proposal, "before_insert")
+@event.listens_for(Proposal, "before_update")
+def _keep_search_text(_mapper: object, _connection: object, target: Proposal) -> None:
+    target.refresh_search_text()  # derived from title, code and names; never edited by hand

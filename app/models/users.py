@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.db import Base
 from workflow.permissions import Actor, Grant
@@ -26,7 +28,7 @@ class Organisation(Base):
         return f"org:{self.id}"
 
 
-class User(Base):
+class User(UserMixin, Base):
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,6 +44,12 @@ class User(Base):
     organisation: Mapped[Organisation | None] = relationship()
     grants: Mapped[list[RoleGrant]] = relationship(back_populates="user", cascade="all, delete-orphan",
                                                    lazy="selectin")
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)  # werkzeug's default: scrypt, salted
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
 
     def actor(self) -> Actor:
         """The engine's view of this user: id, role grants and the organisation they act for."""

@@ -1,5 +1,308 @@
-"""The proposals area."""
+"""Proposals: the list, the proposal page with its actions, applicant create/edit, attachments."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from app.access import requires
+from app.actions import perform
+from app.errors import refused_status, workflow_reasons
+from app.extensions import db_session
+from app.i18n import lang, tr
+from app.lifecycle_svg import render as render_lifecycle
+from app.models import Attachment, Proposal, User
+from app.models.proposals import ACCEPTANCE_KINDS, DOSSIER_KINDS, fold
+from app.proposals.forms import ProposalForm, UploadForm, action_form
+from app.proposals.service import add_attachment, create_proposal, edit_proposal
+from app.review.deadlines import today
+from app.scoping import load_proposal, visible_proposals
+from app.units_data import DISTRICTS
+from app.uploads import RejectedFile, discard, display_name, path_of, store
+from workflow.audit import events_for
+from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
+from workflow.explain import Explanation
+from workflow.permissions import covering_grants
+from workflow.registry import default_registry
 
 bp = Blueprint("proposals", __name__)
+PER_PAGE = 20
+
+
+def request_id() -> str:
+    if "request_id" not in g:
+        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+    return g.request_id
+
+
+def state_titles() -> dict[str, str]:
+    titles: dict[str, str] = {}
+    for compiled in default_registry():
+        for state in compiled.states:
+            titles.setdefault(state, compiled.title_of(state, lang()))
+    return titles
+
+
+def filtered(args: Any) -> Any:
+    stmt = visible_proposals(current_user)
+    if args.get("state"):
+        stmt = stmt.where(Proposal.wf_state == args["state"])
+    if args.get("unit"):
+        unit = args["unit"]
+        stmt = stmt.where((Proposal.district_code == unit) | (Proposal.commune_code == unit))
+    if args.get("category"):
+        stmt = stmt.where(Proposal.category == args["category"])
+    if args.get("year", "").isdigit():
+        stmt = stmt.where(Proposal.year == int(args["year"]))
+    for word in fold(args.get("q", "")).split()[:8]:
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(Proposal.search_text.like(f"%{escaped}%", escape="\\"))
+    return stmt
+
+
+@bp.route("/proposals")
+@requires("logged_in")
+def index() -> Any:
+    session = db_session()
+    stmt = filtered(request.args)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    rows = session.scalars(stmt.order_by(Proposal.year.desc(), Proposal.code.desc())
+                           .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    years = session.scalars(select(Proposal.year).where(Proposal.id.in_(select(stmt.subquery().c.id)))
+                            .distinct().order_by(Proposal.year.desc())).all()
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("proposals/index.html", rows=rows, total=total, page=page, pages=pages,
+                           args=args, states=state_titles(), districts=DISTRICTS, years=years)
+
+
+def workflow_year_default() -> int:
+    return today().year + 1  # proposals are filed for next year's plan
+
+
+def _render_form(form: ProposalForm, proposal: Proposal | None, status: int = 200,
+                 reasons: list[str] | None = None) -> Any:
+    return render_template("proposals/form.html", form=form, proposal=proposal, reasons=reasons or []), status
+
+
+@bp.route("/proposals/new", methods=["GET", "POST"])
+@requires("applicant")
+def new() -> Any:
+    form = ProposalForm()
+    if request.method == "GET":
+        form.year.data = form.year.data or workflow_year_default()
+        form.commune_code.data = current_user.organisation.commune_code
+        return _render_form(form, None)
+    if not form.validate():
+        return _render_form(form, None, 422)
+    session = db_session()
+    try:
+        proposal = create_proposal(session, current_user, form.values(),
+                                   province_code=current_app.config["PROVINCE_CODE"], request_id=request_id())
+    except WorkflowError as exc:
+        session.rollback()
+        return _render_form(form, None, _status(exc), workflow_reasons(exc))
+    flash(_("Draft %(code)s created.", code=proposal.code), "success")
+    return redirect(url_for("proposals.detail", pid=proposal.id), 303)
+
+
+def _status(exc: Exception) -> int:
+    if isinstance(exc, Refused):
+        return refused_status(exc)
+    return 409 if isinstance(exc, Conflict) else 422
+
+
+def context(proposal: Proposal) -> dict[str, Any]:
+    """What the proposal page and its forms need: the compiled workflow, allowed and refused actions."""
+    session = db_session()
+    compiled = default_registry().for_subject(proposal)
+    actor = current_user.actor()
+    allowed = compiled.allowed_actions(proposal, actor, session=session)
+    allowed_triggers = {a.trigger for a in allowed}
+    refused = []
+    for trigger, rules in compiled.rules_from.get(proposal.wf_state, {}).items():
+        if trigger not in allowed_triggers:
+            explanation = compiled.explain(proposal, actor, trigger, session=session)
+            refused.append((rules[0].title, [tr(r.message) for r in explanation.reasons]))
+    events = events_for(session, "proposal", str(proposal.id))
+    ids = {int(e.actor_id) for e in events if e.actor_id and e.actor_id.isdigit()}
+    names = {str(u.id): u.full_name or u.username for u in session.scalars(select(User).where(User.id.in_(ids)))}
+    return {
+        "proposal": proposal, "compiled": compiled, "actor": actor, "allowed": allowed, "refused": refused,
+        "edit": compiled.explain_edit(proposal, actor), "events": events, "names": names,
+        "diagram": render_lifecycle(compiled, proposal.wf_state, lang()),
+        "upload_kinds": upload_kinds(proposal, compiled, actor),
+        "state_title": compiled.title_of(proposal.wf_state, lang()),
+        "role_titles": {name: tr(role.title.as_dict()) if role.title else name
+                        for name, role in compiled.definition.roles.items()},
+    }
+
+
+def event_title(event: Any, compiled: Any) -> str:
+    """A timeline line's title: the transition's own title, else a named domain action."""
+    titles = {"create": _("Created"), "edit": _("Edited"), "attach": _("Document added"),
+              "migrate": _("Moved to a newer lifecycle version")}
+    rule = next((r for r in compiled.rules if r.trigger == event.action), None)
+    title = tr(rule.title) if rule else titles.get(event.action, event.action.replace("_", " "))
+    return _("Refused: %(action)s", action=title) if event.outcome == "refused" else title
+
+
+def upload_permission(proposal: Proposal, compiled: Any, actor: Any) -> tuple[Explanation, list[str]]:
+    """Dossier documents while the proposal is editable; acceptance records while it is being implemented."""
+    editing = compiled.explain_edit(proposal, actor)
+    if editing.allowed:
+        return editing, list(DOSSIER_KINDS)
+    if proposal.wf_state == "implementing":
+        grants = covering_grants(actor, {"applicant": "own", "centre_officer": "province"}, proposal.wf_place())
+        if grants:
+            return Explanation("attach", proposal.wf_state, True, grant=grants[0]), list(ACCEPTANCE_KINDS)
+    return editing, []
+
+
+def upload_kinds(proposal: Proposal, compiled: Any, actor: Any) -> list[str]:
+    return upload_permission(proposal, compiled, actor)[1]
+
+
+@bp.route("/proposals/<int:pid>")
+@requires("logged_in")
+def detail(pid: int) -> Any:
+    proposal = load_proposal(db_session(), current_user, pid)
+    ctx = context(proposal)
+    return render_template("proposals/detail.html", upload_form=UploadForm(ctx["upload_kinds"]),
+                           event_title=event_title, **ctx)
+
+
+@bp.route("/proposals/<int:pid>/edit", methods=["GET", "POST"])
+@requires("logged_in")
+def edit(pid: int) -> Any:
+    session = db_session()
+    proposal = load_proposal(session, current_user, pid)
+    compiled = default_registry().for_subject(proposal)
+    permitted = compiled.explain_edit(proposal, current_user.actor())
+    if not permitted.allowed:
+        abort(403, description="; ".join(tr(r.message) for r in permitted.reasons))
+    form = ProposalForm(obj=proposal if request.method == "GET" else None)
+    if request.method == "GET":
+        form.expected_version.data = proposal.wf_version
+        return _render_form(form, proposal)
+    if not form.validate():
+        return _render_form(form, proposal, 422)
+    version = request.form.get("expected_version", type=int)
+    try:
+        edit_proposal(session, proposal, current_user, form.values(), version, request_id=request_id())
+    except WorkflowError as exc:
+        session.rollback()
+        return _render_form(form, proposal, _status(exc), workflow_reasons(exc))
+    flash(_("Changes saved."), "success")
+    return redirect(url_for("proposals.detail", pid=proposal.id), 303)
+
+
+@bp.route("/proposals/<int:pid>/actions/<trigger>", methods=["GET", "POST"])
+@requires("logged_in")
+def action(pid: int, trigger: str) -> Any:
+    session = db_session()
+    proposal = load_proposal(session, current_user, pid)
+    compiled = default_registry().for_subject(proposal)
+    explanation = compiled.explain(proposal, current_user.actor(), trigger, session=session)
+    requires_ = explanation.requires
+    form = action_form(requires_, compiled.input_specs, request.form if request.method == "POST" else None)
+    title = _action_title(compiled, trigger)
+    if request.method == "GET":
+        if not explanation.allowed:
+            status = refused_status(Refused(explanation))
+            return _render_action(proposal, form, trigger, title, status,
+                                  [tr(r.message) for r in explanation.reasons])
+        form.expected_version.data = proposal.wf_version
+        return _render_action(proposal, form, trigger, title)
+    inputs = {name: request.form.get(name, "") for name in requires_}
+    for name in requires_:
+        spec = compiled.input_specs.get(name)
+        if spec is not None and spec.type == "bool":
+            inputs[name] = "true" if request.form.get(name) else "false"
+    try:
+        perform(session, proposal, trigger, current_user.actor(), inputs,
+                request.form.get("expected_version", type=int), request_id=request_id())
+    except InvalidInput as exc:
+        session.rollback()
+        for name, message in exc.errors.items():
+            field = getattr(form, name, None)
+            if field is not None:
+                field.errors = [*field.errors, tr(message)]
+        return _render_action(proposal, form, trigger, title, 422, workflow_reasons(exc))
+    except WorkflowError as exc:
+        session.rollback()
+        return _render_action(proposal, form, trigger, title, _status(exc), workflow_reasons(exc))
+    flash(_("Done: %(action)s.", action=title), "success")
+    return redirect(url_for("proposals.detail", pid=proposal.id), 303)
+
+
+def _action_title(compiled: Any, trigger: str) -> str:
+    rule = next((r for r in compiled.rules if r.trigger == trigger), None)
+    if rule is None:
+        abort(404)
+    return tr(rule.title)
+
+
+def _render_action(proposal: Proposal, form: Any, trigger: str, title: str, status: int = 200,
+                   reasons: list[str] | None = None) -> Any:
+    return render_template("proposals/action.html", proposal=proposal, form=form, trigger=trigger, title=title,
+                           reasons=reasons or []), status
+
+
+@bp.route("/proposals/<int:pid>/attachments", methods=["POST"])
+@requires("logged_in")
+def upload(pid: int) -> Any:
+    session = db_session()
+    proposal = load_proposal(session, current_user, pid)
+    compiled = default_registry().for_subject(proposal)
+    actor = current_user.actor()
+    explanation, kinds = upload_permission(proposal, compiled, actor)
+    if not kinds:
+        abort(403, description=_("Documents cannot be added to this proposal in its current state."))
+    form = UploadForm(kinds)
+    if not form.validate():
+        abort(422, description="; ".join(e for errors in form.errors.values() for e in errors))
+    try:
+        stored, mime, size, digest = store(form.file.data.stream)
+    except RejectedFile as exc:
+        abort(422, description=tr(exc.message))
+    attachment = Attachment(kind=form.kind.data, original_name=display_name(form.file.data.filename),
+                            stored_name=stored, content_type=mime, size=size, sha256=digest,
+                            uploaded_by_id=current_user.id)
+
+    try:
+        add_attachment(session, proposal, actor, attachment, lambda: explanation, request_id=request_id())
+    except BaseException:
+        discard(stored)  # no row, no file
+        raise
+    flash(_("Document uploaded."), "success")
+    return redirect(url_for("proposals.detail", pid=proposal.id, _anchor="attachments"), 303)
+
+
+@bp.route("/proposals/<int:pid>/attachments/<int:aid>")
+@requires("logged_in")
+def download(pid: int, aid: int) -> Any:
+    session = db_session()
+    proposal = load_proposal(session, current_user, pid)  # the same scope check as the proposal page
+    attachment = session.get(Attachment, aid)
+    if attachment is None or attachment.proposal_id != proposal.id or not path_of(attachment.stored_name).exists():
+        abort(404)
+    return send_file(path_of(attachment.stored_name), mimetype=attachment.content_type, as_attachment=True,
+                     download_name=attachment.original_name, max_age=0)

@@ -1,0 +1,155 @@
+"""JSON errors for the API: ``{error, reasons[]}`` in the caller's language (Accept-Language vi/en, default vi).
+
+Every failure the API can meet maps to one status: engine refusals by their kind (state 409, permission 403,
+guard 422), conflicts 409, invalid inputs and payloads 422, HTTP errors as they are. Anything unexpected is
+logged and answered as a JSON 500 so a client never gets an HTML page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flask import Response, current_app, jsonify, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from workflow.errors import Conflict, InvalidInput, Refused
+
+LANGUAGES = ("vi", "en")
+Message = Mapping[str, str]
+
+
+def api_lang() -> str:
+    return request.accept_languages.best_match(LANGUAGES) or "vi"
+
+
+def text(message: Message) -> str:
+    return message.get(api_lang()) or message["vi"]
+
+
+HTTP_MESSAGES: dict[int, dict[str, str]] = {
+    400: {"vi": "Yêu cầu không hợp lệ", "en": "Bad request"},
+    401: {"vi": "Cần xác thực bằng mã truy cập hợp lệ (Authorization: Bearer …)",
+          "en": "A valid access token is required (Authorization: Bearer …)"},
+    403: {"vi": "Bạn không có quyền thực hiện thao tác này", "en": "You are not allowed to do this"},
+    404: {"vi": "Không tìm thấy", "en": "Not found"},
+    405: {"vi": "Phương thức không được hỗ trợ", "en": "Method not allowed"},
+    409: {"vi": "Xung đột trạng thái", "en": "Conflict"},
+    413: {"vi": "Tệp quá lớn", "en": "The upload is too large"},
+    415: {"vi": "Kiểu nội dung không được hỗ trợ", "en": "Unsupported content type"},
+    422: {"vi": "Dữ liệu không hợp lệ", "en": "Invalid data"},
+    429: {"vi": "Quá nhiều yêu cầu, vui lòng thử lại sau", "en": "Too many requests, try again later"},
+    500: {"vi": "Lỗi hệ thống", "en": "Internal error"},
+}
+
+REFUSAL_STATUS = {"state": 409, "permission": 403, "guard": 422}
+REFUSAL_MESSAGES = {
+    "state": {"vi": "Không thể thực hiện ở trạng thái hiện tại", "en": "Not possible in the current state"},
+    "permission": HTTP_MESSAGES[403],
+    "guard": {"vi": "Chưa đủ điều kiện để thực hiện", "en": "The conditions for this action are not met"},
+}
+
+# pydantic error type -> message; {placeholders} come from the error's ctx.
+PYDANTIC_MESSAGES: dict[str, dict[str, str]] = {
+    "missing": {"vi": "Bắt buộc nhập", "en": "This is required"},
+    "extra_forbidden": {"vi": "Trường không được phép", "en": "Unknown field"},
+    "int_type": {"vi": "Phải là số nguyên", "en": "Must be a whole number"},
+    "int_parsing": {"vi": "Phải là số nguyên", "en": "Must be a whole number"},
+    "int_from_float": {"vi": "Phải là số nguyên (đồng), không dùng số thập phân",
+                       "en": "Must be a whole number (VND), not a decimal"},
+    "string_type": {"vi": "Phải là văn bản", "en": "Must be text"},
+    "bool_type": {"vi": "Phải là true/false", "en": "Must be true or false"},
+    "list_type": {"vi": "Phải là danh sách", "en": "Must be a list"},
+    "model_type": {"vi": "Phải là một đối tượng JSON", "en": "Must be a JSON object"},
+    "dict_type": {"vi": "Phải là một đối tượng JSON", "en": "Must be a JSON object"},
+    "literal_error": {"vi": "Phải là một trong: {expected}", "en": "Must be one of: {expected}"},
+    "enum": {"vi": "Phải là một trong: {expected}", "en": "Must be one of: {expected}"},
+    "greater_than_equal": {"vi": "Không được nhỏ hơn {ge}", "en": "Must not be below {ge}"},
+    "greater_than": {"vi": "Phải lớn hơn {gt}", "en": "Must be above {gt}"},
+    "less_than_equal": {"vi": "Không được lớn hơn {le}", "en": "Must not be above {le}"},
+    "less_than": {"vi": "Phải nhỏ hơn {lt}", "en": "Must be below {lt}"},
+    "string_too_short": {"vi": "Phải có ít nhất {min_length} ký tự", "en": "Needs at least {min_length} characters"},
+    "string_too_long": {"vi": "Dài quá {max_length} ký tự", "en": "Longer than {max_length} characters"},
+    "string_pattern_mismatch": {"vi": "Sai định dạng", "en": "Wrong format"},
+    "date_type": {"vi": "Ngày không hợp lệ (YYYY-MM-DD)", "en": "Invalid date (YYYY-MM-DD)"},
+    "date_parsing": {"vi": "Ngày không hợp lệ (YYYY-MM-DD)", "en": "Invalid date (YYYY-MM-DD)"},
+    "date_from_datetime_parsing": {"vi": "Ngày không hợp lệ (YYYY-MM-DD)", "en": "Invalid date (YYYY-MM-DD)"},
+    "date_from_datetime_inexact": {"vi": "Ngày không hợp lệ (YYYY-MM-DD)", "en": "Invalid date (YYYY-MM-DD)"},
+    "json_invalid": {"vi": "JSON không hợp lệ", "en": "Invalid JSON"},
+}
+INVALID_VALUE = {"vi": "Giá trị không hợp lệ", "en": "Invalid value"}
+
+
+def reason(code: str, message: Message, subject: str = "") -> dict[str, str]:
+    return {"code": code, "subject": subject, "message": text(message)}
+
+
+def error_response(status: int, message: Message, reasons: Iterable[dict[str, Any]] = (),
+                   **extra: Any) -> Response:
+    response = jsonify({"error": text(message), "reasons": list(reasons), **extra})
+    response.status_code = status
+    return response
+
+
+def invalid(field: str, message: Message) -> Response:
+    return error_response(422, HTTP_MESSAGES[422], [reason("invalid", message, field)])
+
+
+def _pydantic_message(error: Mapping[str, Any]) -> dict[str, str]:
+    template = PYDANTIC_MESSAGES.get(error["type"])
+    if template is None:
+        return INVALID_VALUE
+    ctx = {k: v for k, v in (error.get("ctx") or {}).items()}
+    try:
+        return {lang: msg.format(**ctx) for lang, msg in template.items()}
+    except (KeyError, IndexError):
+        return INVALID_VALUE
+
+
+def from_validation_error(exc: ValidationError) -> Response:
+    reasons = [reason("invalid", _pydantic_message(e), ".".join(str(p) for p in e["loc"]))
+               for e in exc.errors(include_url=False)]
+    return error_response(422, HTTP_MESSAGES[422], reasons)
+
+
+def from_refused(exc: Refused) -> Response:
+    kind = exc.kind
+    return error_response(REFUSAL_STATUS[kind], REFUSAL_MESSAGES[kind],
+                          [reason(r.code, r.message, r.subject) for r in exc.reasons])
+
+
+def from_conflict(exc: Conflict) -> Response:
+    return error_response(409, exc.message, [reason("conflict", exc.message)],
+                          current_version=exc.current_version, current_state=exc.current_state)
+
+
+def from_invalid_input(exc: InvalidInput) -> Response:
+    return error_response(422, HTTP_MESSAGES[422],
+                          [reason("invalid", message, name) for name, message in exc.errors.items()])
+
+
+def from_http(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    message = HTTP_MESSAGES.get(status, {"vi": exc.name, "en": exc.name})
+    response = error_response(status, message)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="grantflow"'
+    if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+        response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+    return response
+
+
+def from_unexpected(exc: Exception) -> Response:
+    current_app.logger.exception("unhandled error in the API", exc_info=exc)
+    return error_response(500, HTTP_MESSAGES[500])
+
+
+HANDLERS = (
+    (ValidationError, from_validation_error),
+    (Refused, from_refused),
+    (Conflict, from_conflict),
+    (InvalidInput, from_invalid_input),
+    (HTTPException, from_http),
+    (Exception, from_unexpected),
+)

@@ -1,0 +1,302 @@
+"""Pydantic models of the API's payloads and answers; the OpenAPI document is generated from them.
+
+Request models forbid unknown fields and take amounts as JSON integers (VND): a float, a string or a boolean
+where an amount belongs is a 422, never silently rounded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    create_model,
+)
+
+from app.models.proposals import ATTACHMENT_KINDS, CATEGORIES, SECTORS
+from workflow.definitions import InputSpec
+from workflow.registry import default_registry
+
+MAX_VND = 10**15
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+UtcDatetime = Annotated[dt.datetime, AfterValidator(_utc)]  # SQLite gives back naive UTC
+
+
+def _iso_date_only(value: Any) -> Any:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("date must be YYYY-MM-DD")
+    return value
+
+
+Money = Annotated[StrictInt, Field(ge=0, le=MAX_VND, description="Integer VND")]
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
+Title = Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+LongText = Annotated[StrictStr, StringConstraints(max_length=10_000)]
+Category = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
+Sector = Literal[tuple(SECTORS)]  # type: ignore[valid-type]
+AttachmentKind = Literal[tuple(ATTACHMENT_KINDS)]  # type: ignore[valid-type]
+
+# Each editable proposal field once: (annotation, default when creating; ... = required).
+PROPOSAL_FIELDS: dict[str, tuple[Any, Any]] = {
+    "title": (Title, ...),
+    "commune_code": (Annotated[StrictStr, StringConstraints(min_length=1, max_length=16)], None),
+    "category": (Category, ...),
+    "sector": (Sector, ...),
+    "year": (Annotated[StrictInt, Field(ge=2000, le=2100)], ...),
+    "total_cost": (Money, 0),
+    "requested_support": (Money, 0),
+    "counterpart_funds": (Money, 0),
+    "duration_months": (Annotated[StrictInt, Field(ge=1, le=120)], 12),
+    "objectives": (LongText, ""),
+    "expected_results": (LongText, ""),
+    "expected_jobs": (Annotated[StrictInt, Field(ge=0, le=1_000_000)], 0),
+    "expected_output": (Annotated[StrictStr, StringConstraints(max_length=300)], ""),
+    "priority_region": (StrictBool, False),
+    "priority_sector": (StrictBool, False),
+}
+
+
+
+def _no_null_defaults(schema: dict[str, Any]) -> None:
+    """Optional-but-never-null fields default to None in Python; the schema must not advertise null."""
+    for prop in schema.get("properties", {}).values():
+        if prop.get("default", 0) is None and "anyOf" not in prop:
+            del prop["default"]
+
+
+STRICT_INPUT = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
+ExpectedVersion = Annotated[StrictInt | None, Field(
+    default=None, ge=1, description="The version the caller last saw; a stale one is a 409")]
+
+# commune_code may be omitted on create: the organisation's commune is used.
+ProposalCreate = create_model(  # type: ignore[call-overload]
+    "ProposalCreate", __config__=STRICT_INPUT,
+    **{name: (ann, Field(default=None) if name == "commune_code" else default)
+       for name, (ann, default) in PROPOSAL_FIELDS.items()},
+)
+# Every field optional but never null; only the fields sent are changed.
+ProposalPatch = create_model(  # type: ignore[call-overload]
+    "ProposalPatch", __config__=STRICT_INPUT, expected_version=ExpectedVersion,
+    **{name: (ann, Field(default=None)) for name, (ann, _) in PROPOSAL_FIELDS.items()},
+)
+
+
+UPLOAD_SCHEMA = {
+    "type": "object", "required": ["kind", "file"],
+    "properties": {"kind": {"type": "string", "enum": list(ATTACHMENT_KINDS)},
+                   "file": {"type": "string", "contentMediaType": "application/octet-stream"}},
+}
+
+
+class ProposalQuery(BaseModel):
+    """Query string of the proposal list (unknown parameters are ignored)."""
+
+    state: str | None = Field(default=None, max_length=64, description="A workflow state")
+    unit: str | None = Field(default=None, max_length=16, description="A commune, district or province code")
+    q: str | None = Field(default=None, max_length=200, description="Text search; ignores Vietnamese diacritics")
+    category: str | None = Field(default=None, max_length=32)
+    year: int | None = Field(default=None, ge=1900, le=2200)
+    page: int = Field(default=1, ge=1, le=100_000)
+    per_page: int = Field(default=20, ge=1, le=100)
+
+
+# --- action inputs ------------------------------------------------------------------------------------------
+
+def _input_annotation(spec: InputSpec) -> Any:
+    bounds = {k: v for k, v in (("ge", spec.min), ("le", spec.max)) if v is not None}
+    if spec.type in ("text", "string"):
+        return Annotated[StrictStr, StringConstraints(max_length=255 if spec.type == "string" else 10_000)]
+    if spec.type == "money":
+        return Annotated[StrictInt, Field(**{"ge": 0, "le": MAX_VND, **bounds}, description="Integer VND")]
+    if spec.type in ("int", "percent"):
+        return Annotated[StrictInt, Field(**({"ge": 0, "le": 100} if spec.type == "percent" else {}), **bounds)]
+    if spec.type == "date":
+        return IsoDate
+    if spec.type == "bool":
+        return StrictBool
+    if spec.type == "choice":
+        return Literal[tuple(spec.choices or ())]
+    return Annotated[list[StrictStr | StrictInt], Field(min_length=1)]  # user_list
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+@lru_cache(maxsize=1)
+def action_models() -> dict[str, tuple[str, type[BaseModel]]]:
+    """trigger -> (English title, body model): the inputs any rule of the trigger requires, plus
+    expected_version. Which inputs are required depends on the rule that applies, so the engine says."""
+    inputs: dict[str, dict[str, InputSpec]] = {}
+    titles: dict[str, str] = {}
+    for compiled in default_registry():  # ascending versions: the latest spec of an input wins
+        for rule in compiled.rules:
+            titles[rule.trigger] = rule.title["en"]
+            specs = inputs.setdefault(rule.trigger, {})
+            for name in rule.requires:
+                specs[name] = compiled.input_specs[name]
+    models = {}
+    for trigger, specs in inputs.items():
+        fields = {name: (_input_annotation(spec), Field(default=None, description=(
+            spec.title.get("en") if spec.title else name))) for name, spec in sorted(specs.items())}
+        model = create_model(f"{_camel(trigger)}Action", __config__=STRICT_INPUT,  # type: ignore[call-overload]
+                             expected_version=ExpectedVersion, **fields)
+        models[trigger] = (titles[trigger], model)
+    return models
+
+
+# --- answers ------------------------------------------------------------------------------------------------
+
+class ReasonOut(BaseModel):
+    code: str = Field(description="state, unknown_trigger, role, scope, separation, read_only, edit, guard, "
+                                  "invalid, conflict")
+    subject: str = Field(description="The field, role, guard or state the reason is about")
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: str
+    reasons: list[ReasonOut]
+    current_version: int | None = None
+    current_state: str | None = None
+
+
+class UnitOut(BaseModel):
+    code: str
+    name: str
+    level: Literal["province", "district", "commune"]
+    parent_code: str | None
+    district_code: str | None
+    active: bool
+
+
+class UnitList(BaseModel):
+    items: list[UnitOut]
+
+
+class OrganisationOut(BaseModel):
+    id: int
+    name: str
+    kind: str
+    tax_code: str
+
+
+class AttachmentOut(BaseModel):
+    id: int
+    kind: str
+    original_name: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: UtcDatetime
+
+
+class ActionOut(BaseModel):
+    trigger: str
+    title: str
+    target: str
+    requires: list[str]
+
+
+class ProposalSummary(BaseModel):
+    id: int
+    code: str
+    title: str
+    organisation: str
+    commune_code: str | None
+    district_code: str | None
+    category: str
+    sector: str
+    year: int
+    requested_support: int
+    state: str
+    state_title: str
+    version: int
+
+
+class ProposalPage(BaseModel):
+    items: list[ProposalSummary]
+    total: int
+    page: int
+    per_page: int
+    pages: int
+
+
+class ProposalOut(BaseModel):
+    id: int
+    code: str
+    title: str
+    organisation: OrganisationOut
+    commune_code: str | None
+    district_code: str | None
+    province_code: str
+    category: str
+    sector: str
+    year: int
+    total_cost: int
+    requested_support: int
+    counterpart_funds: int
+    duration_months: int
+    objectives: str
+    expected_results: str
+    expected_jobs: int
+    expected_output: str
+    priority_region: bool
+    priority_sector: bool
+    created_at: UtcDatetime
+    state: str
+    state_title: str
+    version: int
+    workflow: str
+    workflow_version: int
+    attachments: list[AttachmentOut]
+    allowed_actions: list[ActionOut]
+    editable: bool
+
+
+class EventOut(BaseModel):
+    seq: int
+    occurred_at: UtcDatetime
+    actor_id: str | None
+    actor_role: str | None
+    actor_unit: str | None
+    action: str
+    from_state: str | None
+    to_state: str | None
+    workflow: str | None
+    workflow_version: int | None
+    comment: str | None
+    inputs: Any
+    diff: Any
+    outcome: str
+    reasons: Any
+    request_id: str | None
+    hash: str
+
+
+class History(BaseModel):
+    proposal_id: int
+    items: list[EventOut]
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    count: int
+    head_digest: str | None
+    problems: list[str]

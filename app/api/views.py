@@ -1,0 +1,239 @@
+"""The API endpoints. Thin: load in scope (404), validate the payload, operate through the engine, answer."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from flask import current_app, g, jsonify, request, url_for
+from flask_login import current_user
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.access import public, requires
+from app.actions import perform
+from app.api import bp
+from app.api import errors as api_errors
+from app.api.errors import invalid
+from app.api.schemas import (
+    UPLOAD_SCHEMA,
+    AttachmentOut,
+    ErrorOut,
+    History,
+    ProposalCreate,
+    ProposalOut,
+    ProposalPage,
+    ProposalPatch,
+    ProposalQuery,
+    UnitList,
+    VerifyOut,
+    action_models,
+)
+from app.api.serialize import event_out, proposal_out, proposal_summary, unit_out
+from app.api.spec import build_spec, documented
+from app.audit.log import verify as verify_audit
+from app.extensions import db_session
+from app.models import Attachment, Proposal, Unit
+from app.proposals import filtered, upload_permission
+from app.proposals.service import create_proposal, edit_proposal
+from app.scoping import load_proposal
+from app.uploads import RejectedFile, discard, display_name, store
+from workflow import audit, operations
+from workflow.errors import Refused
+from workflow.permissions import covering_grants
+from workflow.registry import default_registry
+
+ALL_ERRORS = (401, 403, 404, 409, 422)
+
+
+def _json_body(model: type[BaseModel], *, empty_ok: bool = False) -> BaseModel:
+    """The request body validated against ``model`` (pydantic errors become 422s in the caller's language)."""
+    data = request.get_data()
+    if empty_ok and not data.strip():
+        data = b"{}"
+    return model.model_validate_json(data)
+
+
+def _commune_problem(session: Session, code: str | None) -> Any:
+    if code is None:
+        return None
+    unit = session.get(Unit, code)
+    if unit is None or unit.level != "commune" or not unit.active:
+        return invalid("commune_code", {"vi": f"Không có xã/phường mã {code}", "en": f"No commune with code {code}"})
+    return None
+
+
+def _edit_refusal_status(proposal: Proposal) -> int:
+    """409 when the caller edits this proposal in other states (wrong state now), else 403 (not theirs)."""
+    compiled = default_registry().for_subject(proposal)
+    roles = compiled.definition.roles
+    editors = {r: roles[r].scope for state in compiled.states.values() for r in state.editable_by}
+    return 409 if covering_grants(current_user.actor(), editors, proposal.wf_place()) else 403
+
+
+@bp.get("/openapi.json")
+@documented("This document (OpenAPI 3.1)", public=True, errors=())
+@public
+def openapi() -> Any:
+    spec = current_app.extensions.get("grantflow_openapi")
+    if spec is None:
+        spec = current_app.extensions["grantflow_openapi"] = build_spec(current_app, ErrorOut)
+    return jsonify(spec)
+
+
+@bp.get("/units")
+@documented("The administrative units: province, districts, communes", response=UnitList, errors=())
+@requires("logged_in")
+def units() -> Any:
+    rows = db_session().scalars(select(Unit).order_by(Unit.level, Unit.code))
+    return jsonify(UnitList(items=[unit_out(u) for u in rows]).model_dump(mode="json"))
+
+
+@bp.post("/proposals")
+@documented("Create a draft proposal for the caller's organisation", body=ProposalCreate, response=ProposalOut,
+            status=201, errors=(401, 403, 422), headers={"Location": "The new proposal's URL"})
+@requires("applicant")
+def create() -> Any:
+    payload = _json_body(ProposalCreate)
+    session = db_session()
+    fields = payload.model_dump(exclude_none=True)
+    problem = _commune_problem(session, fields.get("commune_code"))
+    if problem is not None:
+        return problem
+    proposal = create_proposal(session, current_user, fields, province_code=current_app.config["PROVINCE_CODE"],
+                               request_id=g.request_id)
+    response = jsonify(proposal_out(session, proposal, current_user).model_dump(mode="json"))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_proposal", proposal_id=proposal.id)
+    return response
+
+
+@bp.get("/proposals")
+@documented("The proposals in the caller's scope, filtered and paginated", query=ProposalQuery,
+            response=ProposalPage, errors=(401, 422))
+@requires("logged_in")
+def list_proposals() -> Any:
+    query = ProposalQuery.model_validate(request.args.to_dict())
+    stmt = filtered({k: str(v) for k, v in query.model_dump(exclude_none=True).items()})
+    session = db_session()
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(Proposal.created_at.desc(), Proposal.id.desc())
+                           .limit(query.per_page).offset((query.page - 1) * query.per_page))
+    page = ProposalPage(items=[proposal_summary(p) for p in rows], total=total, page=query.page,
+                        per_page=query.per_page, pages=math.ceil(total / query.per_page))
+    return jsonify(page.model_dump(mode="json"))
+
+
+@bp.get("/proposals/<int(max=2147483647):proposal_id>")
+@documented("A proposal, with its state, version and the actions the caller may take now", response=ProposalOut)
+@requires("logged_in")
+def get_proposal(proposal_id: int) -> Any:
+    session = db_session()
+    proposal = load_proposal(session, current_user, proposal_id)
+    return jsonify(proposal_out(session, proposal, current_user).model_dump(mode="json"))
+
+
+@bp.patch("/proposals/<int(max=2147483647):proposal_id>")
+@documented("Edit a proposal's fields while its state allows it (send expected_version)", body=ProposalPatch,
+            response=ProposalOut, errors=ALL_ERRORS)
+@requires("logged_in")
+def patch_proposal(proposal_id: int) -> Any:
+    session = db_session()
+    proposal = load_proposal(session, current_user, proposal_id)
+    payload = _json_body(ProposalPatch)
+    changes = payload.model_dump(exclude_unset=True)
+    expected_version = changes.pop("expected_version", None)
+    if not changes:
+        return invalid("", {"vi": "Không có trường nào để sửa", "en": "No field to change"})
+    problem = _commune_problem(session, changes.get("commune_code"))
+    if problem is not None:
+        return problem
+    try:
+        edit_proposal(session, proposal, current_user, changes, expected_version, request_id=g.request_id)
+    except Refused as exc:
+        response = api_errors.from_refused(exc)
+        response.status_code = _edit_refusal_status(proposal)
+        return response
+    return jsonify(proposal_out(session, proposal, current_user).model_dump(mode="json"))
+
+
+@bp.post("/proposals/<int(max=2147483647):proposal_id>/attachments")
+@documented("Upload a document (PDF, JPEG, PNG, DOCX or XLSX, checked by content)", multipart=UPLOAD_SCHEMA,
+            response=AttachmentOut, status=201, errors=(401, 403, 404, 409, 413, 422))
+@requires("logged_in")
+def upload(proposal_id: int) -> Any:
+    session = db_session()
+    proposal = load_proposal(session, current_user, proposal_id)
+    actor = current_user.actor()
+    explanation, kinds = upload_permission(proposal, default_registry().for_subject(proposal), actor)
+    if not kinds:
+        status = _edit_refusal_status(proposal)
+        return api_errors.error_response(status, api_errors.HTTP_MESSAGES[status], [api_errors.reason("edit", {
+            "vi": "Không thể thêm tài liệu cho đề án ở trạng thái này",
+            "en": "Documents cannot be added to this proposal in its current state"}, proposal.wf_state)])
+    kind, file = request.form.get("kind", ""), request.files.get("file")
+    if kind not in kinds:
+        return invalid("kind", {"vi": "Loại tài liệu phải là một trong: " + ", ".join(kinds),
+                                "en": "The document type must be one of: " + ", ".join(kinds)})
+    if file is None:
+        return invalid("file", {"vi": "Chưa chọn tệp", "en": "No file was sent"})
+    try:
+        stored, mime, size, digest = store(file.stream)
+    except RejectedFile as exc:
+        return invalid("file", exc.message)
+    attachment = Attachment(kind=kind, original_name=display_name(file.filename), stored_name=stored,
+                            content_type=mime, size=size, sha256=digest, uploaded_by_id=current_user.id)
+
+    def apply() -> dict[str, Any]:
+        proposal.attachments.append(attachment)
+        return {"attachment": {"kind": kind, "name": attachment.original_name, "sha256": digest, "size": size}}
+
+    try:
+        operations.act(session, proposal, actor, "attach", check=lambda: explanation, apply=apply,
+                       inputs={"kind": kind}, request_id=g.request_id)
+    except BaseException:
+        discard(stored)  # no row, no file
+        raise
+    response = jsonify(AttachmentOut.model_validate(attachment, from_attributes=True).model_dump(mode="json"))
+    response.status_code = 201
+    return response
+
+
+@bp.post("/proposals/<int(max=2147483647):proposal_id>/actions/<trigger>")
+@documented("Take an action: the inputs the transition requires, plus expected_version", response=ProposalOut,
+            errors=ALL_ERRORS, expand=("trigger", action_models))
+@requires("logged_in")
+def act(proposal_id: int, trigger: str) -> Any:
+    session = db_session()
+    proposal = load_proposal(session, current_user, proposal_id)
+    known = action_models().get(trigger)
+    if known is None:
+        return api_errors.error_response(404, {"vi": f"Không có thao tác '{trigger}'",
+                                               "en": f"There is no action '{trigger}'"})
+    payload = _json_body(known[1], empty_ok=True)
+    inputs = payload.model_dump(exclude_none=True)
+    expected_version = inputs.pop("expected_version", None)
+    perform(session, proposal, trigger, current_user.actor(), inputs, expected_version, request_id=g.request_id)
+    return jsonify(proposal_out(session, proposal, current_user).model_dump(mode="json"))
+
+
+@bp.get("/proposals/<int(max=2147483647):proposal_id>/history")
+@documented("The proposal's audit events, oldest first", response=History)
+@requires("logged_in")
+def history(proposal_id: int) -> Any:
+    session = db_session()
+    proposal = load_proposal(session, current_user, proposal_id)
+    events = audit.events_for(session, Proposal.wf_type(), proposal.wf_subject_id())
+    return jsonify(History(proposal_id=proposal.id, items=[event_out(e) for e in events]).model_dump(mode="json"))
+
+
+@bp.get("/audit/verify")
+@documented("Recompute every audit chain and checkpoint (auditors only)", response=VerifyOut, errors=(401, 403))
+@requires("auditor")
+def verify() -> Any:
+    result = verify_audit(db_session())
+    out = VerifyOut(ok=result.ok, count=result.count, head_digest=result.head_digest,
+                    problems=[str(p) for p in result.problems])
+    return jsonify(out.model_dump(mode="json"))
+

@@ -1,0 +1,110 @@
+"""Flask CLI: init-db, demo, create-user, create-token, audit-verify (``flask --app app COMMAND``)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from app.schema import upgrade
+
+
+def _session():  # type: ignore[no-untyped-def]
+    return current_app.extensions["db_sessionmaker"]()
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Run the migrations up to the latest revision and load the administrative units."""
+    from app.units_data import seed_units
+
+    upgrade(current_app.config["DATABASE_URL"])
+    with _session() as session:
+        added = seed_units(session)
+        session.commit()
+    click.echo(f"Database migrated; {added} administrative units added.")
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing (but print the logins) when proposals exist.")
+def demo(if_empty: bool) -> None:
+    """Load the demo data (Thái Nguyên, 2016–2020 and 2025–2026) and print the demo logins."""
+    from app.demo import has_data, load, print_logins
+
+    with _session() as session:
+        if has_data(session):
+            if not if_empty:
+                raise click.ClickException("the database already has proposals; demo data loads only into an "
+                                           "empty database (use --if-empty to skip quietly)")
+            click.echo("Demo data already present.")
+        else:
+            summary = load(session)
+            session.commit()
+            click.echo(summary)
+        print_logins(session, click.echo)
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True, help="applicant, district_officer, commune_officer, centre_officer, ...")
+@click.option("--unit", "unit_code", default=None, help="Unit code the role covers (district, commune or 19).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--full-name", default="")
+@click.option("--organisation", "organisation_tax_code", default=None,
+              help="Tax code of the applicant's organisation (applicants only).")
+def create_user(username: str, role: str, unit_code: str | None, password: str, full_name: str,
+                organisation_tax_code: str | None) -> None:
+    """Create a user with one role grant."""
+    from app.models import Organisation, RoleGrant, Unit, User
+    from app.scoping import role_scopes
+
+    if role not in role_scopes():
+        raise click.BadParameter(f"unknown role; one of: {', '.join(sorted(role_scopes()))}", param_hint="--role")
+    with _session() as session:
+        if session.scalar(select(User).where(User.username == username)):
+            raise click.ClickException(f"user {username!r} already exists")
+        if role_scopes()[role] != "own" and (unit_code is None or session.get(Unit, unit_code) is None):
+            raise click.BadParameter("give the code of an existing unit", param_hint="--unit")
+        organisation = None
+        if organisation_tax_code:
+            organisation = session.scalar(select(Organisation).where(Organisation.tax_code == organisation_tax_code))
+            if organisation is None:
+                raise click.BadParameter("no organisation with this tax code", param_hint="--organisation")
+        elif role == "applicant":
+            raise click.BadParameter("an applicant acts for an organisation", param_hint="--organisation")
+        user = User(username=username, full_name=full_name or username, organisation=organisation)
+        user.set_password(password)
+        user.grants = [RoleGrant(role=role, unit_code=None if role_scopes()[role] == "own" else unit_code)]
+        session.add(user)
+        session.commit()
+    click.echo(f"User {username} created with role {role}.")
+
+
+@click.command("create-token")
+@click.argument("username")
+@click.option("--name", default="cli", help="A label for the token.")
+def create_token(username: str, name: str) -> None:
+    """Issue an API token for USERNAME and print it (it is shown only once)."""
+    from app.api.tokens import issue_token
+    from app.models import User
+
+    with _session() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"no user {username!r}")
+        token = issue_token(session, user, name)
+        session.commit()
+    click.echo(token)
+
+
+@click.command("audit-verify")
+def audit_verify() -> None:
+    """Verify every audit hash chain in the app's database; exits non-zero when broken."""
+    from workflow import audit
+
+    raise SystemExit(audit.cli_verify(current_app.config["DATABASE_URL"]))
+
+
+def register(app: Flask) -> None:
+    for command in (init_db, demo, create_user, create_token, audit_verify):
+        app.cli.add_command(command)

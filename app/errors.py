@@ -1,0 +1,97 @@
+"""Friendly error pages in the user's language; JSON ``{error, reasons}`` under /api.
+
+Workflow errors that reach here unhandled map like everywhere else: Refused → 403 (permission), 409 (state)
+or 422 (guard); Conflict → 409; InvalidInput → 422.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.i18n import tr
+from workflow.errors import Conflict, InvalidInput, Refused
+
+TITLES = {
+    400: _l("Bad request"), 401: _l("Please log in"), 403: _l("Not allowed"), 404: _l("Not found"),
+    405: _l("Method not allowed"), 409: _l("Conflict"), 413: _l("File too large"),
+    422: _l("Cannot be processed"), 429: _l("Too many attempts"), 500: _l("Something went wrong"),
+}
+
+
+def _messages() -> dict[int, str]:
+    return {
+        400: _("The request could not be understood."),
+        401: _("Please log in first."),
+        403: _("You are not allowed to do this."),
+        404: _("This page does not exist, or you do not have access to it."),
+        405: _("This address does not accept this kind of request."),
+        409: _("The proposal has changed in the meantime. Reload the page and try again."),
+        413: _("The file is larger than the allowed limit."),
+        422: _("The data given cannot be processed."),
+        429: _("Too many attempts. Please wait a minute and try again."),
+        500: _("An unexpected error occurred. The change was not saved."),
+    }
+
+
+def refused_status(exc: Refused) -> int:
+    return {"permission": 403, "state": 409}.get(exc.kind, 422)
+
+
+def workflow_reasons(exc: Exception) -> list[str]:
+    """The reasons of a workflow error, in the user's language."""
+    if isinstance(exc, Refused):
+        return [tr(r.message) for r in exc.reasons]
+    if isinstance(exc, Conflict):
+        return [tr(exc.message)]
+    if isinstance(exc, InvalidInput):
+        return [f"{name}: {tr(msg)}" for name, msg in exc.errors.items()]
+    return []
+
+
+def error_response(status: int, message: str | None = None, reasons: list[str] | None = None) -> Any:
+    message = message or _messages().get(status, _messages()[500])
+    reasons = reasons or []
+    if request.path.startswith("/api/"):
+        return jsonify(error=message, reasons=reasons), status
+    return render_template("error.html", status=status, title=str(TITLES.get(status, TITLES[500])),
+                           message=message, reasons=reasons), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError) -> Any:
+        return error_response(400, _("The form has expired or is missing its security token. "
+                                     "Reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        status = exc.code or 500
+        custom = exc.description if exc.description != type(exc).description else None
+        response = error_response(status, custom)
+        if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+            body, code = response
+            return body, code, {"Allow": ", ".join(exc.valid_methods)}  # type: ignore[attr-defined]
+        return response
+
+    @app.errorhandler(Refused)
+    def _refused(exc: Refused) -> Any:
+        return error_response(refused_status(exc), reasons=workflow_reasons(exc))
+
+    @app.errorhandler(Conflict)
+    def _conflict(exc: Conflict) -> Any:
+        return error_response(409, reasons=workflow_reasons(exc))
+
+    @app.errorhandler(InvalidInput)
+    def _invalid(exc: InvalidInput) -> Any:
+        return error_response(422, reasons=workflow_reasons(exc))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        app.logger.exception("unhandled error on %s", request.path)
+        return error_response(500)

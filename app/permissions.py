@@ -1,0 +1,33 @@
+"""The named permission predicates used by ``@requires``. Each takes the logged-in user.
+
+Coarse checks only (may this kind of user reach this page at all); object scope is app.scoping's job and
+the engine's ``explain`` decides actions. Other areas append their own predicates below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.access import permission
+
+PROVINCE_ROLES = frozenset({"centre_officer", "council_member", "director", "auditor", "admin"})
+
+
+@permission("logged_in")
+def logged_in(user: Any) -> bool:
+    return bool(user.is_active)
+
+
+@permission("applicant")
+def applicant(user: Any) -> bool:
+    return user.is_active and "applicant" in user.roles and user.organisation_id is not None
+
+
+@permission("auditor")
+def auditor(user: Any) -> bool:
+    return user.is_active and "auditor" in user.roles
+
+
+@permission("admin")
+def admin(user: Any) -> bool:
+    return user.is_active and "admin" in user.roles

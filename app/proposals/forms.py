@@ -1,0 +1,124 @@
+"""Forms: the applicant's proposal form, uploads, and action forms built from a transition's inputs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+
+from app.i18n import tr
+from app.models.proposals import ATTACHMENT_KINDS, CATEGORIES, SECTORS
+from app.units_data import COMMUNES, DISTRICTS
+from workflow.definitions import InputSpec
+from workflow.inputs import BUILTIN_INPUTS
+
+_SEPARATORS = re.compile(r"[.,\s_₫]|VND|đ", re.IGNORECASE)
+
+
+class MoneyField(StringField):
+    """An amount in whole VND; accepts '1.250.000.000' or '1250000000'."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.raw = valuelist[0] if valuelist else ""
+        cleaned = _SEPARATORS.sub("", self.raw or "")
+        self.data = int(cleaned) if cleaned.isdigit() else None
+
+    def _value(self) -> str:
+        if self.data is None:
+            return getattr(self, "raw", "") or ""
+        return f"{self.data:,}".replace(",", ".")
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data is None:
+            raise ValidationError(str(_l("Enter a whole amount in VND, e.g. 150.000.000")))
+
+
+def _pairs(table: dict[str, tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(key, tr(titles)) for key, titles in table.items()]
+
+
+def commune_choices() -> list[tuple[str, str]]:
+    names = dict(DISTRICTS)
+    return [(code, f"{name} – {names[district]}") for district, communes in COMMUNES.items()
+            for code, name in communes]
+
+
+class ProposalForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=500)])
+    commune_code = SelectField(_l("Commune / ward"), validators=[DataRequired()])
+    category = SelectField(_l("Category"), validators=[DataRequired()])
+    sector = SelectField(_l("Sector"), validators=[DataRequired()])
+    year = IntegerField(_l("Plan year"), validators=[InputRequired(), NumberRange(2010, 2100)])
+    total_cost = MoneyField(_l("Total cost (VND)"))
+    requested_support = MoneyField(_l("Requested support (VND)"))
+    counterpart_funds = MoneyField(_l("Counterpart funds (VND)"))
+    duration_months = IntegerField(_l("Duration (months)"), validators=[InputRequired(), NumberRange(1, 60)])
+    objectives = TextAreaField(_l("Objectives"), validators=[Length(max=10_000)])
+    expected_results = TextAreaField(_l("Expected results"), validators=[Length(max=10_000)])
+    expected_jobs = IntegerField(_l("Jobs expected"), default=0, validators=[InputRequired(), NumberRange(0, 100_000)])
+    expected_output = StringField(_l("Expected output"), validators=[Length(max=300)])
+    priority_region = BooleanField(_l("Priority region (highland, ethnic-minority, poor or new-rural area)"))
+    priority_sector = BooleanField(_l("Priority sector"))
+    expected_version = HiddenField()
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.commune_code.choices = commune_choices()
+        self.category.choices = _pairs(CATEGORIES)
+        self.sector.choices = _pairs(SECTORS)
+
+    def validate_requested_support(self, field: MoneyField) -> None:
+        if field.data is not None and self.total_cost.data is not None and field.data > self.total_cost.data:
+            raise ValidationError(str(_l("The requested support cannot exceed the total cost.")))
+
+    def validate_counterpart_funds(self, field: MoneyField) -> None:
+        total, support = self.total_cost.data, self.requested_support.data
+        if None not in (field.data, total, support) and field.data + support != total:
+            raise ValidationError(str(_l("Support plus counterpart funds must equal the total cost.")))
+
+    def values(self) -> dict[str, Any]:
+        return {name: field.data for name, field in self._fields.items()
+                if name not in ("csrf_token", "expected_version")}
+
+
+class UploadForm(FlaskForm):
+    kind = SelectField(_l("Document type"), validators=[DataRequired()])
+    file = FileField(_l("File (PDF, JPEG, PNG, DOCX or XLSX)"), validators=[FileRequired()])
+
+    def __init__(self, kinds: list[str], *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [(k, tr(ATTACHMENT_KINDS[k])) for k in kinds]
+
+
+def action_form(requires: tuple[str, ...], specs: dict[str, InputSpec], formdata: Any = None) -> FlaskForm:
+    """A form with exactly the transition's inputs (field name = input name) plus expected_version.
+
+    Values are validated by the engine (workflow.inputs), so the rules live in one place; fields here only
+    choose the right widget.
+    """
+
+    class ActionForm(FlaskForm):
+        expected_version = HiddenField()
+
+    for name in requires:
+        spec = specs.get(name) or BUILTIN_INPUTS[name]
+        label = tr(spec.title.as_dict()) if spec.title else name
+        if spec.type == "text":
+            field: Any = TextAreaField(label)
+        elif spec.type == "bool":
+            field = BooleanField(label)
+        elif spec.type == "choice":
+            field = SelectField(label, choices=[(c, c) for c in spec.choices or []])
+        elif spec.type == "date":
+            field = StringField(label, render_kw={"type": "date"})
+        elif spec.type in ("money", "int", "percent"):
+            field = StringField(label, render_kw={"inputmode": "numeric", "data-kind": spec.type})
+        else:
+            field = StringField(label)
+        setattr(ActionForm, name, field)
+    return ActionForm(formdata=formdata)

@@ -1,0 +1,216 @@
+"""Budget envelopes, the funding decision (approve_funding) and the ranking of appraised proposals.
+
+Locking order, everywhere money moves: the envelope row first, then the proposal row (``fire``/``act``).
+Holding the envelope's row lock from the check to the commit is what keeps concurrent decisions from
+overspending it; the CHECK constraint on ``committed`` is the last line of defence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.actions import handles, perform
+from app.models.proposals import Proposal
+from app.models.stages import BudgetEnvelope, Funding
+from app.stages.caps import cap_problem
+from app.stages.common import clean, lock, msg, transition_inputs, vnd
+from app.stages.council import council_result
+from workflow import operations
+from workflow.definitions import InputSpec
+from workflow.errors import Conflict, InvalidInput, WorkflowError
+from workflow.permissions import Actor
+
+ENVELOPE_MANAGERS = frozenset({"centre_officer", "director"})
+APPRAISED = ("shortlisted", "reserve")
+ENVELOPE_SPECS = {"fund": InputSpec(type="string"), "year": InputSpec(type="int", min=2000, max=2100),
+                  "amount": InputSpec(type="money", min=1)}
+
+
+@dataclass(frozen=True)
+class FundingRequest:
+    """What a pending approve_funding would charge; the ``budget_problem`` fact reads it."""
+
+    envelope: BudgetEnvelope
+    amount: int
+
+
+# --- envelopes ---------------------------------------------------------------------------------------------
+
+def create_envelope(session: Session, user: Any, province: str, inputs: Mapping[str, Any]) -> BudgetEnvelope:
+    """A new (fund, year) envelope; the views admit centre officers and directors only."""
+    cleaned = clean(inputs, ENVELOPE_SPECS)
+    exists = session.scalar(select(BudgetEnvelope.id).where(BudgetEnvelope.province_code == province,
+                                                            BudgetEnvelope.fund == cleaned["fund"],
+                                                            BudgetEnvelope.year == cleaned["year"]))
+    if exists is not None:
+        raise Conflict(msg(f"Đã có dự toán '{cleaned['fund']}' năm {cleaned['year']}",
+                           f"An envelope '{cleaned['fund']}' for {cleaned['year']} already exists"))
+    envelope = BudgetEnvelope(province_code=province, created_by_id=user.id, committed=0, **cleaned)
+    session.add(envelope)
+    session.flush()
+    return envelope
+
+
+def envelopes(session: Session, province: str, year: int | None = None) -> list[BudgetEnvelope]:
+    stmt = select(BudgetEnvelope).where(BudgetEnvelope.province_code == province)
+    if year is not None:
+        stmt = stmt.where(BudgetEnvelope.year == year)
+    return list(session.scalars(stmt.order_by(BudgetEnvelope.year.desc(), BudgetEnvelope.fund)))
+
+
+def envelope_for(session: Session, proposal: Proposal, envelope_id: Any = None) -> BudgetEnvelope:
+    """The envelope named, else the only one of the proposal's province and year."""
+    if envelope_id not in (None, ""):
+        chosen = clean({"envelope_id": envelope_id}, {"envelope_id": InputSpec(type="int", min=1)})["envelope_id"]
+        envelope = session.get(BudgetEnvelope, chosen)
+        if envelope is None or envelope.province_code != proposal.province_code:
+            raise InvalidInput({"envelope_id": msg("Không có dự toán này", "No such budget envelope")})
+        return envelope
+    found = envelopes(session, proposal.province_code, proposal.year)
+    if len(found) != 1:
+        raise InvalidInput({"envelope_id": msg(
+            f"Chọn dự toán kinh phí năm {proposal.year}" if found else f"Chưa có dự toán kinh phí năm {proposal.year}",
+            f"Choose a budget envelope for {proposal.year}" if found else f"No budget envelope for {proposal.year}")})
+    return found[0]
+
+
+def budget_problem(proposal: Proposal) -> dict[str, str] | None:
+    """The ``budget_problem`` fact: the pending charge does not fit its (locked) envelope."""
+    request: FundingRequest | None = getattr(proposal, "funding_request", None)
+    if request is None:
+        return None  # no amount yet (listing actions): the decision itself checks
+    left = request.envelope.remaining
+    if request.amount <= left:
+        return None
+    return msg(f"Dự toán '{request.envelope.label}' chỉ còn {vnd(left)} đồng, không đủ {vnd(request.amount)} đồng",
+               f"Envelope '{request.envelope.label}' has only {vnd(left)} VND left, not {vnd(request.amount)} VND")
+
+
+def amount_problem(proposal: Proposal, amount: int) -> dict[str, str] | None:
+    """approved <= requested <= cap."""
+    if amount > proposal.requested_support:
+        return msg(f"Kinh phí duyệt {vnd(amount)} đồng lớn hơn kinh phí đề nghị {vnd(proposal.requested_support)} đồng",
+                   f"Approved {vnd(amount)} VND is above the requested {vnd(proposal.requested_support)} VND")
+    return cap_problem(proposal, proposal.requested_support) or cap_problem(proposal, amount)
+
+
+@handles("approve_funding")
+def approve_funding(session: Session, proposal: Proposal, trigger: str, actor: Actor, inputs: dict[str, Any],
+                    expected_version: int | None = None, *, request_id: str | None = None) -> Any:
+    cleaned = transition_inputs(session, proposal, trigger, actor, inputs)
+    if cleaned is None:
+        return operations.fire(session, proposal, trigger, actor, inputs, expected_version, request_id=request_id)
+    amount = cleaned["approved_amount"]
+    problem = amount_problem(proposal, amount)
+    if problem is not None:
+        raise InvalidInput({"approved_amount": problem})
+    envelope = lock(session, BudgetEnvelope, envelope_for(session, proposal, inputs.get("envelope_id")).id)
+    proposal.funding_request = FundingRequest(envelope, amount)  # type: ignore[attr-defined]
+    try:
+        event = operations.fire(session, proposal, trigger, actor, inputs, expected_version, request_id=request_id)
+    finally:
+        del proposal.funding_request  # type: ignore[attr-defined]
+    envelope.committed += amount
+    session.add(Funding(proposal_id=proposal.id, envelope_id=envelope.id, approved_amount=amount,
+                        decision_number=cleaned["decision_number"], decision_date=cleaned["decision_date"],
+                        content=proposal.objectives))
+    session.flush()
+    return event
+
+
+# --- ranking and bulk decisions ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Ranked:
+    proposal: Proposal
+    score: Any  # Decimal | None
+    priority: bool
+    cumulative: int
+    fits: bool
+
+
+def ranking(session: Session, scope: Any, envelope: BudgetEnvelope) -> list[Ranked]:
+    """Appraised proposals of the envelope's year by score then priority, with the running total of their
+    requested support against what is left in the envelope."""
+    rows = session.scalars(select(Proposal).where(scope, Proposal.wf_state.in_(APPRAISED),
+                                                  Proposal.year == envelope.year,
+                                                  Proposal.province_code == envelope.province_code))
+    scored = []
+    for p in rows:
+        result = council_result(session, p)
+        scored.append((p, result.average if result else None, p.priority_region or p.priority_sector))
+    scored.sort(key=lambda r: (r[1] is None, -(r[1] or 0), not r[2], r[0].wf_state != "shortlisted", r[0].id))
+    out, total = [], 0
+    for p, score, priority in scored:
+        total += p.requested_support
+        out.append(Ranked(p, score, priority, total, total <= envelope.remaining))
+    return out
+
+
+class BulkRefused(WorkflowError):
+    """A bulk decision that was undone: ``failures`` maps each refused proposal's code to its error."""
+
+    def __init__(self, failures: dict[str, WorkflowError]):
+        self.failures = failures
+        super().__init__("; ".join(f"{k}: {v}" for k, v in failures.items()))
+
+
+def bulk_approve(session: Session, proposals: Sequence[Proposal], actor: Actor, inputs: Mapping[str, Any], *,
+                 request_id: str | None = None) -> list[Any]:
+    """approve_funding for each proposal at its requested support, all or nothing (the caller rolls back on
+    BulkRefused). Each success is its own audit event."""
+    if not proposals:
+        raise InvalidInput({"proposal_ids": msg("Chưa chọn đề án nào", "No proposal selected")})
+    events, failures = [], {}
+    for p in sorted(proposals, key=lambda p: p.id):
+        try:
+            events.append(perform(session, p, "approve_funding", actor,
+                                  {**inputs, "approved_amount": p.requested_support}, request_id=request_id))
+        except WorkflowError as exc:
+            failures[p.code] = exc
+    if failures:
+        raise BulkRefused(failures)
+    return events
+
+
+def funding_of(session: Session, proposal_id: int) -> Funding | None:
+    return session.scalar(select(Funding).where(Funding.proposal_id == proposal_id))
+
+
+def release(session: Session, funding: Funding, amount: int) -> None:
+    """Give ``amount`` of a funded proposal's money back to its envelope (termination, settlement)."""
+    if amount <= 0:
+        return
+    envelope = lock(session, BudgetEnvelope, funding.envelope_id)
+    envelope.committed -= amount
+    funding.released += amount
+    session.flush()
+
+
+def records_on_funding(trigger: str, validate: Any, record: Any) -> None:
+    """Register the handler of a transition that writes on the Funding row: clean the inputs, ``validate(cleaned, funding)``, lock the envelope, fire, then
+    ``record(cleaned, funding)``."""
+
+    @handles(trigger)
+    def handler(session: Session, proposal: Any, trigger: str, actor: Actor, inputs: dict[str, Any],
+                expected_version: int | None = None, *, request_id: str | None = None) -> Any:
+        cleaned = transition_inputs(session, proposal, trigger, actor, inputs)
+        funding = funding_of(session, proposal.id)
+        if cleaned is None or funding is None:
+            return operations.fire(session, proposal, trigger, actor, inputs, expected_version,
+                                   request_id=request_id)
+        validate(session, proposal, cleaned, funding)
+        lock(session, BudgetEnvelope, funding.envelope_id)  # envelope before proposal
+        event = operations.fire(session, proposal, trigger, actor, inputs, expected_version, request_id=request_id)
+        record(session, proposal, cleaned, funding)
+        session.flush()
+        return event
+
+
+def no_check(*_: Any) -> None:
+    return None

@@ -1,0 +1,296 @@
+"""Implementation, acceptance and settlement: contract, progress, advances, changes, termination.
+
+Advances: together at most ADVANCE_SHARE_PERCENT of the approved support; for machinery only once reported
+progress is above MACHINERY_PROGRESS_PERCENT (Circular 36/2013 practice, see domain.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.models.stages import Advance, BudgetEnvelope, ChangeRequest, Funding, ProgressReport
+from app.stages.caps import cap_problem
+from app.stages.common import clean, compiled_for, explain_action, lock, msg, today, vnd
+from app.stages.funding import funding_of, no_check, records_on_funding, release
+from workflow import operations
+from workflow.definitions import InputSpec
+from workflow.errors import InvalidInput
+from workflow.permissions import Actor
+from workflow.storage import utcnow
+
+ADVANCE_SHARE_PERCENT = 70
+MACHINERY_PROGRESS_PERCENT = 70
+MACHINERY_EXTRA = ("purchase_contract", "contract_liquidation", "invoices", "counterpart_proof")
+CHANGE_KINDS = {"amount": msg("Thay đổi kinh phí", "Change of amount"),
+                "content": msg("Thay đổi nội dung", "Change of content"),
+                "extension": msg("Gia hạn", "Extension")}
+RUNNING = ("funded", "implementing")
+_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def acceptance_kinds_required(proposal: Any) -> list[str]:
+    return ["acceptance_record", *(MACHINERY_EXTRA if proposal.category == "machinery" else ())]
+
+
+def progress_percent(session: Session, proposal_id: int) -> int:
+    latest = session.scalar(select(ProgressReport.percent).where(ProgressReport.proposal_id == proposal_id)
+                            .order_by(ProgressReport.period.desc(), ProgressReport.id.desc()).limit(1))
+    return latest or 0
+
+
+def advanced_total(session: Session, proposal_id: int) -> int:
+    return int(session.scalar(select(func.coalesce(func.sum(Advance.amount), 0))
+                              .where(Advance.proposal_id == proposal_id)) or 0)
+
+
+def advance_limit(funding: Funding) -> int:
+    return funding.approved_amount * ADVANCE_SHARE_PERCENT // 100
+
+
+def settlement_due(proposal: Any, funding: Funding | None) -> dt.date | None:
+    """Acceptance date plus the deadline the definition puts on the state ``accept`` leads to."""
+    if funding is None or funding.accepted_on is None:
+        return None
+    compiled = compiled_for(proposal)
+    target = next((r.dest for r in compiled.rules if r.trigger == "accept"), None)
+    deadline = compiled.states[target].deadline if target else None
+    return funding.accepted_on + dt.timedelta(days=deadline.days) if deadline and deadline.days else None
+
+
+# --- actions ----------------------------------------------------------------------------------------------
+
+def report_progress(session: Session, proposal: Any, actor: Actor, inputs: Mapping[str, Any], *,
+                    expected_version: int | None = None, request_id: str | None = None) -> Any:
+    """The applicant's monthly report: one per month (YYYY-MM), percent done and a note."""
+    cleaned = clean(inputs, {"period": InputSpec(type="string"), "percent": InputSpec(type="percent"),
+                             "note": InputSpec(type="text")}, optional=["period", "note"])
+    period = cleaned.get("period") or today().strftime("%Y-%m")
+    if not _PERIOD.match(period):
+        raise InvalidInput({"period": msg("Tháng báo cáo phải có dạng YYYY-MM", "The period must be YYYY-MM")})
+
+    def problems() -> list[dict[str, str]]:
+        taken = session.scalar(select(ProgressReport.id).where(ProgressReport.proposal_id == proposal.id,
+                                                               ProgressReport.period == period))
+        return [msg(f"Đã có báo cáo tiến độ tháng {period}", f"Progress for {period} is already reported")] \
+            if taken else []
+
+    def apply() -> dict[str, Any]:
+        before = progress_percent(session, proposal.id)
+        session.add(ProgressReport(proposal_id=proposal.id, period=period, percent=cleaned["percent"],
+                                   note=cleaned.get("note", ""), reported_by_id=int(actor.user_id)))
+        session.flush()
+        return {"progress_percent": [before, progress_percent(session, proposal.id)]}
+
+    return operations.act(
+        session, proposal, actor, "report_progress",
+        check=lambda: explain_action(proposal, actor, "report_progress", roles=["applicant"],
+                                     states=["implementing"], problems=problems),
+        apply=apply, inputs={**cleaned, "period": period}, expected_version=expected_version, request_id=request_id)
+
+
+def advance_problems(session: Session, proposal: Any, amount: int) -> list[dict[str, str]]:
+    funding = funding_of(session, proposal.id)
+    if funding is None:
+        return [msg("Đề án chưa có quyết định giao kinh phí", "The proposal has no funding decision")]
+    found = []
+    if proposal.category == "machinery":
+        progress = progress_percent(session, proposal.id)
+        if progress <= MACHINERY_PROGRESS_PERCENT:
+            found.append(msg(
+                f"Đề án máy móc chỉ được tạm ứng khi tiến độ trên {MACHINERY_PROGRESS_PERCENT}% (hiện {progress}%)",
+                f"Machinery may be advanced only above {MACHINERY_PROGRESS_PERCENT}% progress (now {progress}%)"))
+    left = advance_limit(funding) - advanced_total(session, proposal.id)
+    if amount > left:
+        found.append(msg(
+            f"Tổng tạm ứng tối đa {ADVANCE_SHARE_PERCENT}% kinh phí hỗ trợ; chỉ còn được tạm ứng {vnd(left)} đồng",
+            f"Advances may total at most {ADVANCE_SHARE_PERCENT}% of the support; {vnd(left)} VND is left"))
+    return found
+
+
+def record_advance(session: Session, proposal: Any, actor: Actor, inputs: Mapping[str, Any], *,
+                   expected_version: int | None = None, request_id: str | None = None) -> Any:
+    cleaned = clean(inputs, {"amount": InputSpec(type="money", min=1), "paid_on": InputSpec(type="date"),
+                             "note": InputSpec(type="text")}, optional=["paid_on", "note"])
+    paid_on = cleaned.get("paid_on") or today()
+
+    def apply() -> dict[str, Any]:
+        before = advanced_total(session, proposal.id)
+        session.add(Advance(proposal_id=proposal.id, amount=cleaned["amount"], paid_on=paid_on,
+                            note=cleaned.get("note", ""), recorded_by_id=int(actor.user_id)))
+        session.flush()
+        return {"advanced_total": [before, before + cleaned["amount"]]}
+
+    return operations.act(
+        session, proposal, actor, "record_advance",
+        check=lambda: explain_action(proposal, actor, "record_advance", roles=["centre_officer"],
+                                     states=["implementing"],
+                                     problems=lambda: advance_problems(session, proposal, cleaned["amount"])),
+        apply=apply, inputs={**cleaned, "paid_on": paid_on}, expected_version=expected_version,
+        request_id=request_id)
+
+
+def _clean_change_value(kind: str, value: Any) -> str:
+    spec = {"amount": InputSpec(type="money", min=1), "content": InputSpec(type="text"),
+            "extension": InputSpec(type="date")}[kind]
+    cleaned = clean({"value": value}, {"value": spec})["value"]
+    return cleaned.isoformat() if isinstance(cleaned, dt.date) else str(cleaned)
+
+
+def request_change(session: Session, proposal: Any, actor: Actor, inputs: Mapping[str, Any], *,
+                   expected_version: int | None = None, request_id: str | None = None) -> Any:
+    """A change of amount, content or end date, waiting for the director."""
+    cleaned = clean(inputs, {"kind": InputSpec(type="choice", choices=list(CHANGE_KINDS)),
+                             "reason": InputSpec(type="text")})
+    value = _clean_change_value(cleaned["kind"], inputs.get("value"))
+
+    def problems() -> list[dict[str, str]]:
+        pending = session.scalar(select(ChangeRequest.id).where(ChangeRequest.proposal_id == proposal.id,
+                                                                ChangeRequest.kind == cleaned["kind"],
+                                                                ChangeRequest.status == "pending"))
+        return [msg("Đã có đề nghị thay đổi cùng loại đang chờ duyệt",
+                    "A change request of this kind is already waiting")] if pending else []
+
+    def apply() -> dict[str, Any]:
+        change = ChangeRequest(proposal_id=proposal.id, kind=cleaned["kind"], new_value=value,
+                               reason=cleaned["reason"], requested_by_id=int(actor.user_id))
+        session.add(change)
+        session.flush()
+        return {"change_request": change.id}
+
+    return operations.act(
+        session, proposal, actor, "request_change",
+        check=lambda: explain_action(proposal, actor, "request_change", roles=["applicant", "centre_officer"],
+                                     states=RUNNING, problems=problems),
+        apply=apply, inputs={**cleaned, "value": value}, expected_version=expected_version, request_id=request_id)
+
+
+def _amount_change_problems(session: Session, proposal: Any, funding: Funding, envelope: BudgetEnvelope,
+                            new: int) -> list[dict[str, str]]:
+    found = []
+    advanced = advanced_total(session, proposal.id)
+    if new * ADVANCE_SHARE_PERCENT // 100 < advanced:
+        found.append(msg(f"Đã tạm ứng {vnd(advanced)} đồng, vượt {ADVANCE_SHARE_PERCENT}% mức mới",
+                         f"{vnd(advanced)} VND already advanced is above {ADVANCE_SHARE_PERCENT}% of the new amount"))
+    over_cap = cap_problem(proposal, new)
+    if over_cap:
+        found.append(over_cap)
+    if new - funding.approved_amount > envelope.remaining:
+        found.append(msg(f"Dự toán '{envelope.label}' chỉ còn {vnd(envelope.remaining)} đồng",
+                         f"Envelope '{envelope.label}' has only {vnd(envelope.remaining)} VND left"))
+    return found
+
+
+def decide_change(session: Session, proposal: Any, actor: Actor, change_id: int, inputs: Mapping[str, Any], *,
+                  expected_version: int | None = None, request_id: str | None = None) -> Any:
+    """The director approves (the change applies, as a new terms version) or rejects a change request."""
+    cleaned = clean(inputs, {"approve": InputSpec(type="bool"), "comment": InputSpec(type="text")},
+                    optional=["comment"])
+    change = session.get(ChangeRequest, change_id)
+    if change is None or change.proposal_id != proposal.id:
+        raise InvalidInput({"change_id": msg("Không có đề nghị thay đổi này", "No such change request")})
+    funding = funding_of(session, proposal.id)
+    # The envelope is locked before the proposal (act), as everywhere money moves.
+    envelope = lock(session, BudgetEnvelope, funding.envelope_id) if funding and change.kind == "amount" else None
+
+    def problems() -> list[dict[str, str]]:
+        if change.status != "pending":
+            return [msg("Đề nghị này đã được quyết định", "This request has already been decided")]
+        if funding is None:
+            return [msg("Đề án chưa có quyết định giao kinh phí", "The proposal has no funding decision")]
+        if cleaned["approve"] and envelope is not None:
+            return _amount_change_problems(session, proposal, funding, envelope, int(change.new_value))
+        return []
+
+    def apply() -> dict[str, Any]:
+        assert funding is not None
+        change.status = "approved" if cleaned["approve"] else "rejected"
+        change.decided_by_id, change.decided_at = int(actor.user_id), utcnow()
+        change.decision_comment = cleaned.get("comment")
+        details: dict[str, Any] = {"change_request": change.id, "status": change.status}
+        if cleaned["approve"]:
+            field, old, new = _apply_change(funding, envelope, change)
+            change.old_value = None if old is None else str(old)
+            funding.terms_version += 1
+            details.update({field: [old, new], "terms_version": funding.terms_version})
+        session.flush()
+        return details
+
+    action = "approve_change" if cleaned["approve"] else "reject_change"
+    return operations.act(
+        session, proposal, actor, action,
+        check=lambda: explain_action(proposal, actor, action, roles=["director"], states=RUNNING,
+                                     problems=problems),
+        apply=apply, inputs={**cleaned, "change_id": change.id}, expected_version=expected_version,
+        request_id=request_id)
+
+
+def _apply_change(funding: Funding, envelope: BudgetEnvelope | None, change: ChangeRequest) -> tuple[str, Any, Any]:
+    if change.kind == "amount":
+        assert envelope is not None
+        old, new = funding.approved_amount, int(change.new_value)
+        envelope.committed += new - old
+        funding.approved_amount = new
+        return "approved_amount", old, new
+    if change.kind == "content":
+        old_text, funding.content = funding.content, change.new_value
+        return "content", old_text, change.new_value
+    old_end = funding.end_date.isoformat() if funding.end_date else None
+    funding.end_date = dt.date.fromisoformat(change.new_value)
+    return "end_date", old_end, change.new_value
+
+
+# --- transitions that record money and dates ---------------------------------------------------------------
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def _record_contract(session: Session, proposal: Any, cleaned: dict[str, Any], funding: Funding) -> None:
+    funding.contract_number, funding.contract_date = cleaned["contract_number"], cleaned["contract_date"]
+    funding.end_date = funding.end_date or _add_months(cleaned["contract_date"], proposal.duration_months)
+
+
+def _record_acceptance(session: Session, proposal: Any, cleaned: dict[str, Any], funding: Funding) -> None:
+    funding.accepted_on = today()
+
+
+def _check_settlement(session: Session, proposal: Any, cleaned: dict[str, Any], funding: Funding) -> None:
+    errors = {}
+    if cleaned["disbursed_total"] > funding.approved_amount:
+        errors["disbursed_total"] = msg(
+            f"Không được vượt kinh phí được duyệt {vnd(funding.approved_amount)} đồng",
+            f"Must not exceed the approved {vnd(funding.approved_amount)} VND")
+    advanced = advanced_total(session, proposal.id)
+    if cleaned["refund_amount"] > advanced:
+        errors["refund_amount"] = msg(f"Không được vượt số đã tạm ứng {vnd(advanced)} đồng",
+                                      f"Must not exceed the {vnd(advanced)} VND advanced")
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _record_settlement(session: Session, proposal: Any, cleaned: dict[str, Any], funding: Funding) -> None:
+    funding.disbursed_total, funding.refund_amount = cleaned["disbursed_total"], cleaned["refund_amount"]
+    release(session, funding, funding.approved_amount - funding.released - cleaned["disbursed_total"])
+
+
+def _record_termination(session: Session, proposal: Any, cleaned: dict[str, Any], funding: Funding) -> None:
+    release(session, funding, funding.approved_amount - funding.released - advanced_total(session, proposal.id))
+
+
+records_on_funding("sign_contract", no_check, _record_contract)
+records_on_funding("accept", no_check, _record_acceptance)
+records_on_funding("settle", _check_settlement, _record_settlement)
+records_on_funding("terminate", no_check, _record_termination)

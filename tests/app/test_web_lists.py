@@ -1,0 +1,76 @@
+"""The proposal list (filters, diacritics-insensitive search, pagination) and My work."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from conftest import COMMUNE
+from web_world import World, attach, world  # noqa: F401
+
+
+def test_search_ignores_vietnamese_diacritics(world: World) -> None:
+    client = world.client("centre")
+    for query in ("dai tu", "ĐẠI TỪ", "may sao che", "la bang"):
+        body = client.get("/proposals", query_string={"q": query}).get_data(as_text=True)
+        assert world.own.code in body, query
+        assert world.other.code not in body, query
+    body = client.get("/proposals", query_string={"q": "phu binh"}).get_data(as_text=True)
+    assert world.other.code in body and world.own.code not in body
+
+
+def test_search_with_like_wildcards_matches_literally(world: World) -> None:
+    body = world.client("centre").get("/proposals", query_string={"q": "%"}).get_data(as_text=True)
+    assert world.own.code not in body
+
+
+def test_filters_by_state_unit_category_and_year(world: World, make_proposal: Any) -> None:
+    training = make_proposal(world.users["applicant_own"], version=1, year=2019, category="training",
+                             title="Đào tạo nghề chè")
+    client = world.client("centre")
+
+    def codes(**args: str) -> set[str]:
+        body = client.get("/proposals", query_string=args).get_data(as_text=True)
+        return {p.code for p in (world.own, world.other, training) if p.code in body}
+
+    assert codes(unit="171") == {world.own.code, training.code}
+    assert codes(unit=COMMUNE) == {world.own.code, training.code}
+    assert codes(category="training") == {training.code}
+    assert codes(year="2019") == {training.code}
+    assert codes(state="draft") == {world.own.code, world.other.code, training.code}
+    assert codes(state="district_review") == set()
+
+
+def test_pagination(world: World, make_proposal: Any) -> None:
+    for n in range(22):
+        make_proposal(world.users["applicant_other"], version=1, year=2018, title=f"Đề án số {n}")
+    client = world.client("director")
+    first = client.get("/proposals").get_data(as_text=True)
+    assert "Trang 1 / 2" in first and 'id="next-page"' in first
+    second = client.get("/proposals", query_string={"page": 2}).get_data(as_text=True)
+    assert "Trang 2 / 2" in second
+    assert second.count('<tr id="proposal-') == 24 - 20
+    assert client.get("/proposals", query_string={"page": 99}).status_code == 200  # clamped, not an error
+
+
+def test_my_work_lists_what_the_user_can_act_on_oldest_first_with_overdue_flag(world: World, db: Any,
+                                                                               make_proposal: Any) -> None:
+    from app.models import Proposal
+    from workflow import operations
+
+    newer = make_proposal(world.users["applicant_own"], version=1, year=2020, title="Đề án mới hơn")
+    for proposal, days_ago in ((world.own, 40), (newer, 1)):
+        row = db.get(Proposal, proposal.id)
+        attach(world.app, db, row, world.users["applicant_own"])
+        operations.fire(db, row, "submit", world.users["applicant_own"].actor())
+        row.wf_entered_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago)  # test set-up: an old case
+    db.commit()
+    body = world.client("district_own").get("/my-work").get_data(as_text=True)
+    assert body.index(world.own.code) < body.index(newer.code)  # oldest first
+    own_row = body[body.index(f'id="work-{world.own.id}"'):body.index(f'id="work-{newer.id}"')]
+    assert "Quá hạn" in own_row
+    assert 'href="/proposals/%d/actions/forward"' % world.own.id in own_row
+    assert "Quá hạn" not in body[body.index(f'id="work-{newer.id}"'):]
+    # the other district's officer has nothing to do here; the applicant's drafts are now with the district
+    assert world.own.code not in world.client("district_other").get("/my-work").get_data(as_text=True)
+    assert "Không có việc nào" in world.client("auditor").get("/my-work").get_data(as_text=True)

@@ -1,0 +1,40 @@
+"""Persistence fixtures: an engine on the fresh database, and committed organisations and proposals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from app.models import Organisation, Proposal
+from persistence.world import new_proposal, seed_places
+from workflow.storage import create_db_engine
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = create_db_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def org(engine: Engine) -> Organisation:
+    with Session(engine, expire_on_commit=False) as session:
+        organisation = seed_places(session)
+        session.commit()
+    return organisation
+
+
+@pytest.fixture
+def make_proposal(engine: Engine, org: Organisation) -> Callable[..., Proposal]:
+    def make(version: int = 1, **fields: Any) -> Proposal:
+        with Session(engine, expire_on_commit=False) as session:
+            proposal = new_proposal(session, org, version, **fields)
+            session.commit()
+        return proposal
+
+    return make

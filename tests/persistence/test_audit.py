@@ -1,0 +1,226 @@
+"""The audit trail: append-only triggers, tamper detection by verify, checkpoints, export and offline check."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from app.models import Proposal
+from persistence.world import DISTRICT, PROVINCE, applicant, officer
+from workflow import audit, operations
+from workflow.audit import AuditEvent, events_for, verify_chain
+from workflow.chaincheck import canonical, digest
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOL = ROOT / "tools" / "verify_audit_export.py"
+
+
+@pytest.fixture
+def trail(engine, make_proposal):
+    """Two proposals: the first with five events (create, edit, submit, forward, return), the second two."""
+    first, second = make_proposal(), make_proposal()
+    with Session(engine) as s:
+        p = s.get(Proposal, first.id)
+        operations.edit(s, p, applicant(p.organisation_id), {"title": "Máy sao chè chân không"})
+        operations.fire(s, p, "submit", applicant(p.organisation_id))
+        operations.fire(s, p, "forward", officer("district_officer", DISTRICT), {"comment": "Đạt"})
+        operations.fire(s, p, "return_for_revision", officer("centre_officer", PROVINCE), {"comment": "Bổ sung"})
+        operations.fire(s, s.get(Proposal, second.id), "submit", applicant(second.organisation_id))
+        s.commit()
+        events = events_for(s, "proposal", first.id)
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    return events
+
+
+def drop_triggers(engine):
+    with engine.begin() as conn:
+        for name in ("audit_event_no_update", "audit_event_no_delete"):
+            suffix = " ON audit_event" if conn.dialect.name == "postgresql" else ""
+            conn.execute(text(f"DROP TRIGGER {name}{suffix}"))
+
+
+def insert_raw(conn, values):
+    columns = ", ".join(values)
+    conn.execute(text(f"INSERT INTO audit_event ({columns}) VALUES ({', '.join(':' + c for c in values)})"),
+                 values)
+
+
+def row_values(conn, event_id):
+    row = conn.execute(text("SELECT * FROM audit_event WHERE id = :i"), {"i": event_id}).mappings().one()
+    return dict(row)
+
+
+def test_fresh_trail_verifies(engine, trail):
+    result = verify_chain(engine)
+    assert result.ok and result.count == 7 and result.first is None
+    assert len(result.head_digest) == 64
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_event SET comment = 'x'", "DELETE FROM audit_event"])
+def test_triggers_reject_update_and_delete(engine, trail, statement):
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text(statement))
+    assert verify_chain(engine).count == 7
+
+
+@pytest.mark.postgres
+def test_trigger_rejects_truncate(postgres_url):
+    from workflow.storage import create_db_engine
+
+    engine = create_db_engine(postgres_url)
+    try:
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text("TRUNCATE audit_event"))
+    finally:
+        engine.dispose()
+
+
+def _changed_column(conn, events):
+    conn.execute(text("UPDATE audit_event SET to_state = 'funded' WHERE id = :i"), {"i": events[2].id})
+    return events[2].id, "changed"
+
+
+def _changed_and_rehashed(conn, events):
+    target = events[2]
+    fields = json.loads(target.body)
+    fields["to_state"] = "funded"
+    body = canonical(fields)
+    conn.execute(text("UPDATE audit_event SET to_state = 'funded', body = :b, hash = :h WHERE id = :i"),
+                 {"b": body, "h": digest(body), "i": target.id})
+    return target.id, "changed"
+
+
+def _deleted(conn, events):
+    conn.execute(text("DELETE FROM audit_event WHERE id = :i"), {"i": events[2].id})
+    return events[3].id, "missing"  # named: the event whose predecessor is gone
+
+
+def _inserted(conn, events):
+    # Backdate a forged decision between #2 and #3: renumber the tail and link the forgery to #2.
+    later = "subject_type = 'proposal' AND subject_id = :s AND seq >= 3"
+    conn.execute(text(f"UPDATE audit_event SET seq = -seq - 1 WHERE {later.replace('>= 3', '>= 3')}"),
+                 {"s": events[0].subject_id})
+    conn.execute(text("UPDATE audit_event SET seq = -seq WHERE subject_type = 'proposal' AND subject_id = :s "
+                      "AND seq < 0"), {"s": events[0].subject_id})
+    fields = json.loads(events[2].body)
+    fields.update(seq=3, prev_hash=events[1].hash, action="approve_funding", to_state="funded",
+                  actor_id="intruder")
+    body = canonical(fields)
+    values = {k: v for k, v in row_values(conn, events[2].id).items() if k != "id"}
+    values.update(seq=3, prev_hash=events[1].hash, action="approve_funding", to_state="funded",
+                  actor_id="intruder", body=body, hash=digest(body))
+    for name in ("inputs", "diff", "reasons"):
+        values[name] = json.dumps(fields[name])
+    insert_raw(conn, values)
+    forged = conn.execute(text("SELECT id FROM audit_event WHERE hash = :h"), {"h": values["hash"]}).scalar_one()
+    return forged, "inserted"
+
+
+def _swapped(conn, events):
+    a, b = row_values(conn, events[2].id), row_values(conn, events[3].id)
+    conn.execute(text("UPDATE audit_event SET seq = -1, hash = 'tmp' WHERE id = :i"), {"i": a["id"]})
+    for target, source in ((b, a), (a, b)):
+        assignments = ", ".join(f"{k} = :{k}" for k in source if k != "id")
+        params = {k: v for k, v in source.items() if k != "id"}
+        for name in ("inputs", "diff", "reasons"):
+            params[name] = json.dumps(params[name]) if not isinstance(params[name], str) else params[name]
+        conn.execute(text(f"UPDATE audit_event SET {assignments} WHERE id = :target"),
+                     {**params, "target": target["id"]})
+    return events[2].id, "reordered"  # the row stored first now holds the later event
+
+
+@pytest.mark.parametrize("tamper", [_changed_column, _changed_and_rehashed, _deleted, _inserted, _swapped],
+                         ids=lambda f: f.__name__.strip("_"))
+def test_verify_names_the_tampered_event(engine, trail, tamper, capsys, database_url):
+    drop_triggers(engine)
+    with engine.begin() as conn:
+        event_id, kind = tamper(conn, trail)
+    result = verify_chain(engine)
+    assert not result.ok
+    assert (result.first.event_id, result.first.kind) == (event_id, kind), result.problems
+    assert audit.cli_verify(database_url) == 1
+    out = capsys.readouterr().out
+    assert f"event {event_id} " in out and kind in out
+
+
+def test_checkpoint_catches_a_truncated_chain(engine, trail):
+    with Session(engine, expire_on_commit=False) as s:
+        cp = audit.checkpoint(s)
+        s.commit()
+        assert cp.diff["heads"][f"proposal:{trail[0].subject_id}"] == [5, trail[-1].hash]
+        assert audit.checkpoint(s) is None  # nothing moved since
+    assert verify_chain(engine).checkpoints == 1
+    drop_triggers(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_event WHERE id = :i"), {"i": trail[-1].id})
+    result = verify_chain(engine)
+    assert (result.first.event_id, result.first.kind) == (cp.id, "missing")
+    assert f"proposal:{trail[0].subject_id} #5" in result.first.detail
+
+
+def test_checkpoints_are_incremental(engine, trail, make_proposal):
+    with Session(engine, expire_on_commit=False) as s:
+        first = audit.checkpoint(s)
+        s.commit()
+        make_proposal()
+        second = audit.checkpoint(s)
+        s.commit()
+    assert len(first.diff["heads"]) == 2 and len(second.diff["heads"]) == 1
+    assert first.diff["digest"] != second.diff["digest"]
+    assert verify_chain(engine).ok
+
+
+def export_text(engine):
+    buf = io.StringIO()
+    assert audit.export(engine, buf) == 7
+    return buf.getvalue()
+
+
+def run_tool(path, *args):
+    return subprocess.run([sys.executable, str(TOOL), str(path), *args], capture_output=True, text=True,
+                          cwd="/", env={"PATH": "/usr/bin:/bin"})
+
+
+def test_standalone_verifier_on_export(engine, trail, tmp_path, database_url):
+    with Session(engine) as s:
+        cp_digest = audit.checkpoint(s).diff["digest"]
+        s.commit()
+    head = verify_chain(engine).head_digest
+    path = tmp_path / "audit.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        assert audit.cli_export(database_url, out) == 0
+    ok = run_tool(path, "--digest", head)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert f"OK 8 events, head digest {head}" in ok.stdout
+    assert "checkpoint 1" in run_tool(path, "--digest", cp_digest).stdout
+    assert run_tool(path, "--digest", "f" * 64).returncode == 1
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[2])
+    record["event"]["actor_id"] = "someone-else"
+    lines[2] = json.dumps(record, ensure_ascii=False)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    broken = run_tool(path, "--digest", head)
+    assert broken.returncode == 1
+    assert f"event {record['id']} " in broken.stdout and "changed" in broken.stdout
+
+
+def test_tool_is_standard_library_only():
+    source = TOOL.read_text(encoding="utf-8")
+    imported = {line.split()[1].split(".")[0] for line in source.splitlines()
+                if line.startswith(("import ", "from "))}
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported
+
+
+def test_events_are_queryable_by_column(engine, trail):
+    with Session(engine) as s:
+        refused_free = s.query(AuditEvent).filter(AuditEvent.actor_id == f"district_officer-{DISTRICT}").all()
+    assert [(e.action, e.to_state) for e in refused_free] == [("forward", "provincial_appraisal")]

@@ -1,0 +1,171 @@
+"""Moving live subjects to a newer version of their definition, through its declared state map.
+
+Subjects are found generically: every mapped class that uses :class:`WorkflowMixin` and whose table exists.
+A subject is *stranded* (left on its old version, which stays loaded and runnable) when its state has no
+counterpart, its pin names another revision of the old file, or nobody could act on it in its new state
+because its place lacks the unit a transition's roles are scoped to (v2's commune officers need a commune).
+Each move runs in its own short transaction and appends a "migrated" audit event.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import inspect, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from workflow import audit
+from workflow.errors import WorkflowError
+from workflow.machine import CompiledWorkflow, place_of
+from workflow.operations import lock_subject
+from workflow.registry import Registry, default_registry
+from workflow.storage import WorkflowMixin, create_db_engine
+
+MIGRATION_ACTOR = "system:migrate"
+# Which field of a Place each role scope needs, to say why nobody could act.
+_SCOPE_FIELD = {"own": "owner", "commune": "commune", "district": "district", "province": "province"}
+
+
+@dataclass(frozen=True)
+class Move:
+    """One subject's planned (or done) move; ``stranded`` holds the reason it cannot move."""
+
+    subject_class: type
+    identity: tuple[object, ...]
+    subject: str
+    from_state: str
+    to_state: str | None
+    stranded: str | None = None
+
+    def __str__(self) -> str:
+        if self.stranded:
+            return f"strand {self.subject} in {self.from_state}: {self.stranded}"
+        return f"move {self.subject}: {self.from_state} -> {self.to_state}"
+
+
+def subject_classes() -> list[type[WorkflowMixin]]:
+    """Every mapped class using the mixin, found through the subclass tree."""
+    found, todo = [], list(WorkflowMixin.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if inspect(cls, raiseerr=False) is not None:
+            found.append(cls)
+    return sorted(found, key=lambda c: c.__name__)
+
+
+def _stranded(subject: WorkflowMixin, source: CompiledWorkflow, target: CompiledWorkflow,
+              to_state: str) -> str | None:
+    if subject.wf_sha256 != source.sha256:
+        return f"pinned to sha256 {subject.wf_sha256[:12]}…, not the loaded version {source.version}"
+    if to_state not in target.states:
+        return f"state '{to_state}' has no counterpart in version {target.version}"
+    place = place_of(subject)
+    dead: dict[str, set[str]] = {}  # trigger -> the place fields its roles need, none of which is set
+    for trigger, rules in target.rules_from.get(to_state, {}).items():
+        needs = {_SCOPE_FIELD.get(scope, scope) for rule in rules for scope in rule.roles.values()}
+        if not any(getattr(place, need, None) is not None for need in needs):
+            dead[trigger] = needs
+    if not dead:
+        return None
+    needed = " or ".join(sorted(set().union(*dead.values())))
+    return f"nobody could {', '.join(sorted(dead))} it in '{to_state}': the roles need its {needed}, which is not set"
+
+
+def _candidates(session: Session, target: CompiledWorkflow) -> Iterator[tuple[type, WorkflowMixin]]:
+    assert target.definition.migrates_from is not None
+    source_version = target.definition.migrates_from.version
+    tables = set(inspect(session.get_bind()).get_table_names())
+    for cls in subject_classes():
+        if getattr(cls, "__tablename__", None) not in tables:
+            continue
+        query = select(cls).where(cls.wf_workflow == target.workflow,
+                                  cls.wf_workflow_version == source_version)
+        for subject in session.scalars(query.order_by(*inspect(cls).primary_key)):
+            yield cls, subject
+
+
+def plan(session: Session, target: CompiledWorkflow, registry: Registry) -> list[Move]:
+    """What a migration to ``target`` would move, and what it would strand and why."""
+    mf = target.definition.migrates_from
+    if mf is None:
+        raise WorkflowError(f"{target.workflow} version {target.version} declares no migrates_from")
+    source = registry.get(target.workflow, mf.version)
+    moves = []
+    for cls, subject in _candidates(session, target):
+        to_state = mf.states.get(subject.wf_state, subject.wf_state)
+        identity = inspect(subject).identity
+        assert identity is not None
+        moves.append(Move(cls, tuple(identity), f"{subject.wf_type()}:{subject.wf_subject_id()}",
+                          subject.wf_state, to_state, _stranded(subject, source, target, to_state)))
+    return moves
+
+
+def _apply(engine: Engine, move: Move, target: CompiledWorkflow, run_id: str) -> bool:
+    """Move one subject in its own transaction; False when it changed since it was planned."""
+    with Session(engine) as session, session.begin():
+        if not lock_subject(session, move.subject_class, move.identity):
+            return False
+        subject = session.get(move.subject_class, move.identity, populate_existing=True)
+        if subject is None or subject.wf_workflow_version == target.version or subject.wf_state != move.from_state:
+            return False
+        assert move.to_state is not None
+        old = (subject.wf_workflow_version, subject.wf_sha256)
+        subject.wf_workflow_version, subject.wf_sha256 = target.version, target.sha256
+        subject.wf_state = move.to_state
+        subject.wf_version += 1
+        session.flush()
+        audit.append(
+            session, subject_type=subject.wf_type(), subject_id=subject.wf_subject_id(), action="migrate",
+            outcome="migrated", actor_id=MIGRATION_ACTOR, from_state=move.from_state, to_state=move.to_state,
+            workflow=target.workflow, workflow_version=target.version, workflow_sha256=target.sha256,
+            diff={"workflow_version": [old[0], target.version], "workflow_sha256": [old[1], target.sha256]},
+            request_id=run_id)
+    return True
+
+
+def migrate(engine: Engine, target: CompiledWorkflow, registry: Registry | None = None, *,
+            dry_run: bool = False) -> tuple[list[Move], list[Move]]:
+    """Plan, then (unless ``dry_run``) move every subject that is not stranded. Returns (moved, stranded)."""
+    registry = registry or default_registry()
+    with Session(engine) as session:
+        moves = plan(session, target, registry)
+    stranded = [m for m in moves if m.stranded]
+    movable = [m for m in moves if not m.stranded]
+    if dry_run:
+        return movable, stranded
+    run_id = f"migrate-{uuid.uuid4().hex[:12]}"
+    return [m for m in movable if _apply(engine, m, target, run_id)], stranded
+
+
+def _import_models() -> None:
+    """Import the modules that map subject classes (``GRANTFLOW_MODELS``, default ``app.models``)."""
+    for name in filter(None, os.environ.get("GRANTFLOW_MODELS", "app.models").split(",")):
+        importlib.import_module(name.strip())
+
+
+def cli_migrate(url: str, to: str, dry_run: bool = False) -> int:
+    """``python -m workflow migrate --db URL --to WORKFLOW:VERSION [--dry-run]``; exit 1 if any is stranded."""
+    workflow, _, version = to.rpartition(":")
+    if not workflow or not version.isdigit():
+        print(f"--to must be WORKFLOW:VERSION, got {to!r}", file=sys.stderr)
+        return 2
+    _import_models()
+    registry = default_registry()
+    target = registry.get(workflow, int(version))
+    engine = create_db_engine(url)
+    try:
+        moved, stranded = migrate(engine, target, registry, dry_run=dry_run)
+    finally:
+        engine.dispose()
+    verb = "would move" if dry_run else "moved"
+    for move in moved + stranded:
+        print(move)
+    print(f"{verb} {len(moved)}, stranded {len(stranded)} (to {workflow} version {version})")
+    return 1 if stranded else 0

@@ -1,0 +1,273 @@
+"""The one write path: create, fire, edit and act, each audited, in the caller's transaction.
+
+Each operation locks the subject row (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite: ``create_db_engine``
+opens every transaction with ``BEGIN IMMEDIATE``), checks the expected version, checks the definition pin,
+authorizes, applies, bumps ``wf_version`` and appends the audit event, then flushes. Operations never commit:
+the caller commits, and a rollback leaves nothing behind.
+
+A refused attempt is recorded too, in a transaction of its own that runs as soon as the caller's transaction
+ends (commit or rollback). It cannot run earlier: the caller still holds the subject's lock (and, on SQLite,
+the database's write lock), so a second connection would wait on it forever.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, event, inspect, select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, SessionTransaction
+
+from workflow import audit
+from workflow.audit import AuditEvent
+from workflow.errors import Conflict, DefinitionChanged, InvalidInput, Refused
+from workflow.explain import Explanation
+from workflow.inputs import clean_inputs
+from workflow.machine import CompiledWorkflow
+from workflow.permissions import Actor, Grant
+from workflow.registry import Registry, default_registry
+from workflow.storage import WorkflowMixin, utcnow
+
+log = logging.getLogger(__name__)
+_PENDING_REFUSALS = "workflow.pending_refusals"
+_NOTHING_CHANGED = {"vi": "Không có thay đổi nào", "en": "Nothing was changed"}
+
+
+@dataclass
+class _Change:
+    """What an applied operation did, for its audit event."""
+
+    inputs: dict[str, Any] = field(default_factory=dict)
+    diff: dict[str, Any] = field(default_factory=dict)
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """A refused attempt, captured when it happened (the subject may be expired by the time it is written)."""
+
+    subject_class: type
+    identity: tuple[Any, ...]
+    subject_type: str
+    subject_id: str
+    state: str
+    pin: tuple[str, int, str]
+    actor: Actor
+    action: str
+    reasons: list[dict[str, object]]
+    inputs: Mapping[str, Any]
+    request_id: str | None
+    occurred_at: dt.datetime
+
+
+def _actor_fields(actor: Actor, grant: Grant | None) -> dict[str, Any]:
+    grant = grant or (actor.grants[0] if len(actor.grants) == 1 else None)
+    return {"actor_id": actor.user_id, "actor_role": grant.role if grant else None,
+            "actor_unit": grant.unit if grant else None}
+
+
+def _pin(subject: WorkflowMixin) -> dict[str, Any]:
+    return {"workflow": subject.wf_workflow, "workflow_version": subject.wf_workflow_version,
+            "workflow_sha256": subject.wf_sha256}
+
+
+def lock_subject(session: Session, subject_class: type, identity: tuple[Any, ...]) -> bool:
+    """Take the subject row's lock without loading it; False when the row is gone."""
+    keys: tuple[Any, ...] = tuple(inspect(subject_class).primary_key)
+    found = session.execute(
+        select(*keys).where(and_(*(k == v for k, v in zip(keys, identity, strict=True)))).with_for_update()
+    ).first()
+    return found is not None
+
+
+def _lock(session: Session, subject: WorkflowMixin) -> None:
+    session.flush()  # the caller's pending changes must survive the refresh below
+    mapper = inspect(type(subject))
+    session.refresh(subject, [a.key for a in mapper.column_attrs], with_for_update=True)
+    for rel in mapper.relationships:  # reload lazily, after the lock, so guards read current facts
+        session.expire(subject, [rel.key])
+
+
+def _check_version(subject: WorkflowMixin, expected_version: int | None) -> None:
+    if expected_version is not None and subject.wf_version != expected_version:
+        raise Conflict({"vi": "Hồ sơ đã được người khác cập nhật; hãy tải lại trang",
+                        "en": "Someone else changed this first; reload and try again"},
+                       current_version=subject.wf_version, current_state=subject.wf_state)
+
+
+def _compiled(subject: WorkflowMixin, registry: Registry | None) -> CompiledWorkflow:
+    compiled = (registry or default_registry()).for_subject(subject)
+    if compiled.sha256 != subject.wf_sha256:
+        raise DefinitionChanged(
+            f"{subject.wf_type()}:{subject.wf_subject_id()} is pinned to {compiled.workflow} v{compiled.version} "
+            f"sha256 {subject.wf_sha256}, but the loaded definition has sha256 {compiled.sha256}")
+    return compiled
+
+
+def _operate(session: Session, subject: WorkflowMixin, actor: Actor, action: str, *,
+             authorize: Callable[[CompiledWorkflow], Explanation],
+             perform: Callable[[CompiledWorkflow, Explanation], _Change],
+             attempted: Mapping[str, Any] | None, expected_version: int | None,
+             registry: Registry | None, request_id: str | None) -> AuditEvent:
+    """The core every write shares: lock, version, pin, authorize, apply, bump, audit, flush."""
+    _lock(session, subject)
+    _check_version(subject, expected_version)
+    compiled = _compiled(subject, registry)
+    exp = authorize(compiled)
+    if not exp.allowed:
+        _defer(session, _attempt(subject, actor, action, exp, attempted, request_id))
+        raise Refused(exp)
+    from_state = subject.wf_state
+    change = perform(compiled, exp)
+    subject.wf_version += 1
+    if subject.wf_state != from_state:
+        subject.wf_entered_at = utcnow()
+    session.flush()
+    return audit.append(
+        session, subject_type=subject.wf_type(), subject_id=subject.wf_subject_id(), action=action,
+        outcome="applied", from_state=from_state, to_state=subject.wf_state, **_pin(subject),
+        **_actor_fields(actor, exp.grant), comment=change.comment, inputs=change.inputs, diff=change.diff,
+        request_id=request_id)
+
+
+def create(session: Session, instance: WorkflowMixin, actor: Actor, compiled: CompiledWorkflow, *,
+           request_id: str | None = None) -> AuditEvent:
+    """Pin a new subject to ``compiled`` in its initial state, add it and record its "create" event."""
+    instance.wf_pin(compiled)
+    session.add(instance)
+    session.flush()
+    return audit.append(
+        session, subject_type=instance.wf_type(), subject_id=instance.wf_subject_id(), action="create",
+        outcome="created", to_state=instance.wf_state, **_pin(instance), **_actor_fields(actor, None),
+        request_id=request_id)
+
+
+def fire(session: Session, instance: WorkflowMixin, trigger: str, actor: Actor,
+         inputs: Mapping[str, Any] | None = None, expected_version: int | None = None, *,
+         registry: Registry | None = None, request_id: str | None = None) -> AuditEvent:
+    """Fire ``trigger``: Refused (recorded), Conflict or InvalidInput, else the "applied" event."""
+
+    def perform(compiled: CompiledWorkflow, exp: Explanation) -> _Change:
+        cleaned = clean_inputs(exp.requires, compiled.input_specs, inputs)
+        compiled.move(instance, exp, actor)
+        return _Change(inputs=cleaned, comment=cleaned.get("comment") or cleaned.get("reason"))
+
+    return _operate(session, instance, actor, trigger,
+                    authorize=lambda c: c.explain(instance, actor, trigger, session=session, inputs=inputs),
+                    perform=perform, attempted=inputs, expected_version=expected_version, registry=registry,
+                    request_id=request_id)
+
+
+def editable_fields(instance: WorkflowMixin, compiled: CompiledWorkflow,
+                    allowed_fields: list[str] | tuple[str, ...] | None = None) -> set[str]:
+    """Fields an edit may touch now: the class's plain columns, narrowed by the definition and the caller."""
+    mapper = inspect(type(instance))
+    keys = {c.key for c in mapper.primary_key}
+    fields = {a.key for a in mapper.column_attrs if not a.key.startswith("wf_") and a.key not in keys}
+    for narrower in (compiled.editable_fields(instance.wf_state), allowed_fields):
+        if narrower is not None:
+            fields &= set(narrower)
+    return fields
+
+
+def edit(session: Session, instance: WorkflowMixin, actor: Actor, changes: Mapping[str, Any],
+         expected_version: int | None = None, *, allowed_fields: list[str] | tuple[str, ...] | None = None,
+         registry: Registry | None = None, request_id: str | None = None) -> AuditEvent:
+    """Change editable fields; the event's diff is ``{field: [old, new]}``.
+
+    Fields outside :func:`editable_fields` raise InvalidInput naming them. An edit that changes nothing also
+    raises InvalidInput (key ``changes``), so every "applied" edit event records a real change.
+    """
+
+    def perform(compiled: CompiledWorkflow, _exp: Explanation) -> _Change:
+        permitted = editable_fields(instance, compiled, allowed_fields)
+        refused = {name: {"vi": "Trường này không được sửa", "en": "This field may not be edited"}
+                   for name in changes if name not in permitted}
+        if refused:
+            raise InvalidInput(refused)
+        diff = {name: [getattr(instance, name), new] for name, new in changes.items()
+                if getattr(instance, name) != new}
+        if not diff:
+            raise InvalidInput({"changes": _NOTHING_CHANGED})
+        for name, (_old, new) in diff.items():
+            setattr(instance, name, new)
+        return _Change(diff=diff)
+
+    return _operate(session, instance, actor, "edit",
+                    authorize=lambda c: c.explain_edit(instance, actor), perform=perform,
+                    attempted={"fields": sorted(changes)}, expected_version=expected_version,
+                    registry=registry, request_id=request_id)
+
+
+def act(session: Session, instance: WorkflowMixin, actor: Actor, action: str, *,
+        check: Callable[[], Explanation], apply: Callable[[], dict[str, Any] | None],
+        inputs: Mapping[str, Any] | None = None, expected_version: int | None = None,
+        registry: Registry | None = None, request_id: str | None = None) -> AuditEvent:
+    """An audited domain action that leaves the state as it is (council assignment, score sheet, advance...).
+
+    ``check`` runs after the lock (Refused, recorded, when not allowed); ``apply`` makes the change and returns
+    the details for the event's diff.
+    """
+
+    def perform(_compiled: CompiledWorkflow, _exp: Explanation) -> _Change:
+        details = apply()
+        given = dict(inputs or {})
+        return _Change(inputs=given, diff=details or {}, comment=given.get("comment") or given.get("reason"))
+
+    return _operate(session, instance, actor, action, authorize=lambda _c: check(), perform=perform,
+                    attempted=inputs, expected_version=expected_version, registry=registry,
+                    request_id=request_id)
+
+
+# --- refusals ---------------------------------------------------------------------------------------------
+
+
+def _attempt(subject: WorkflowMixin, actor: Actor, action: str, exp: Explanation,
+             inputs: Mapping[str, Any] | None, request_id: str | None) -> _Attempt:
+    identity = inspect(subject).identity
+    assert identity is not None, "refusals are recorded for persisted subjects"
+    return _Attempt(type(subject), tuple(identity), subject.wf_type(), subject.wf_subject_id(), subject.wf_state,
+                    (subject.wf_workflow, subject.wf_workflow_version, subject.wf_sha256), actor, action,
+                    [r.as_dict() for r in exp.reasons], dict(inputs or {}), request_id, utcnow())
+
+
+def record_refusal(bind: Engine | Connection, instance: WorkflowMixin, actor: Actor, action: str,
+                   explanation: Explanation, *, inputs: Mapping[str, Any] | None = None,
+                   request_id: str | None = None) -> AuditEvent | None:
+    """Record a refused attempt in a transaction of its own on ``bind`` (not one holding the subject's lock)."""
+    return _write_refusal(bind, _attempt(instance, actor, action, explanation, inputs, request_id))
+
+
+def _write_refusal(bind: Engine | Connection, attempt: _Attempt) -> AuditEvent | None:
+    with Session(bind=bind, expire_on_commit=False) as session, session.begin():
+        if not lock_subject(session, attempt.subject_class, attempt.identity):
+            return None  # the subject was never committed: there is no chain to record against
+        workflow, version, sha = attempt.pin
+        return audit.append(
+            session, subject_type=attempt.subject_type, subject_id=attempt.subject_id, action=attempt.action,
+            outcome="refused", from_state=attempt.state, to_state=attempt.state, workflow=workflow,
+            workflow_version=version, workflow_sha256=sha, **_actor_fields(attempt.actor, None),
+            inputs=dict(attempt.inputs), reasons=attempt.reasons, request_id=attempt.request_id,
+            occurred_at=attempt.occurred_at)
+
+
+def _defer(session: Session, attempt: _Attempt) -> None:
+    session.info.setdefault(_PENDING_REFUSALS, []).append(attempt)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _record_pending_refusals(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None or not session.info.get(_PENDING_REFUSALS):
+        return
+    pending: list[_Attempt] = session.info.pop(_PENDING_REFUSALS)
+    engine = session.get_bind()
+    for attempt in pending:
+        try:
+            _write_refusal(engine, attempt)
+        except Exception:  # the caller's own outcome stands; the lost record is logged loudly
+            log.exception("could not record the refusal of %s on %s:%s", attempt.action, attempt.subject_type,
+                          attempt.subject_id)
