@@ -7,7 +7,7 @@ import importlib.util
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 
 BLUEPRINTS = ("auth", "proposals", "review", "audit", "admin", "api")
 STAGE_BLUEPRINTS = ("council", "funding", "implementation")  # issue 5's areas, registered once they exist
@@ -42,6 +42,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.view_functions["static"]._access = "public"  # type: ignore[attr-defined]  # CSS only
     errors.register(app)
     _register_template_helpers(app)
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")  # uploads are served by their checked type
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
 
     from app.cli import register as register_cli
 

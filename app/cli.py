@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.schema import upgrade
@@ -14,6 +15,7 @@ def _session():  # type: ignore[no-untyped-def]
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db() -> None:
     """Run the migrations up to the latest revision and load the administrative units."""
     from app.units_data import seed_units
@@ -26,6 +28,7 @@ def init_db() -> None:
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Do nothing (but print the logins) when proposals exist.")
 def demo(if_empty: bool) -> None:
     """Load the demo data (Thái Nguyên, 2016–2020 and 2025–2026) and print the demo logins."""
@@ -45,6 +48,7 @@ def demo(if_empty: bool) -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("username")
 @click.option("--role", required=True, help="applicant, district_officer, commune_officer, centre_officer, ...")
 @click.option("--unit", "unit_code", default=None, help="Unit code the role covers (district, commune or 19).")
@@ -81,6 +85,7 @@ def create_user(username: str, role: str, unit_code: str | None, password: str, 
 
 
 @click.command("create-token")
+@with_appcontext
 @click.argument("username")
 @click.option("--name", default="cli", help="A label for the token.")
 def create_token(username: str, name: str) -> None:
@@ -98,6 +103,7 @@ def create_token(username: str, name: str) -> None:
 
 
 @click.command("audit-verify")
+@with_appcontext
 def audit_verify() -> None:
     """Verify every audit hash chain in the app's database; exits non-zero when broken."""
     from workflow import audit

@@ -38,4 +38,7 @@ def default_config() -> dict[str, object]:
         "LANGUAGES": ("vi", "en"),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "WTF_CSRF_TIME_LIMIT": None,
+        # One process's memory by default; set e.g. redis://... so several gunicorn workers share the counts.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE") == "1",  # set behind HTTPS
     }

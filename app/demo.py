@@ -10,6 +10,7 @@ demo user, so every audit trail is genuine. States beyond provincial appraisal n
 from __future__ import annotations
 
 import io
+import os
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -351,6 +352,7 @@ def print_logins(session: Session, echo: Callable[[str], None] = print) -> None:
     if not users:
         return
     echo("")
+    echo(f"Log in at http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}/login")
     echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     shown_applicants = 0
     for user in users:

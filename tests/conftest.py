@@ -103,7 +103,8 @@ def database_url(request: pytest.FixtureRequest) -> str:
 #   uploads in a temp dir, the Thái Nguyên units loaded.
 # - ``client``: app.test_client().
 # - ``db``: a SQLAlchemy session on the app's database (no app context needed). Helpers commit, so what
-#   they create is visible to requests.
+#   they create is visible to requests. On SQLite every transaction takes the write lock (BEGIN IMMEDIATE):
+#   after reading with ``db``, call db.commit()/db.rollback() before making a request.
 # - ``make_user(username, role, unit_code=None, organisation=None, password=PASSWORD)`` -> User; ``role``
 #   may be None (no grant) or a list of (role, unit_code) pairs. Applicants with no organisation get one.
 # - ``make_org(name=..., kind="cooperative", tax_code=None, commune_code="05761")`` -> Organisation.
@@ -114,13 +115,19 @@ def database_url(request: pytest.FixtureRequest) -> str:
 # - ``csrf_token(client, url)`` -> the token in the form on that page (for form posts).
 #   ``login`` and ``csrf_token`` are plain functions: ``from conftest import login, csrf_token``.
 # - ``seed_units(db)``: loads the units (already done by ``app``).
+# - ``world``: users of every role (ROLES) in Đại Từ and Phú Bình, a v1 draft in each (``world.own`` belongs
+#   to ``applicant_own``), one attachment on ``world.own``; ``world.client(role)`` is a logged-in client.
+#   Helpers: ``token(client)`` (the session's CSRF token), ``attach(app, db, proposal, user, kinds)``,
+#   ``tiny_pdf(text)``.
 # - ``DISTRICT``/``OTHER_DISTRICT``, ``COMMUNE``/``OTHER_COMMUNE``: Đại Từ (171, Hùng Sơn 05761) and Phú Bình
 #   (173, Hương Sơn 05908).
 # =====================================================================================================
 
+import io  # noqa: E402
 import itertools  # noqa: E402
 import re  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 from functools import lru_cache  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -267,3 +274,78 @@ def csrf_token(client: Any, url: str) -> str:
 def login(client: Any, username: str, password: str = PASSWORD) -> Any:
     token = csrf_token(client, "/login")
     return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+DOSSIER = ("business_registration", "quotes", "non_duplication")
+ROLES = ("anonymous", "applicant_own", "applicant_other", "district_own", "district_other", "centre", "council",
+         "director", "auditor", "admin")
+
+
+def tiny_pdf(text: str = "GrantFlow") -> bytes:
+    from app.demo import _pdf
+
+    return _pdf(text)
+
+
+def token(client: Any) -> str:
+    """The session's CSRF token, read from a page with a form (every page has the language form)."""
+    page = client.get("/login", follow_redirects=True)
+    match = _CSRF.search(page.get_data(as_text=True))
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def attach(app: Any, db: Any, proposal: Any, user: Any, kinds: tuple[str, ...] = DOSSIER) -> None:
+    """Store real PDF files and attach them through the audited path (as the upload page does)."""
+    from app.models import Attachment
+    from app.proposals.service import add_attachment
+    from app.uploads import store
+    from workflow.registry import default_registry
+
+    actor = user.actor()
+    compiled = default_registry().for_subject(proposal)
+    for kind in kinds:
+        with app.app_context():
+            stored, mime, size, digest = store(io.BytesIO(tiny_pdf(kind)))
+        attachment = Attachment(kind=kind, original_name=f"{kind}.pdf", stored_name=stored, content_type=mime,
+                                size=size, sha256=digest)
+        add_attachment(db, proposal, actor, attachment, lambda: compiled.explain_edit(proposal, actor))
+    db.commit()
+
+
+@dataclass
+class World:
+    app: Any
+    users: dict[str, Any]
+    own: Any  # v1 draft in Đại Từ, owned by applicant_own's organisation
+    other: Any  # v1 draft in Phú Bình, owned by applicant_other's organisation
+    attachment_id: int
+
+    def client(self, role: str) -> Any:
+        client = self.app.test_client()
+        if role != "anonymous":
+            response = login(client, self.users[role].username)
+            assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+
+@pytest.fixture
+def world(app: Any, db: Any, make_user: Any, make_org: Any, make_proposal: Any) -> World:
+    users = {
+        "applicant_own": make_user("chu_co_so", "applicant", COMMUNE,
+                                   organisation=make_org("Hợp tác xã chè La Bằng", commune_code=COMMUNE)),
+        "applicant_other": make_user("co_so_khac", "applicant", OTHER_COMMUNE,
+                                     organisation=make_org("Cơ sở cơ khí Đào Xá", commune_code=OTHER_COMMUNE)),
+        "district_own": make_user("pkt_daitu", "district_officer", DISTRICT),
+        "district_other": make_user("pkt_phubinh", "district_officer", OTHER_DISTRICT),
+        "centre": make_user("ttkc", "centre_officer", PROVINCE),
+        "council": make_user("hoidong", "council_member", PROVINCE),
+        "director": make_user("giamdoc", "director", PROVINCE),
+        "auditor": make_user("thanhtra", "auditor", PROVINCE),
+        "admin": make_user("quantri", "admin", PROVINCE),
+    }
+    own = make_proposal(users["applicant_own"], version=1, year=2020, title="Máy sao chè Đại Từ")
+    other = make_proposal(users["applicant_other"], version=1, year=2020, title="Máy tiện CNC Phú Bình")
+    attach(app, db, own, users["applicant_own"], ("quotes",))
+    attachment_id = own.attachments[0].id
+    return World(app, users, own, other, attachment_id)

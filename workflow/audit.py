@@ -11,11 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from hashlib import sha256
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from sqlalchemy import (
     JSON,
@@ -25,13 +24,16 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
+    insert,
     select,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, make_transient_to_detached, mapped_column
 
 from workflow.chaincheck import (
     CHECKPOINT_CHAIN,
@@ -128,41 +130,55 @@ def format_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime(TIME_FORMAT)
 
 
-def chain_head(session: Session, subject_type: str, subject_id: str) -> tuple[int, str]:
+_table = cast(Table, AuditEvent.__table__)
+# Plain Core statements on the session's connection: the write path pays for no ORM unit of work here.
+_HEAD = (select(_table.c.seq, _table.c.hash)
+         .where(_table.c.subject_type == bindparam("t"), _table.c.subject_id == bindparam("i"))
+         .order_by(_table.c.seq.desc()).limit(1))
+_INSERT = insert(_table)
+
+
+def chain_head(conn: Connection, subject_type: str, subject_id: str) -> tuple[int, str]:
     """(seq, hash) of a chain's last event, (0, GENESIS) for a new chain. Callers hold the subject's lock."""
-    row = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash)
-        .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
-        .order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    row = conn.execute(_HEAD, {"t": subject_type, "i": subject_id}).first()
     return (row[0], row[1]) if row is not None else (0, GENESIS)
 
 
-def append(session: Session, *, subject_type: str, subject_id: str, action: str, outcome: str,
-           actor_id: str | None = None, actor_role: str | None = None, actor_unit: str | None = None,
-           from_state: str | None = None, to_state: str | None = None, workflow: str | None = None,
-           workflow_version: int | None = None, workflow_sha256: str | None = None, comment: str | None = None,
-           inputs: dict[str, Any] | None = None, diff: dict[str, Any] | None = None,
-           reasons: list[dict[str, Any]] | None = None, request_id: str | None = None,
-           occurred_at: dt.datetime | None = None) -> AuditEvent:
-    """Append an event to its subject's chain (the caller holds the subject's lock) and flush it."""
+def event_values(*, seq: int, prev_hash: str, subject_type: str, subject_id: str, action: str, outcome: str,
+                 actor_id: str | None = None, actor_role: str | None = None, actor_unit: str | None = None,
+                 from_state: str | None = None, to_state: str | None = None, workflow: str | None = None,
+                 workflow_version: int | None = None, workflow_sha256: str | None = None,
+                 comment: str | None = None, inputs: dict[str, Any] | None = None,
+                 diff: dict[str, Any] | None = None, reasons: list[dict[str, Any]] | None = None,
+                 request_id: str | None = None, occurred_at: dt.datetime | None = None) -> dict[str, Any]:
+    """The column values of the event at ``seq`` after ``prev_hash``: fields, canonical body and hash."""
     assert outcome in OUTCOMES, outcome
-    seq, prev = chain_head(session, subject_type, subject_id)
     moment = (occurred_at or utcnow()).astimezone(dt.UTC)
     fields: dict[str, Any] = {
         "action": action, "actor_id": actor_id, "actor_role": actor_role, "actor_unit": actor_unit,
         "comment": comment, "diff": jsonable(diff or {}), "from_state": from_state,
         "inputs": jsonable(inputs or {}), "occurred_at": format_time(moment), "outcome": outcome,
-        "prev_hash": prev, "reasons": jsonable(reasons or []), "request_id": request_id, "seq": seq + 1,
+        "prev_hash": prev_hash, "reasons": jsonable(reasons or []), "request_id": request_id, "seq": seq,
         "subject_id": str(subject_id), "subject_type": subject_type, "to_state": to_state, "workflow": workflow,
         "workflow_sha256": workflow_sha256, "workflow_version": workflow_version,
     }
     body = canonical(fields)
-    stored = json.loads(body)  # JSON columns hold exactly what was hashed, keys in canonical order
-    stored["occurred_at"] = moment
-    event = AuditEvent(**stored, hash=digest(body), body=body)
-    session.add(event)
-    session.flush()
+    values: dict[str, Any] = json.loads(body)  # JSON columns hold exactly what was hashed, keys sorted
+    values.update(occurred_at=moment, hash=digest(body), body=body)
+    return values
+
+
+def append(session: Session, *, subject_type: str, subject_id: str, **fields: Any) -> AuditEvent:
+    """Append an event (fields as :func:`event_values` takes them) to its subject's chain; the caller holds the
+    subject's lock. It is inserted at once."""
+    conn = session.connection()
+    seq, prev = chain_head(conn, subject_type, subject_id)
+    values = event_values(seq=seq + 1, prev_hash=prev, subject_type=subject_type, subject_id=subject_id, **fields)
+    key = conn.execute(_INSERT, values).inserted_primary_key
+    assert key is not None
+    event = AuditEvent(id=key[0], **values)
+    make_transient_to_detached(event)
+    session.add(event)  # persistent without a second INSERT, so callers may keep using it in the session
     return event
 
 
@@ -234,30 +250,53 @@ class VerifyResult:
         return self.problems[0] if self.problems else None
 
 
-_STREAM = "SELECT id, subject_type, subject_id, seq, prev_hash, hash, body FROM audit_event ORDER BY id"
-_CHAIN = ("SELECT id, subject_type, subject_id, seq, prev_hash, hash, body FROM audit_event "
-          "WHERE subject_type = {p} AND subject_id = {p} ORDER BY seq, id")
 _BATCH = 20_000
-
-# Rows whose columns say something other than the body that was hashed (someone edited a column).
-_PG_MISMATCH = (
-    "SELECT id FROM audit_event WHERE CASE WHEN encode(sha256(convert_to(body, 'UTF8')), 'hex') <> hash "
-    "THEN false ELSE body::jsonb IS DISTINCT FROM jsonb_build_object({pairs}) END")
-_PG_VALUE = {"occurred_at": "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
-             **{name: f"{name}::jsonb" for name in JSON_FIELDS}}
-_SQLITE_MISMATCH = (
-    "SELECT id FROM audit_event WHERE CASE WHEN json_valid(body) THEN "
-    "(SELECT count(*) FROM json_each(audit_event.body)) <> {n} OR {tests} ELSE 1 END")
-_SQLITE_VALUE = {"occurred_at": "replace(occurred_at, ' ', 'T') || 'Z'",
-                 **{name: f"json({name})" for name in JSON_FIELDS}}
+_PG_TIME = "'\"' || to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') || '\"'"
+_INTEGER_FIELDS = ("seq", "workflow_version")
 
 
-def _mismatch_sql(dialect: str) -> str:
+def _canonical_sql(dialect: str) -> str:
+    """SQL that rebuilds an event's canonical JSON from its columns, byte for byte as :func:`canonical` writes
+    it (both databases escape strings as Python's json does; JSON columns hold compact text, see storage)."""
+    postgres = dialect == "postgresql"
+    parts: list[str] = []
+    for name in FIELDS:
+        if name in JSON_FIELDS:
+            value = f"{name}::text" if postgres else name
+        elif name == "occurred_at":
+            value = _PG_TIME.format(c=name) if postgres else f"'\"' || replace({name}, ' ', 'T') || 'Z\"'"
+        elif postgres:
+            value = f"COALESCE({name}::text, 'null')" if name in _INTEGER_FIELDS else \
+                f"COALESCE(to_json({name})::text, 'null')"
+        else:
+            value = f"json_quote({name})"
+        parts.append(f"'{',' if parts else '{'}\"{name}\":' || {value}")
+    return " || ".join(parts) + " || '}'"
+
+
+def _select_sql(dialect: str, where: str = "") -> str:
+    """Rows for chain checking: ``(id, subject_type, subject_id, seq, prev_hash, hash, ok)``. ``ok`` says the
+    columns rebuild the stored body and the body hashes to the stored hash. PostgreSQL computes all of it;
+    SQLite, which has no SHA-256, returns the body's bytes in place of the hash check (see _rows)."""
+    rebuilt = _canonical_sql(dialect)
     if dialect == "postgresql":
-        pairs = ", ".join(f"'{f}', {_PG_VALUE.get(f, f)}" for f in FIELDS)
-        return _PG_MISMATCH.format(pairs=pairs)
-    tests = " OR ".join(f"json_extract(body, '$.{f}') IS NOT {_SQLITE_VALUE.get(f, f)}" for f in FIELDS)
-    return _SQLITE_MISMATCH.format(n=len(FIELDS), tests=tests)
+        ok = (f"CASE WHEN body = {rebuilt} THEN encode(pg_catalog.sha256(convert_to(body, 'UTF8')), 'hex') = hash "
+              "ELSE false END")
+        tail = ok
+    else:
+        tail = f"CAST(body AS BLOB), body = {rebuilt}"
+    order = "seq, id" if where else "id"
+    return (f"SELECT id, subject_type, subject_id, seq, prev_hash, hash, {tail} FROM audit_event {where} "
+            f"ORDER BY {order}")
+
+
+def _rows(cursor: Any, dialect: str) -> Iterator[list[tuple[Any, ...]]]:
+    """Batches of ``(id, subject_type, subject_id, seq, prev_hash, hash, ok)``, hashing here on SQLite."""
+    while batch := cursor.fetchmany(_BATCH):
+        if dialect == "postgresql":
+            yield batch
+        else:
+            yield [(i, t, s, q, p, h, same and sha256(body).hexdigest() == h) for i, t, s, q, p, h, body, same in batch]
 
 
 def _engine_of(source: Session | Engine | Connection) -> Engine:
@@ -266,40 +305,38 @@ def _engine_of(source: Session | Engine | Connection) -> Engine:
     return read_only(bind.engine if isinstance(bind, Connection) else bind)
 
 
-def _mismatched_ids(engine: Engine, out: dict[str, Any]) -> None:
-    try:
-        with engine.connect() as conn:
-            out["ids"] = {row[0] for row in conn.exec_driver_sql(_mismatch_sql(engine.dialect.name))}
-    except Exception as exc:  # reported by verify_chain, which runs this in a thread
-        out["error"] = exc
+def _cursor(conn: Connection, name: str | None = None) -> Any:
+    """A raw DB-API cursor; named on PostgreSQL (server-side), so memory stays flat over millions of rows."""
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    return raw.cursor(name=name) if name and conn.dialect.name == "postgresql" else raw.cursor()
 
 
 def verify_chain(source: Session | Engine | Connection) -> VerifyResult:
-    """Recompute every chain and checkpoint. Reads only; safe while the application runs."""
+    """Recompute every chain and checkpoint. Reads only (and never waits for writers); safe while the app runs."""
     engine = _engine_of(source)
-    mismatch: dict[str, Any] = {}
-    checker = threading.Thread(target=_mismatched_ids, args=(engine, mismatch), daemon=True)
-    checker.start()  # the database compares columns with bodies while this thread hashes
+    dialect = engine.dialect.name
     chains = Chains()
     with engine.connect() as conn:
-        wanted = {(cp_key, seq): "" for _id, _s, diff in _checkpoint_rows(conn)
-                  for cp_key, seq in _named_heads(diff)}
-        checkpoints = _stream(conn, chains, wanted)
-        checker.join()
-        if "error" in mismatch:
-            raise mismatch["error"]
-        bad_ids: set[int] = mismatch["ids"]
-        for event_id in bad_ids:
-            chains.broken.add(_key_of(conn, event_id))
-        problems = [b for key in sorted(chains.broken) if (b := _classify(conn, key, bad_ids)) is not None]
+        with Session(bind=conn) as session:
+            checkpoints = list(_checkpoint_diffs(session))
+        wanted = {(key, seq): "" for _id, _seq, diff in checkpoints for key, seq in _named_heads(diff)}
+        cursor = _cursor(conn, "audit_verify")
+        try:
+            cursor.execute(_select_sql(dialect))
+            add = chains.add
+            for batch in _rows(cursor, dialect):
+                for event_id, subject_type, subject_id, seq, prev_hash, event_hash, ok in batch:
+                    key = (subject_type, subject_id)
+                    add(event_id, key, seq, prev_hash, event_hash, ok)
+                    if wanted and (key, seq) in wanted:
+                        wanted[(key, seq)] = event_hash
+        finally:
+            cursor.close()
+        problems = [b for key in sorted(chains.broken) if (b := _classify(conn, key)) is not None]
     cp_problems, _digests = check_checkpoints(checkpoints, lambda k, s: wanted.get((k, s)) or None)
     problems = sorted(problems + cp_problems, key=lambda b: b.event_id)
     return VerifyResult(not problems, chains.count, chains.head_digest(), problems, len(checkpoints))
-
-
-def _checkpoint_rows(conn: Connection) -> list[tuple[int, int, dict[str, Any]]]:
-    with Session(bind=conn) as session:
-        return list(_checkpoint_diffs(session))
 
 
 def _named_heads(diff: dict[str, Any]) -> Iterator[tuple[ChainKey, int]]:
@@ -308,42 +345,15 @@ def _named_heads(diff: dict[str, Any]) -> Iterator[tuple[ChainKey, int]]:
         yield (subject_type, subject_id), seq
 
 
-def _stream(conn: Connection, chains: Chains, wanted: dict[tuple[ChainKey, int], str]
-            ) -> list[tuple[int, int, dict[str, Any]]]:
-    """One pass in id order over raw DB-API rows: hash each stored body, link it to its chain's head."""
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
-    # PostgreSQL: a server-side cursor, so memory stays flat over millions of rows.
-    cursor = raw.cursor(name="audit_verify") if conn.dialect.name == "postgresql" else raw.cursor()
-    checkpoints = []
-    add = chains.add
+def _classify(conn: Connection, key: ChainKey) -> Break | None:
+    dialect = conn.dialect.name
+    p = "%s" if dialect == "postgresql" else "?"
+    cursor = _cursor(conn)
     try:
-        cursor.execute(_STREAM)
-        while batch := cursor.fetchmany(_BATCH):
-            for event_id, subject_type, subject_id, seq, prev_hash, event_hash, body in batch:
-                key = (subject_type, subject_id)
-                add(event_id, key, seq, prev_hash, event_hash, sha256(body.encode()).hexdigest() == event_hash)
-                if wanted and (key, seq) in wanted:
-                    wanted[(key, seq)] = event_hash
-                if key == CHECKPOINT_CHAIN:
-                    checkpoints.append((event_id, seq, json.loads(body).get("diff") or {}))
+        cursor.execute(_select_sql(dialect, f"WHERE subject_type = {p} AND subject_id = {p}"), key)
+        return classify_chain([Row(*row) for batch in _rows(cursor, dialect) for row in batch])
     finally:
         cursor.close()
-    return checkpoints
-
-
-def _key_of(conn: Connection, event_id: int) -> ChainKey:
-    row = conn.execute(select(AuditEvent.subject_type, AuditEvent.subject_id).where(AuditEvent.id == event_id))
-    subject_type, subject_id = row.one()
-    return (subject_type, subject_id)
-
-
-def _classify(conn: Connection, key: ChainKey, bad_ids: set[int]) -> Break | None:
-    placeholder = "%s" if conn.dialect.name == "postgresql" else "?"
-    rows = conn.exec_driver_sql(_CHAIN.format(p=placeholder), key).all()
-    return classify_chain([
-        Row(i, t, s, q, p, h, i not in bad_ids and sha256(b.encode()).hexdigest() == h)
-        for i, t, s, q, p, h, b in rows])
 
 
 # --- export and command line --------------------------------------------------------------------------------
@@ -354,9 +364,7 @@ def export(source: Session | Engine | Connection, out: TextIO) -> int:
     engine = _engine_of(source)
     count = 0
     with engine.connect() as conn:
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        cursor = raw.cursor(name="audit_export") if conn.dialect.name == "postgresql" else raw.cursor()
+        cursor = _cursor(conn, "audit_export")
         try:
             cursor.execute("SELECT id, hash, body FROM audit_event ORDER BY id")
             while batch := cursor.fetchmany(_BATCH):

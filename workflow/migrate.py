@@ -110,7 +110,7 @@ def plan(session: Session, target: CompiledWorkflow, registry: Registry) -> list
 def _apply(engine: Engine, move: Move, target: CompiledWorkflow, run_id: str) -> bool:
     """Move one subject in its own transaction; False when it changed since it was planned."""
     with Session(engine) as session, session.begin():
-        if not lock_subject(session, move.subject_class, move.identity):
+        if lock_subject(session, move.subject_class, move.identity) is None:
             return False
         subject = session.get(move.subject_class, move.identity, populate_existing=True)
         if subject is None or subject.wf_workflow_version == target.version or subject.wf_state != move.from_state:

@@ -16,9 +16,10 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, event, inspect, select
+from sqlalchemy import and_, bindparam, event, inspect, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -75,21 +76,37 @@ def _pin(subject: WorkflowMixin) -> dict[str, Any]:
             "workflow_sha256": subject.wf_sha256}
 
 
-def lock_subject(session: Session, subject_class: type, identity: tuple[Any, ...]) -> bool:
-    """Take the subject row's lock without loading it; False when the row is gone."""
-    keys: tuple[Any, ...] = tuple(inspect(subject_class).primary_key)
-    found = session.execute(
-        select(*keys).where(and_(*(k == v for k, v in zip(keys, identity, strict=True)))).with_for_update()
-    ).first()
-    return found is not None
+def _where_identity(subject_class: type, identity: tuple[Any, ...]) -> Any:
+    keys: Any = inspect(subject_class).primary_key
+    return and_(*(k == v for k, v in zip(keys, identity, strict=True)))
+
+
+@lru_cache(maxsize=64)
+def _lock_statement(subject_class: type) -> Any:
+    """SELECT wf_version ... FOR UPDATE by primary key, built once per class (the hot path reuses it)."""
+    mapper: Any = inspect(subject_class)
+    keys = mapper.primary_key
+    return (select(mapper.columns["wf_version"])
+            .where(and_(*(k == bindparam(f"pk{i}") for i, k in enumerate(keys)))).with_for_update())
+
+
+def lock_subject(session: Session, subject_class: type, identity: tuple[Any, ...]) -> int | None:
+    """Take the subject row's lock; returns its ``wf_version``, None when the row is gone."""
+    params = {f"pk{i}": v for i, v in enumerate(identity)}
+    return session.connection().execute(_lock_statement(subject_class), params).scalar()
 
 
 def _lock(session: Session, subject: WorkflowMixin) -> None:
-    session.flush()  # the caller's pending changes must survive the refresh below
-    mapper = inspect(type(subject))
-    session.refresh(subject, [a.key for a in mapper.column_attrs], with_for_update=True)
-    for rel in mapper.relationships:  # reload lazily, after the lock, so guards read current facts
-        session.expire(subject, [rel.key])
+    """Lock the subject's row. Every write bumps ``wf_version`` (this module is the one write path), so when
+    the locked version is the one loaded the instance is current; otherwise it is reloaded, relationships too."""
+    session.flush()  # the caller's pending changes must not be lost
+    cls, identity = type(subject), tuple(inspect(subject).identity or ())
+    locked = lock_subject(session, cls, identity)
+    if locked is None:
+        raise Conflict({"vi": "Hồ sơ không còn tồn tại", "en": "It no longer exists"})
+    if locked != subject.wf_version:
+        session.execute(select(cls).where(_where_identity(cls, identity))
+                        .execution_options(populate_existing=True))
 
 
 def _check_version(subject: WorkflowMixin, expected_version: int | None) -> None:
@@ -244,7 +261,7 @@ def record_refusal(bind: Engine | Connection, instance: WorkflowMixin, actor: Ac
 
 def _write_refusal(bind: Engine | Connection, attempt: _Attempt) -> AuditEvent | None:
     with Session(bind=bind, expire_on_commit=False) as session, session.begin():
-        if not lock_subject(session, attempt.subject_class, attempt.identity):
+        if lock_subject(session, attempt.subject_class, attempt.identity) is None:
             return None  # the subject was never committed: there is no chain to record against
         workflow, version, sha = attempt.pin
         return audit.append(

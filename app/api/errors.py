@@ -43,6 +43,8 @@ HTTP_MESSAGES: dict[int, dict[str, str]] = {
     500: {"vi": "Lỗi hệ thống", "en": "Internal error"},
 }
 
+ROLE_MISSING = {"vi": "Vai trò của bạn không được dùng chức năng này",
+                "en": "None of your roles may use this function"}
 REFUSAL_STATUS = {"state": 409, "permission": 403, "guard": 422}
 REFUSAL_MESSAGES = {
     "state": {"vi": "Không thể thực hiện ở trạng thái hiện tại", "en": "Not possible in the current state"},
@@ -132,7 +134,9 @@ def from_invalid_input(exc: InvalidInput) -> Response:
 def from_http(exc: HTTPException) -> Response:
     status = exc.code or 500
     message = HTTP_MESSAGES.get(status, {"vi": exc.name, "en": exc.name})
-    response = error_response(status, message)
+    # A bare 403 comes from @requires: the caller's roles do not include this function at all.
+    reasons = [reason("role", ROLE_MISSING)] if status == 403 else []
+    response = error_response(status, message, reasons)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="grantflow"'
     if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]

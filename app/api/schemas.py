@@ -105,13 +105,17 @@ UPLOAD_SCHEMA = {
 
 
 class ProposalQuery(BaseModel):
-    """Query string of the proposal list (unknown parameters are ignored)."""
+    """Query string of the proposal list (unknown parameters are ignored; an absent one is None)."""
 
-    state: str | None = Field(default=None, max_length=64, description="A workflow state")
-    unit: str | None = Field(default=None, max_length=16, description="A commune, district or province code")
-    q: str | None = Field(default=None, max_length=200, description="Text search; ignores Vietnamese diacritics")
-    category: str | None = Field(default=None, max_length=32)
-    year: int | None = Field(default=None, ge=1900, le=2200)
+    model_config = ConfigDict(json_schema_extra=_no_null_defaults)
+
+    state: str = Field(default=None, max_length=64, description="A workflow state")  # type: ignore[assignment]
+    unit: str = Field(default=None, max_length=16,  # type: ignore[assignment]
+                      description="A commune, district or province code")
+    q: str = Field(default=None, max_length=200,  # type: ignore[assignment]
+                   description="Text search; ignores Vietnamese diacritics")
+    category: str = Field(default=None, max_length=32)  # type: ignore[assignment]
+    year: int = Field(default=None, ge=1900, le=2200)  # type: ignore[assignment]
     page: int = Field(default=1, ge=1, le=100_000)
     per_page: int = Field(default=20, ge=1, le=100)
 

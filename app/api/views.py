@@ -36,10 +36,10 @@ from app.audit.log import verify as verify_audit
 from app.extensions import db_session
 from app.models import Attachment, Proposal, Unit
 from app.proposals import filtered, upload_permission
-from app.proposals.service import create_proposal, edit_proposal
+from app.proposals.service import add_attachment, create_proposal, edit_proposal
 from app.scoping import load_proposal
 from app.uploads import RejectedFile, discard, display_name, store
-from workflow import audit, operations
+from workflow import audit
 from workflow.errors import Refused
 from workflow.permissions import covering_grants
 from workflow.registry import default_registry
@@ -185,13 +185,8 @@ def upload(proposal_id: int) -> Any:
     attachment = Attachment(kind=kind, original_name=display_name(file.filename), stored_name=stored,
                             content_type=mime, size=size, sha256=digest, uploaded_by_id=current_user.id)
 
-    def apply() -> dict[str, Any]:
-        proposal.attachments.append(attachment)
-        return {"attachment": {"kind": kind, "name": attachment.original_name, "sha256": digest, "size": size}}
-
     try:
-        operations.act(session, proposal, actor, "attach", check=lambda: explanation, apply=apply,
-                       inputs={"kind": kind}, request_id=g.request_id)
+        add_attachment(session, proposal, actor, attachment, lambda: explanation, request_id=g.request_id)
     except BaseException:
         discard(stored)  # no row, no file
         raise

@@ -30,7 +30,7 @@ from app.lifecycle_svg import render as render_lifecycle
 from app.models import Attachment, Proposal, User
 from app.models.proposals import ACCEPTANCE_KINDS, DOSSIER_KINDS, fold
 from app.proposals.forms import ProposalForm, UploadForm, action_form
-from app.proposals.service import add_attachment, create_proposal, edit_proposal
+from app.proposals.service import WORKFLOW, add_attachment, create_proposal, edit_proposal
 from app.review.deadlines import today
 from app.scoping import load_proposal, visible_proposals
 from app.units_data import DISTRICTS
@@ -114,8 +114,10 @@ def new() -> Any:
         return _render_form(form, None, 422)
     session = db_session()
     try:
+        # new proposals always run the current lifecycle; older versions only hold earlier years' cases
         proposal = create_proposal(session, current_user, form.values(),
-                                   province_code=current_app.config["PROVINCE_CODE"], request_id=request_id())
+                                   province_code=current_app.config["PROVINCE_CODE"],
+                                   compiled=default_registry().latest(WORKFLOW), request_id=request_id())
     except WorkflowError as exc:
         session.rollback()
         return _render_form(form, None, _status(exc), workflow_reasons(exc))

@@ -167,7 +167,7 @@ def bulk_approve(session: Session, proposals: Sequence[Proposal], actor: Actor, 
     if not proposals:
         raise InvalidInput({"proposal_ids": msg("Chưa chọn đề án nào", "No proposal selected")})
     events, failures = [], {}
-    for p in sorted(proposals, key=lambda p: p.id):
+    for p in proposals:  # in the order given: the ranking's
         try:
             events.append(perform(session, p, "approve_funding", actor,
                                   {**inputs, "approved_amount": p.requested_support}, request_id=request_id))

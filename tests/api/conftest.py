@@ -1,8 +1,1 @@
-import pytest
-
-from api.world import build_world
-
-
-@pytest.fixture
-def world(db, make_user, make_org, make_proposal):
-    return build_world(db, make_user, make_org, make_proposal)
+from api.world import app, world  # noqa: F401  (fixtures shared by the API, audit and admin tests)

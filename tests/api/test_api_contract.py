@@ -8,9 +8,12 @@ import pytest
 from conftest import OTHER_DISTRICT, PROVINCE
 from sqlalchemy import select, update
 
+from api.world import BOTH_DATABASES
 from app.api.tokens import issue_token
 from app.models import ApiToken, Proposal, User
 from workflow.audit import AuditEvent
+
+pytestmark = BOTH_DATABASES
 
 NEW = {"title": "Lò sấy chè", "category": "machinery", "sector": "agro_processing", "year": 2026}
 
@@ -105,6 +108,22 @@ def test_403_separation_of_duties(client, world, make_user, db):
 def test_403_for_a_role_without_the_permission(client, world):
     r = client.post("/api/v1/proposals", headers=world.headers("centre"), json=NEW)
     assert r.status_code == 403 and r.get_json()["error"]
+    assert [x["code"] for x in r.get_json()["reasons"]] == ["role"]
+    r = client.get("/api/v1/audit/verify", headers=world.headers("centre", "en"))
+    assert r.get_json()["reasons"][0]["message"] == "None of your roles may use this function"
+
+
+def test_an_unexpected_error_is_a_json_500_without_details(app, client, world):
+    """The catch-all: whatever breaks inside an API view, the client gets JSON, never a traceback."""
+    def broken():
+        raise RuntimeError("secret internal detail")
+
+    broken._access = "public"
+    app.add_url_rule("/api/v1/broken", endpoint="api.broken", view_func=broken)
+    r = client.get("/api/v1/broken")
+    assert r.status_code == 500 and r.is_json
+    assert r.get_json() == {"error": "Lỗi hệ thống", "reasons": []}
+    assert "secret" not in r.get_data(as_text=True)
 
 
 # --- 404 --------------------------------------------------------------------------------------------------

@@ -8,7 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from api.world import BOTH_DATABASES
 from app.models import Attachment
+
+pytestmark = BOTH_DATABASES
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 NEW = {"title": "Máy đóng gói chè hút chân không", "category": "machinery", "sector": "agro_processing",

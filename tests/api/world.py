@@ -10,10 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from conftest import COMMUNE, DISTRICT, OTHER_COMMUNE, OTHER_DISTRICT, PROVINCE
+import pytest
+from conftest import COMMUNE, DISTRICT, OTHER_COMMUNE, OTHER_DISTRICT, PROVINCE, _make_app
 
 from app.api.tokens import issue_token
 from app.models import Attachment, User
+
+# Modules that also run on PostgreSQL: ``pytestmark = BOTH_DATABASES`` (the big matrices stay on SQLite).
+BOTH_DATABASES = pytest.mark.parametrize(
+    "app", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 
 # name -> grants; applicants get an organisation from make_user.
 ROLES: dict[str, list[tuple[str, str | None]]] = {
@@ -72,3 +77,17 @@ def build_world(db: Any, make_user: Any, make_org: Any, make_proposal: Any) -> W
     for p in (pa, pb):
         add_dossier(db, p)
     return World(users, tokens, pa, pb)
+
+
+@pytest.fixture
+def app(request, tmp_path):
+    """The app on SQLite, or on PostgreSQL when a module asks for it (see BOTH_DATABASES)."""
+    database = getattr(request, "param", "sqlite")
+    application = _make_app(request.getfixturevalue(f"{database}_url"), tmp_path)
+    yield application
+    application.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def world(db, make_user, make_org, make_proposal):
+    return build_world(db, make_user, make_org, make_proposal)

@@ -6,7 +6,7 @@ import io
 from typing import Any
 
 import pytest
-from web_world import ROLES, World, tiny_pdf, token, world  # noqa: F401
+from conftest import ROLES, World, tiny_pdf, token
 
 PROVINCE_ROLES = ("centre", "council", "director", "auditor", "admin")
 APPLICANTS = ("applicant_own", "applicant_other")

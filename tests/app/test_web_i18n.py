@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from babel.messages.pofile import read_po
-from web_world import World, token, world  # noqa: F401
+from conftest import World, token
 
 from app.formatting import date, datetime, vnd
 from app.review.deadlines import add_working_days

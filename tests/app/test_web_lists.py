@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from conftest import COMMUNE
-from web_world import World, attach, world  # noqa: F401
+from conftest import COMMUNE, World, attach
 
 
 def test_search_ignores_vietnamese_diacritics(world: World) -> None:
@@ -69,7 +68,7 @@ def test_my_work_lists_what_the_user_can_act_on_oldest_first_with_overdue_flag(w
     assert body.index(world.own.code) < body.index(newer.code)  # oldest first
     own_row = body[body.index(f'id="work-{world.own.id}"'):body.index(f'id="work-{newer.id}"')]
     assert "Quá hạn" in own_row
-    assert 'href="/proposals/%d/actions/forward"' % world.own.id in own_row
+    assert f'href="/proposals/{world.own.id}/actions/forward"' in own_row
     assert "Quá hạn" not in body[body.index(f'id="work-{newer.id}"'):]
     # the other district's officer has nothing to do here; the applicant's drafts are now with the district
     assert world.own.code not in world.client("district_other").get("/my-work").get_data(as_text=True)

@@ -9,8 +9,8 @@ import zipfile
 from typing import Any
 
 import pytest
+from conftest import World, tiny_pdf, token
 from sqlalchemy import select
-from web_world import World, tiny_pdf, token, world  # noqa: F401
 
 from app.models import Attachment
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from api.world import BOTH_DATABASES, ROLES
 from conftest import PASSWORD, csrf_token, login
 from sqlalchemy import select
 
-from api.world import ROLES
 from app.models import RoleGrant, Unit, User
 from workflow.audit import AuditEvent, verify_chain
+
+pytestmark = BOTH_DATABASES
 
 PAGES = ["/admin/users", "/admin/users/{user}", "/admin/units"]
 NEW_PASSWORD = "mat-khau-moi-2026"

@@ -9,12 +9,15 @@ from __future__ import annotations
 import io
 
 import pytest
+from api.world import BOTH_DATABASES
 from conftest import csrf_token, login
 from sqlalchemy import func, select
 
 from app.api.schemas import action_models
 from app.models import Attachment, Proposal, RoleGrant, Unit, User
 from workflow.audit import AuditEvent
+
+pytestmark = BOTH_DATABASES
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 SELF_SERVICE = {"auth.login", "auth.logout", "auth.language"}  # the auditor's own session, not the records

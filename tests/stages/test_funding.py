@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import _make_app
 from sqlalchemy import func, select
 
 from app.actions import perform

@@ -1,0 +1,73 @@
+"""``audit verify`` over a large trail (default 1,000,000 events), on SQLite and PostgreSQL.
+
+The trail is 10,000 subjects' chains, interleaved as a busy system writes them, with a checkpoint every
+100,000 events; events are built by ``workflow.audit.event_values`` (the bodies and hashes the write path makes)
+and bulk-inserted. Only ``verify_chain`` is timed. Usage: python benchmarks/bench_verify.py [N] [sqlite|postgres]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+
+from _common import databases
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from workflow import audit
+from workflow.chaincheck import GENESIS
+from workflow.storage import create_db_engine
+
+SUBJECTS = 10_000
+CHECKPOINT_EVERY = 100_000
+BATCH = 10_000
+TRIGGERS = ("submit", "forward", "return_for_revision", "edit", "approve_funding", "sign_contract")
+
+
+def fill(engine, total: int) -> None:
+    heads = {}
+    start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    table = audit.AuditEvent.__table__
+    batch = []
+    for n in range(total):
+        sid = str(n % SUBJECTS + 1)
+        seq, prev = heads.get(sid, (0, GENESIS))
+        values = audit.event_values(
+            seq=seq + 1, prev_hash=prev, subject_type="proposal", subject_id=sid, action=TRIGGERS[n % 6],
+            outcome="applied", actor_id=str(n % 97), actor_role="centre_officer", actor_unit="19",
+            from_state="district_review", to_state="provincial_appraisal", workflow="khuyen-cong-local",
+            workflow_version=1, workflow_sha256="a" * 64, comment="Đạt yêu cầu" if n % 3 else None,
+            inputs={"comment": "Đạt yêu cầu"}, diff={"title": ["cũ", "mới"]} if n % 5 == 0 else {},
+            occurred_at=start + dt.timedelta(seconds=n))
+        heads[sid] = (seq + 1, values["hash"])
+        batch.append(values)
+        if len(batch) == BATCH or n == total - 1:
+            with engine.begin() as conn:
+                conn.execute(insert(table), batch)
+            batch = []
+        if (n + 1) % CHECKPOINT_EVERY == 0:
+            with Session(engine) as s, s.begin():
+                audit.checkpoint(s)
+
+
+def main() -> None:
+    total = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    which = sys.argv[2] if len(sys.argv) > 2 else "both"
+    for label, database in databases(which):
+        with database as url:
+            engine = create_db_engine(url)
+            began = time.perf_counter()
+            fill(engine, total)
+            filled = time.perf_counter() - began
+            began = time.perf_counter()
+            result = audit.verify_chain(engine)
+            took = time.perf_counter() - began
+            engine.dispose()
+        assert result.ok, result.first
+        print(f"{label:10s} verify {result.count:,} events ({result.checkpoints} checkpoints) in {took:.2f} s: "
+              f"{result.count / took:,.0f} events/s  [fill {filled:.0f} s]  head {result.head_digest[:16]}…")
+
+
+if __name__ == "__main__":
+    main()
