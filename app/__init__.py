@@ -36,6 +36,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     i18n.compile_catalogues()
     extensions.babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
 
+    if importlib.util.find_spec("app.stages"):
+        importlib.import_module("app.stages")  # registers the stage handlers with app.actions
     for name in BLUEPRINTS + tuple(n for n in STAGE_BLUEPRINTS if importlib.util.find_spec(f"app.{n}")):
         module = importlib.import_module(f"app.{name}")
         app.register_blueprint(module.bp)

@@ -167,7 +167,7 @@ def has_data(session: Session) -> bool:
     return bool(session.scalar(select(func.count()).select_from(Proposal)))
 
 
-def _pdf(text: str) -> bytes:
+def demo_pdf(text: str) -> bytes:
     """A small, valid one-page PDF standing in for a scanned document."""
     body = f"BT /F1 12 Tf 40 780 Td ({text}) Tj ET".encode("latin-1", "replace")
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -193,7 +193,7 @@ def attach_dossier(session: Session, proposal: Proposal, user: User) -> None:
     compiled = default_registry().for_subject(proposal)
     actor = user.actor()
     for kind in ("business_registration", "quotes", "non_duplication"):
-        stored, mime, size, digest = store(io.BytesIO(_pdf(f"{proposal.code} {kind}")))
+        stored, mime, size, digest = store(io.BytesIO(demo_pdf(f"{proposal.code} {kind}")))
         attachment = Attachment(kind=kind, original_name=f"{kind}.pdf", stored_name=stored, content_type=mime,
                                 size=size, sha256=digest, uploaded_by_id=user.id)
         add_attachment(session, proposal, actor, attachment, lambda: compiled.explain_edit(proposal, actor))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -22,10 +23,13 @@ def compile_catalogues(root: Path = TRANSLATIONS) -> None:
             continue
         with po.open("rb") as source:
             catalog = read_po(source)
-        tmp = mo.with_suffix(".mo.tmp")
-        with tmp.open("wb") as target:
-            write_mo(target, catalog)
-        tmp.replace(mo)  # atomic, so concurrent workers never read half a file
+        tmp = mo.with_suffix(f".mo.{os.getpid()}.tmp")
+        try:
+            with tmp.open("wb") as target:
+                write_mo(target, catalog)
+            tmp.replace(mo)  # atomic, so concurrent workers never read half a file
+        except OSError:  # a read-only install keeps the committed .mo
+            tmp.unlink(missing_ok=True)
 
 
 def select_locale() -> str:

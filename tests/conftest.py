@@ -282,9 +282,9 @@ ROLES = ("anonymous", "applicant_own", "applicant_other", "district_own", "distr
 
 
 def tiny_pdf(text: str = "GrantFlow") -> bytes:
-    from app.demo import _pdf
+    from app.demo import demo_pdf
 
-    return _pdf(text)
+    return demo_pdf(text)
 
 
 def token(client: Any) -> str:

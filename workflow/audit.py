@@ -19,6 +19,8 @@ from typing import Any, TextIO, cast
 from sqlalchemy import (
     JSON,
     BigInteger,
+    ColumnElement,
+    Computed,
     DateTime,
     Index,
     Integer,
@@ -32,7 +34,9 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, make_transient_to_detached, mapped_column
 
 from workflow.chaincheck import (
@@ -40,7 +44,6 @@ from workflow.chaincheck import (
     FIELDS,
     GENESIS,
     Break,
-    ChainKey,
     Chains,
     Row,
     canonical,
@@ -59,7 +62,6 @@ metadata = MetaData(naming_convention={
 })
 
 OUTCOMES = ("applied", "refused", "created", "migrated", "checkpoint")
-JSON_FIELDS = ("inputs", "diff", "reasons")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
@@ -67,8 +69,46 @@ class _AuditBase(DeclarativeBase):
     metadata = metadata
 
 
+class body_field(ColumnElement[Any]):
+    """The SQL that reads one field out of ``body``, for a generated column (compiled per database)."""
+
+    inherit_cache = True
+
+    def __init__(self, name: str, kind: str = "text") -> None:
+        self.name, self.kind = name, kind  # kind: text, int, json or time
+
+
+@compiles(body_field, "postgresql")
+def _body_field_postgresql(element: body_field, compiler: Any, **kw: Any) -> str:
+    value = f"(body::jsonb ->> '{element.name}')"
+    if element.kind == "int":
+        return f"({value}::integer)"
+    if element.kind == "json":
+        return f"(body::jsonb -> '{element.name}')"
+    if element.kind == "time":
+        return f"audit_utc(body::jsonb ->> '{element.name}')"  # an IMMUTABLE wrapper made by the migration
+    return value
+
+
+@compiles(body_field)
+def _body_field_sqlite(element: body_field, compiler: Any, **kw: Any) -> str:
+    value = f"json_extract(body, '$.{element.name}')"
+    if element.kind == "time":  # stored as SQLAlchemy stores SQLite datetimes
+        return f"replace(replace({value}, 'T', ' '), 'Z', '')"
+    return value
+
+
+def _derived(type_: Any, name: str, kind: str = "text") -> Any:
+    return mapped_column(type_, Computed(body_field(name, kind), persisted=True), nullable=True)
+
+
+JSON_TYPE = JSON().with_variant(JSONB(), "postgresql")
+
+
 class AuditEvent(_AuditBase):
-    """One audit event. Rows are only ever inserted (database triggers reject UPDATE, DELETE, TRUNCATE)."""
+    """One audit event. Only ``body`` (the canonical JSON that ``hash`` is the SHA-256 of) and ``hash`` are
+    written; every other column is generated from the body by the database, so none can disagree with what was
+    hashed. Rows are only ever inserted (triggers reject UPDATE, DELETE and, on PostgreSQL, TRUNCATE)."""
 
     __tablename__ = "audit_event"
     __table_args__ = (
@@ -78,28 +118,28 @@ class AuditEvent(_AuditBase):
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
-    subject_type: Mapped[str] = mapped_column(String(64))
-    subject_id: Mapped[str] = mapped_column(String(64))
-    seq: Mapped[int] = mapped_column(Integer)
-    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    actor_id: Mapped[str | None] = mapped_column(String(64))
-    actor_role: Mapped[str | None] = mapped_column(String(64))
-    actor_unit: Mapped[str | None] = mapped_column(String(16))
-    action: Mapped[str] = mapped_column(String(64))
-    from_state: Mapped[str | None] = mapped_column(String(64))
-    to_state: Mapped[str | None] = mapped_column(String(64))
-    workflow: Mapped[str | None] = mapped_column(String(64))
-    workflow_version: Mapped[int | None] = mapped_column(Integer)
-    workflow_sha256: Mapped[str | None] = mapped_column(String(64))
-    comment: Mapped[str | None] = mapped_column(Text)
-    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
-    diff: Mapped[dict[str, Any]] = mapped_column(JSON)
-    outcome: Mapped[str] = mapped_column(String(16))
-    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    request_id: Mapped[str | None] = mapped_column(String(64))
-    prev_hash: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
-    body: Mapped[str] = mapped_column(Text)  # the canonical JSON that ``hash`` is the SHA-256 of
+    subject_type: Mapped[str] = _derived(String(64), "subject_type")
+    subject_id: Mapped[str] = _derived(String(64), "subject_id")
+    seq: Mapped[int] = _derived(Integer, "seq", "int")
+    occurred_at: Mapped[dt.datetime] = _derived(DateTime(timezone=True), "occurred_at", "time")
+    actor_id: Mapped[str | None] = _derived(String(64), "actor_id")
+    actor_role: Mapped[str | None] = _derived(String(64), "actor_role")
+    actor_unit: Mapped[str | None] = _derived(String(16), "actor_unit")
+    action: Mapped[str] = _derived(String(64), "action")
+    from_state: Mapped[str | None] = _derived(String(64), "from_state")
+    to_state: Mapped[str | None] = _derived(String(64), "to_state")
+    workflow: Mapped[str | None] = _derived(String(64), "workflow")
+    workflow_version: Mapped[int | None] = _derived(Integer, "workflow_version", "int")
+    workflow_sha256: Mapped[str | None] = _derived(String(64), "workflow_sha256")
+    comment: Mapped[str | None] = _derived(Text, "comment")
+    inputs: Mapped[dict[str, Any]] = _derived(JSON_TYPE, "inputs", "json")
+    diff: Mapped[dict[str, Any]] = _derived(JSON_TYPE, "diff", "json")
+    outcome: Mapped[str] = _derived(String(16), "outcome")
+    reasons: Mapped[list[dict[str, Any]]] = _derived(JSON_TYPE, "reasons", "json")
+    request_id: Mapped[str | None] = _derived(String(64), "request_id")
+    prev_hash: Mapped[str] = _derived(String(64), "prev_hash")
 
     @property
     def subject(self) -> str:
@@ -109,8 +149,13 @@ class AuditEvent(_AuditBase):
         return f"<AuditEvent {self.id} {self.subject}#{self.seq} {self.action} {self.outcome}>"
 
 
+FIELD_KINDS = {c.name: c.computed.sqltext.kind for c in AuditEvent.__table__.columns  # type: ignore[attr-defined]
+               if c.computed is not None}
+assert sorted(FIELD_KINDS) == list(FIELDS), "every hashed field has its generated column"
+
+
 def jsonable(value: Any) -> Any:
-    """Values as JSON holds them: dates as ISO strings, sets as sorted lists."""
+    """Values as JSON holds them: dates as ISO strings, sets as sorted lists, anything else as text."""
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -121,7 +166,9 @@ def jsonable(value: Any) -> Any:
         return format_time(value)
     if isinstance(value, dt.date):
         return value.isoformat()
-    return value
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return str(value)  # Decimal, UUID, an uploaded file...: recorded as text rather than lost
 
 
 def format_time(moment: dt.datetime) -> str:
@@ -174,7 +221,7 @@ def append(session: Session, *, subject_type: str, subject_id: str, **fields: An
     conn = session.connection()
     seq, prev = chain_head(conn, subject_type, subject_id)
     values = event_values(seq=seq + 1, prev_hash=prev, subject_type=subject_type, subject_id=subject_id, **fields)
-    key = conn.execute(_INSERT, values).inserted_primary_key
+    key = conn.execute(_INSERT, {"body": values["body"], "hash": values["hash"]}).inserted_primary_key
     assert key is not None
     event = AuditEvent(id=key[0], **values)
     make_transient_to_detached(event)
@@ -192,19 +239,20 @@ def events_for(session: Session, subject_type: str, subject_id: object) -> list[
 
 # --- checkpoints --------------------------------------------------------------------------------------------
 
+_CHECKPOINT = tuple(CHECKPOINT_CHAIN.split(":"))
 _CHECKPOINT_LOCK = 0x6766_6175_6469_74  # pg_advisory_xact_lock key: one checkpoint writer at a time
 
 
 def _checkpoint_diffs(session: Session) -> Iterator[tuple[int, int, dict[str, Any]]]:
     rows = session.execute(
         select(AuditEvent.id, AuditEvent.seq, AuditEvent.body)
-        .where(AuditEvent.subject_type == CHECKPOINT_CHAIN[0], AuditEvent.subject_id == CHECKPOINT_CHAIN[1])
+        .where(AuditEvent.subject_type == _CHECKPOINT[0], AuditEvent.subject_id == _CHECKPOINT[1])
         .order_by(AuditEvent.seq))
     for event_id, seq, body in rows:
         yield event_id, seq, json.loads(body)["diff"]
 
 
-def _current_heads(session: Session) -> dict[ChainKey, tuple[int, str]]:
+def _current_heads(session: Session) -> dict[str, tuple[int, str]]:
     e = AuditEvent.__table__
     last = (select(e.c.subject_type, e.c.subject_id, func.max(e.c.seq).label("seq"))
             .group_by(e.c.subject_type, e.c.subject_id).subquery())
@@ -212,7 +260,7 @@ def _current_heads(session: Session) -> dict[ChainKey, tuple[int, str]]:
         select(e.c.subject_type, e.c.subject_id, e.c.seq, e.c.hash).join(
             last, (e.c.subject_type == last.c.subject_type) & (e.c.subject_id == last.c.subject_id)
             & (e.c.seq == last.c.seq)))
-    return {(t, i): (s, h) for t, i, s, h in rows if (t, i) != CHECKPOINT_CHAIN}
+    return {name: (s, h) for t, i, s, h in rows if (name := chain_name(t, i)) != CHECKPOINT_CHAIN}
 
 
 def checkpoint(session: Session) -> AuditEvent | None:
@@ -220,17 +268,15 @@ def checkpoint(session: Session) -> AuditEvent | None:
     heads. None when nothing moved. Flushes; the caller commits."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(_CHECKPOINT_LOCK)))
-    known: dict[ChainKey, tuple[int, str]] = {}
+    known: dict[str, tuple[int, str]] = {}
     for _id, _seq, diff in _checkpoint_diffs(session):
-        for name, (seq, head) in diff["heads"].items():
-            subject_type, _, subject_id = name.partition(":")
-            known[(subject_type, subject_id)] = (seq, head)
+        known.update((name, (seq, head)) for name, (seq, head) in diff["heads"].items())
     moved = {k: v for k, v in _current_heads(session).items() if known.get(k) != v}
     if not moved:
         return None
     known.update(moved)
-    diff = {"heads": {chain_name(k): list(v) for k, v in sorted(moved.items())}, "digest": head_digest(known)}
-    return append(session, subject_type=CHECKPOINT_CHAIN[0], subject_id=CHECKPOINT_CHAIN[1],
+    diff = {"heads": {k: list(v) for k, v in sorted(moved.items())}, "digest": head_digest(known)}
+    return append(session, subject_type=_CHECKPOINT[0], subject_id=_CHECKPOINT[1],
                   action="checkpoint", outcome="checkpoint", diff=diff)
 
 
@@ -244,6 +290,7 @@ class VerifyResult:
     head_digest: str
     problems: list[Break] = field(default_factory=list)
     checkpoints: int = 0
+    altered_columns: list[str] = field(default_factory=list)  # no longer generated from the body
 
     @property
     def first(self) -> Break | None:
@@ -251,52 +298,31 @@ class VerifyResult:
 
 
 _BATCH = 20_000
-_PG_TIME = "'\"' || to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') || '\"'"
-_INTEGER_FIELDS = ("seq", "workflow_version")
+# Hashing happens where it is cheapest: PostgreSQL hashes in the server (and streams while this process links
+# chains); SQLite has no SHA-256, so its bodies come back as bytes and are hashed here.
+_ROWS = {
+    "postgresql": "SELECT id, subject_type || ':' || subject_id, seq, prev_hash, hash, "
+                  "encode(pg_catalog.sha256(convert_to(body, 'UTF8')), 'hex') = hash FROM audit_event {where}",
+    "sqlite": "SELECT id, subject_type || ':' || subject_id, seq, prev_hash, hash, CAST(body AS BLOB) "
+              "FROM audit_event {where}",
+}
 
 
-def _canonical_sql(dialect: str) -> str:
-    """SQL that rebuilds an event's canonical JSON from its columns, byte for byte as :func:`canonical` writes
-    it (both databases escape strings as Python's json does; JSON columns hold compact text, see storage)."""
-    postgres = dialect == "postgresql"
-    parts: list[str] = []
-    for name in FIELDS:
-        if name in JSON_FIELDS:
-            value = f"{name}::text" if postgres else name
-        elif name == "occurred_at":
-            value = _PG_TIME.format(c=name) if postgres else f"'\"' || replace({name}, ' ', 'T') || 'Z\"'"
-        elif postgres:
-            value = f"COALESCE({name}::text, 'null')" if name in _INTEGER_FIELDS else \
-                f"COALESCE(to_json({name})::text, 'null')"
-        else:
-            value = f"json_quote({name})"
-        parts.append(f"'{',' if parts else '{'}\"{name}\":' || {value}")
-    return " || ".join(parts) + " || '}'"
-
-
-def _select_sql(dialect: str, where: str = "") -> str:
-    """Rows for chain checking: ``(id, subject_type, subject_id, seq, prev_hash, hash, ok)``. ``ok`` says the
-    columns rebuild the stored body and the body hashes to the stored hash. PostgreSQL computes all of it;
-    SQLite, which has no SHA-256, returns the body's bytes in place of the hash check (see _rows)."""
-    rebuilt = _canonical_sql(dialect)
-    if dialect == "postgresql":
-        ok = (f"CASE WHEN body = {rebuilt} THEN encode(pg_catalog.sha256(convert_to(body, 'UTF8')), 'hex') = hash "
-              "ELSE false END")
-        tail = ok
-    else:
-        tail = f"CAST(body AS BLOB), body = {rebuilt}"
-    order = "seq, id" if where else "id"
-    return (f"SELECT id, subject_type, subject_id, seq, prev_hash, hash, {tail} FROM audit_event {where} "
-            f"ORDER BY {order}")
-
-
-def _rows(cursor: Any, dialect: str) -> Iterator[list[tuple[Any, ...]]]:
-    """Batches of ``(id, subject_type, subject_id, seq, prev_hash, hash, ok)``, hashing here on SQLite."""
-    while batch := cursor.fetchmany(_BATCH):
-        if dialect == "postgresql":
+def _rows(conn: Connection, where: str = "", params: tuple[Any, ...] = (), name: str | None = None
+          ) -> Iterator[list[tuple[Any, ...]]]:
+    """Batches of ``(id, chain, seq, prev_hash, hash, checked)``; see :func:`_body_ok` for ``checked``."""
+    cursor = _cursor(conn, name)
+    try:
+        cursor.execute(_ROWS[conn.dialect.name].format(where=where), params)
+        while batch := cursor.fetchmany(_BATCH):
             yield batch
-        else:
-            yield [(i, t, s, q, p, h, same and sha256(body).hexdigest() == h) for i, t, s, q, p, h, body, same in batch]
+    finally:
+        cursor.close()
+
+
+def _body_ok(checked: bool | bytes, event_hash: str) -> bool:
+    """PostgreSQL already compared the hash (a bool); from SQLite come the body's bytes, hashed here."""
+    return checked if isinstance(checked, bool) else sha256(checked).hexdigest() == event_hash
 
 
 def _engine_of(source: Session | Engine | Connection) -> Engine:
@@ -309,51 +335,89 @@ def _cursor(conn: Connection, name: str | None = None) -> Any:
     """A raw DB-API cursor; named on PostgreSQL (server-side), so memory stays flat over millions of rows."""
     raw = conn.connection.dbapi_connection
     assert raw is not None
-    return raw.cursor(name=name) if name and conn.dialect.name == "postgresql" else raw.cursor()
+    return raw.cursor(name=name, binary=True) if name and conn.dialect.name == "postgresql" else raw.cursor()
+
+
+# --- the columns must still be generated from the body; if someone altered the table, compare row by row ----
+
+def _underived_columns(conn: Connection) -> list[str]:
+    """Field columns that are no longer generated from ``body`` (someone altered the table)."""
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(
+            "SELECT column_name, is_generated, coalesce(generation_expression, '') FROM information_schema.columns "
+            "WHERE table_name = 'audit_event' AND table_schema = current_schema()").all()
+        derived = {n for n, generated, e in rows if generated == "ALWAYS" and "body" in e and f"'{n}'" in e}
+    else:
+        table_sql = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'audit_event'").scalar() or ""
+        rows = conn.exec_driver_sql("PRAGMA table_xinfo(audit_event)").all()
+        derived = {r[1] for r in rows if r[6] in (2, 3) and f"json_extract(body, '$.{r[1]}')" in table_sql}
+    return [name for name in FIELDS if name not in derived]
+
+
+_PG_VALUE = {"occurred_at": "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+             **{name: f"{name}::jsonb" for name in FIELD_KINDS if FIELD_KINDS[name] == "json"}}
+_SQLITE_VALUE = {"occurred_at": "replace(occurred_at, ' ', 'T') || 'Z'",
+                 **{name: f"json({name})" for name in FIELD_KINDS if FIELD_KINDS[name] == "json"}}
+
+
+def _disagreeing_ids(conn: Connection) -> set[int]:
+    """Rows whose columns say something other than their body (slow: only run when the table was altered)."""
+    if conn.dialect.name == "postgresql":
+        pairs = ", ".join(f"'{f}', {_PG_VALUE.get(f, f)}" for f in FIELDS)
+        sql = (f"SELECT id FROM audit_event WHERE body::jsonb IS DISTINCT FROM jsonb_build_object({pairs})")
+    else:
+        tests = " OR ".join(f"json_extract(body, '$.{f}') IS NOT {_SQLITE_VALUE.get(f, f)}" for f in FIELDS)
+        sql = f"SELECT id FROM audit_event WHERE CASE WHEN json_valid(body) THEN {tests} ELSE 1 END"
+    return {row[0] for row in conn.exec_driver_sql(sql)}
 
 
 def verify_chain(source: Session | Engine | Connection) -> VerifyResult:
     """Recompute every chain and checkpoint. Reads only (and never waits for writers); safe while the app runs."""
     engine = _engine_of(source)
-    dialect = engine.dialect.name
     chains = Chains()
     with engine.connect() as conn:
         with Session(bind=conn) as session:
             checkpoints = list(_checkpoint_diffs(session))
-        wanted = {(key, seq): "" for _id, _seq, diff in checkpoints for key, seq in _named_heads(diff)}
-        cursor = _cursor(conn, "audit_verify")
-        try:
-            cursor.execute(_select_sql(dialect))
-            add = chains.add
-            for batch in _rows(cursor, dialect):
-                for event_id, subject_type, subject_id, seq, prev_hash, event_hash, ok in batch:
-                    key = (subject_type, subject_id)
-                    add(event_id, key, seq, prev_hash, event_hash, ok)
-                    if wanted and (key, seq) in wanted:
-                        wanted[(key, seq)] = event_hash
-        finally:
-            cursor.close()
-        problems = [b for key in sorted(chains.broken) if (b := _classify(conn, key)) is not None]
-    cp_problems, _digests = check_checkpoints(checkpoints, lambda k, s: wanted.get((k, s)) or None)
+        wanted: dict[str, dict[int, str]] = {}  # chain -> {seq: hash} of the heads checkpoints name
+        for _id, _seq, diff in checkpoints:
+            for chain, seq in _named_heads(diff):
+                wanted.setdefault(chain, {})[seq] = ""
+        altered = _underived_columns(conn)
+        disagreeing = _disagreeing_ids(conn) if altered else set()
+        add = chains.add
+        for batch in _rows(conn, "ORDER BY id", name="audit_verify"):
+            for event_id, chain, seq, prev_hash, event_hash, checked in batch:
+                add(chain, seq, prev_hash, event_hash, _body_ok(checked, event_hash) and event_id not in disagreeing)
+                if (named := wanted.get(chain)) is not None and seq in named:
+                    named[seq] = event_hash
+        problems = [b for chain in sorted(chains.broken | _chains_of(conn, disagreeing))
+                    if (b := _classify(conn, chain, disagreeing)) is not None]
+    cp_problems, _digests = check_checkpoints(checkpoints, lambda c, q: wanted.get(c, {}).get(q) or None)
     problems = sorted(problems + cp_problems, key=lambda b: b.event_id)
-    return VerifyResult(not problems, chains.count, chains.head_digest(), problems, len(checkpoints))
+    return VerifyResult(not problems, chains.count, chains.head_digest(), problems, len(checkpoints), altered)
 
 
-def _named_heads(diff: dict[str, Any]) -> Iterator[tuple[ChainKey, int]]:
-    for name, (seq, _hash) in diff.get("heads", {}).items():
-        subject_type, _, subject_id = name.partition(":")
-        yield (subject_type, subject_id), seq
+def _named_heads(diff: dict[str, Any]) -> Iterator[tuple[str, int]]:
+    for chain, (seq, _hash) in diff.get("heads", {}).items():
+        yield chain, seq
 
 
-def _classify(conn: Connection, key: ChainKey) -> Break | None:
-    dialect = conn.dialect.name
-    p = "%s" if dialect == "postgresql" else "?"
-    cursor = _cursor(conn)
-    try:
-        cursor.execute(_select_sql(dialect, f"WHERE subject_type = {p} AND subject_id = {p}"), key)
-        return classify_chain([Row(*row) for batch in _rows(cursor, dialect) for row in batch])
-    finally:
-        cursor.close()
+def _chains_of(conn: Connection, event_ids: set[int]) -> set[str]:
+    if not event_ids:
+        return set()
+    rows = conn.execute(select(AuditEvent.subject_type, AuditEvent.subject_id).where(AuditEvent.id.in_(event_ids)))
+    return {chain_name(t, i) for t, i in rows}
+
+
+def _classify(conn: Connection, chain: str, disagreeing: set[int]) -> Break | None:
+    p = "%s" if conn.dialect.name == "postgresql" else "?"
+    subject_type, _, subject_id = chain.partition(":")
+    rows = [Row(i, c, q, ph, h, _body_ok(checked, h) and i not in disagreeing)
+            for batch in _rows(conn, f"WHERE subject_type = {p} AND subject_id = {p} ORDER BY seq, id",
+                               (subject_type, subject_id))
+            for i, c, q, ph, h, checked in batch]
+    return classify_chain(rows)
 
 
 # --- export and command line --------------------------------------------------------------------------------

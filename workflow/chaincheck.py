@@ -23,16 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 GENESIS = "0" * 64
-CHECKPOINT_CHAIN = ("audit", "checkpoint")
+CHECKPOINT_CHAIN = "audit:checkpoint"  # chains are named "subject_type:subject_id"
 # The fields an event's hash covers (everything but the database id and the hash itself).
 FIELDS = (
     "action", "actor_id", "actor_role", "actor_unit", "comment", "diff", "from_state", "inputs", "occurred_at",
     "outcome", "prev_hash", "reasons", "request_id", "seq", "subject_id", "subject_type", "to_state",
     "workflow", "workflow_sha256", "workflow_version",
 )
-
-ChainKey = tuple[str, str]
-
 
 def canonical(fields: dict[str, Any]) -> str:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -42,13 +39,13 @@ def digest(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def chain_name(key: ChainKey) -> str:
-    return f"{key[0]}:{key[1]}"
+def chain_name(subject_type: str, subject_id: str) -> str:
+    return f"{subject_type}:{subject_id}"
 
 
-def head_digest(heads: dict[ChainKey, tuple[int, str]]) -> str:
-    """SHA-256 over the sorted list of every chain head ``[subject, seq, hash]``."""
-    listing = [[chain_name(k), seq, h] for k, (seq, h) in sorted(heads.items())]
+def head_digest(heads: dict[str, tuple[int, str]]) -> str:
+    """SHA-256 over every chain head ``[chain, seq, hash]``, sorted by chain name."""
+    listing = [[name, seq, h] for name, (seq, h) in sorted(heads.items())]
     return digest(canonical({"heads": listing}))
 
 
@@ -57,16 +54,11 @@ class Row:
     """What chain checking needs of one stored event."""
 
     id: int
-    subject_type: str
-    subject_id: str
+    chain: str
     seq: int
     prev_hash: str
     hash: str
     body_ok: bool  # the stored hash is the SHA-256 of the stored fields
-
-    @property
-    def key(self) -> ChainKey:
-        return (self.subject_type, self.subject_id)
 
 
 @dataclass(frozen=True)
@@ -88,7 +80,7 @@ def classify_chain(rows: list[Row]) -> Break | None:
     by_hash = {r.hash: r for r in rows}
     for i, r in enumerate(rows):
         prev = rows[i - 1] if i else None
-        name = chain_name(r.key)
+        name = r.chain
         expected_seq = prev.seq + 1 if prev else 1
         if prev is not None and r.seq == prev.seq:
             return Break(r.id, name, r.seq, "inserted", f"a second event with sequence {r.seq}")
@@ -106,22 +98,22 @@ def classify_chain(rows: list[Row]) -> Break | None:
 def _link_break(rows: list[Row], i: int, target: Row | None) -> Break:
     """Why ``rows[i]`` does not link to the event before it."""
     r, prev = rows[i], (rows[i - 1] if i else None)
-    name = chain_name(r.key)
+    name = r.chain
     before = rows[i - 2].hash if i >= 2 else GENESIS
     if prev is not None and r.prev_hash == before:
-        return Break(prev.id, chain_name(prev.key), prev.seq, "inserted",
+        return Break(prev.id, name, prev.seq, "inserted",
                      f"the next event (id {r.id}) links past it to the one before")
     if target is not None and target.seq >= r.seq:
         return Break(r.id, name, r.seq, "reordered",
                      f"it links to event {target.id} (#{target.seq}), which now comes after it")
     if target is not None and prev is not None:
-        return Break(prev.id, chain_name(prev.key), prev.seq, "inserted",
+        return Break(prev.id, name, prev.seq, "inserted",
                      f"the next event (id {r.id}) links past it to event {target.id}")
     if r.seq > (prev.seq + 1 if prev else 1):
         lost = f"#{prev.seq + 1}" if prev else "#1"
         return Break(r.id, name, r.seq, "missing", f"the event before it ({lost}) is missing")
     if prev is not None and prev.body_ok:
-        return Break(prev.id, chain_name(prev.key), prev.seq, "changed",
+        return Break(prev.id, name, prev.seq, "changed",
                      f"it was altered and re-hashed; the next event (id {r.id}) still links to its original")
     return Break(r.id, name, r.seq, "changed", "its previous hash was altered")
 
@@ -130,47 +122,45 @@ def _link_break(rows: list[Row], i: int, target: Row | None) -> Break:
 class Chains:
     """Streams events in id order; keeps each chain's head and marks chains that do not link cleanly."""
 
-    heads: dict[ChainKey, tuple[int, str, int]] = field(default_factory=dict)  # key -> (seq, hash, id)
-    broken: set[ChainKey] = field(default_factory=set)
+    heads: dict[str, tuple[int, str]] = field(default_factory=dict)  # chain -> (seq, hash)
+    broken: set[str] = field(default_factory=set)
     count: int = 0
 
-    def add(self, event_id: int, key: ChainKey, seq: int, prev_hash: str, event_hash: str, body_ok: bool) -> None:
+    def add(self, chain: str, seq: int, prev_hash: str, event_hash: str, body_ok: bool) -> None:
         self.count += 1
-        head = self.heads.get(key)
+        head = self.heads.get(chain)
         if head is None:
             ok = seq == 1 and prev_hash == GENESIS
         else:
             ok = seq == head[0] + 1 and prev_hash == head[1]
         if not (ok and body_ok):
-            self.broken.add(key)
+            self.broken.add(chain)
         if head is None or seq > head[0]:
-            self.heads[key] = (seq, event_hash, event_id)
+            self.heads[chain] = (seq, event_hash)
 
     def head_digest(self) -> str:
-        return head_digest({k: (seq, h) for k, (seq, h, _) in self.heads.items()})
+        return head_digest(self.heads)
 
 
 def check_checkpoints(checkpoints: Iterable[tuple[int, int, dict[str, Any]]],
-                      hash_at: Callable[[ChainKey, int], str | None]) -> tuple[list[Break], list[str]]:
+                      hash_at: Callable[[str, int], str | None]) -> tuple[list[Break], list[str]]:
     """Replay checkpoint diffs ``(id, seq, diff)``: every head they name must still be in its chain, and each
     digest must match the heads so far. Returns the breaks and every checkpoint digest, oldest first."""
-    heads: dict[ChainKey, tuple[int, str]] = {}
+    heads: dict[str, tuple[int, str]] = {}
     problems: list[Break] = []
     digests: list[str] = []
     for event_id, seq, diff in checkpoints:
         for name, (head_seq, head_hash) in sorted(diff.get("heads", {}).items()):
-            subject_type, _, subject_id = name.partition(":")
-            key = (subject_type, subject_id)
-            stored = hash_at(key, head_seq)
+            stored = hash_at(name, head_seq)
             if stored is None:
-                problems.append(Break(event_id, chain_name(CHECKPOINT_CHAIN), seq, "missing",
+                problems.append(Break(event_id, CHECKPOINT_CHAIN, seq, "missing",
                                       f"it names {name} #{head_seq}, which is no longer in the trail"))
             elif stored != head_hash:
-                problems.append(Break(event_id, chain_name(CHECKPOINT_CHAIN), seq, "changed",
+                problems.append(Break(event_id, CHECKPOINT_CHAIN, seq, "changed",
                                       f"{name} #{head_seq} no longer has the hash it recorded"))
-            heads[key] = (head_seq, head_hash)
+            heads[name] = (head_seq, head_hash)
         if diff.get("digest") != head_digest(heads):
-            problems.append(Break(event_id, chain_name(CHECKPOINT_CHAIN), seq, "changed",
+            problems.append(Break(event_id, CHECKPOINT_CHAIN, seq, "changed",
                                   "its digest does not match the heads it lists"))
         digests.append(str(diff.get("digest")))
     return problems, digests
@@ -197,19 +187,19 @@ def _read(lines: Iterable[str]) -> Iterator[tuple[int, str, dict[str, Any]]]:
 
 def verify_export(lines: Iterable[str], expected_digest: str | None = None) -> ExportResult:
     chains = Chains()
-    rows: dict[ChainKey, list[Row]] = {}
+    rows: dict[str, list[Row]] = {}
     checkpoints: list[tuple[int, int, dict[str, Any]]] = []
     for event_id, event_hash, event in _read(lines):
-        key = (str(event["subject_type"]), str(event["subject_id"]))
+        chain = chain_name(str(event["subject_type"]), str(event["subject_id"]))
         body_ok = set(event) == set(FIELDS) and digest(canonical(event)) == event_hash
-        row = Row(event_id, key[0], key[1], int(event["seq"]), str(event["prev_hash"]), event_hash, body_ok)
-        chains.add(row.id, key, row.seq, row.prev_hash, row.hash, body_ok)
-        rows.setdefault(key, []).append(row)
-        if key == CHECKPOINT_CHAIN:
+        row = Row(event_id, chain, int(event["seq"]), str(event["prev_hash"]), event_hash, body_ok)
+        chains.add(chain, row.seq, row.prev_hash, row.hash, body_ok)
+        rows.setdefault(chain, []).append(row)
+        if chain == CHECKPOINT_CHAIN:
             checkpoints.append((event_id, row.seq, event.get("diff") or {}))
     problems = [b for key in sorted(chains.broken)
                 if (b := classify_chain(sorted(rows[key], key=lambda r: (r.seq, r.id)))) is not None]
-    hashes = {(r.key, r.seq): r.hash for chain in rows.values() for r in chain}
+    hashes = {(r.chain, r.seq): r.hash for chain in rows.values() for r in chain}
     cp_problems, cp_digests = check_checkpoints(checkpoints, lambda k, s: hashes.get((k, s)))
     problems = sorted(problems + cp_problems, key=lambda b: b.event_id)
     head = chains.head_digest()

@@ -11,19 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import User
+from app.models import Unit, User
 from workflow import audit
-from workflow.operations import lock_subject
 
 
 def record(session: Session, admin: User, subject: Any, action: str, *, outcome: str = "applied",
            inputs: dict[str, Any] | None = None, diff: dict[str, Any] | None = None) -> None:
     """Append ``admin.<action>`` to the subject's chain (the subject row must already be flushed)."""
-    subject_type = "user" if isinstance(subject, User) else "unit"
-    key = subject.id if isinstance(subject, User) else subject.code
-    lock_subject(session, type(subject), (key,))
+    subject_type, column = ("user", User.id) if isinstance(subject, User) else ("unit", Unit.code)
+    key = getattr(subject, column.key)
+    session.execute(select(column).where(column == key).with_for_update())
     grant = next((gr for gr in admin.grants if gr.role == "admin"), None)
     audit.append(session, subject_type=subject_type, subject_id=str(key), action=f"admin.{action}",
                  outcome=outcome, actor_id=str(admin.id), actor_role="admin",

@@ -8,11 +8,13 @@ Other modules add endpoints by registering routes on ``bp`` with ``@documented``
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from flask import Blueprint, g, request
+from flask import Blueprint, abort, g, request
 from flask_login import AnonymousUserMixin
 
 from app.api import errors
+from app.api.spec import MAX_ID
 from app.api.tokens import load_user_from_request
 from app.extensions import csrf, db_session
 
@@ -21,6 +23,13 @@ csrf.exempt(bp)
 
 for _exc, _handler in errors.HANDLERS:
     bp.register_error_handler(_exc, _handler)
+
+
+@bp.url_value_preprocessor
+def _ids_in_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    # An id no row can have is simply not found (rather than a database overflow error).
+    if values and any(isinstance(v, int) and v > MAX_ID for v in values.values()):
+        abort(404)
 
 
 @bp.before_request

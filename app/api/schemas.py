@@ -46,8 +46,16 @@ def _iso_date_only(value: Any) -> Any:
 
 Money = Annotated[StrictInt, Field(ge=0, le=MAX_VND, description="Integer VND")]
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
-Title = Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-LongText = Annotated[StrictStr, StringConstraints(max_length=10_000)]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refuse it as input rather than fail on insert
+
+
+def text(max_length: int, min_length: int = 0) -> Any:
+    return Annotated[StrictStr, StringConstraints(strip_whitespace=min_length > 0, min_length=min_length,
+                                                  max_length=max_length, pattern=NO_NUL)]
+
+
+Title = text(500, min_length=1)
+LongText = text(10_000)
 Category = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
 Sector = Literal[tuple(SECTORS)]  # type: ignore[valid-type]
 AttachmentKind = Literal[tuple(ATTACHMENT_KINDS)]  # type: ignore[valid-type]
@@ -55,7 +63,7 @@ AttachmentKind = Literal[tuple(ATTACHMENT_KINDS)]  # type: ignore[valid-type]
 # Each editable proposal field once: (annotation, default when creating; ... = required).
 PROPOSAL_FIELDS: dict[str, tuple[Any, Any]] = {
     "title": (Title, ...),
-    "commune_code": (Annotated[StrictStr, StringConstraints(min_length=1, max_length=16)], None),
+    "commune_code": (text(16, min_length=1), None),
     "category": (Category, ...),
     "sector": (Sector, ...),
     "year": (Annotated[StrictInt, Field(ge=2000, le=2100)], ...),
@@ -66,7 +74,7 @@ PROPOSAL_FIELDS: dict[str, tuple[Any, Any]] = {
     "objectives": (LongText, ""),
     "expected_results": (LongText, ""),
     "expected_jobs": (Annotated[StrictInt, Field(ge=0, le=1_000_000)], 0),
-    "expected_output": (Annotated[StrictStr, StringConstraints(max_length=300)], ""),
+    "expected_output": (text(300), ""),
     "priority_region": (StrictBool, False),
     "priority_sector": (StrictBool, False),
 }
@@ -109,12 +117,13 @@ class ProposalQuery(BaseModel):
 
     model_config = ConfigDict(json_schema_extra=_no_null_defaults)
 
-    state: str = Field(default=None, max_length=64, description="A workflow state")  # type: ignore[assignment]
-    unit: str = Field(default=None, max_length=16,  # type: ignore[assignment]
+    state: str = Field(default=None, max_length=64, pattern=NO_NUL,  # type: ignore[assignment]
+                       description="A workflow state")
+    unit: str = Field(default=None, max_length=16, pattern=NO_NUL,  # type: ignore[assignment]
                       description="A commune, district or province code")
-    q: str = Field(default=None, max_length=200,  # type: ignore[assignment]
+    q: str = Field(default=None, max_length=200, pattern=NO_NUL,  # type: ignore[assignment]
                    description="Text search; ignores Vietnamese diacritics")
-    category: str = Field(default=None, max_length=32)  # type: ignore[assignment]
+    category: str = Field(default=None, max_length=32, pattern=NO_NUL)  # type: ignore[assignment]
     year: int = Field(default=None, ge=1900, le=2200)  # type: ignore[assignment]
     page: int = Field(default=1, ge=1, le=100_000)
     per_page: int = Field(default=20, ge=1, le=100)
@@ -125,7 +134,7 @@ class ProposalQuery(BaseModel):
 def _input_annotation(spec: InputSpec) -> Any:
     bounds = {k: v for k, v in (("ge", spec.min), ("le", spec.max)) if v is not None}
     if spec.type in ("text", "string"):
-        return Annotated[StrictStr, StringConstraints(max_length=255 if spec.type == "string" else 10_000)]
+        return text(255 if spec.type == "string" else 10_000)
     if spec.type == "money":
         return Annotated[StrictInt, Field(**{"ge": 0, "le": MAX_VND, **bounds}, description="Integer VND")]
     if spec.type in ("int", "percent"):
@@ -136,7 +145,7 @@ def _input_annotation(spec: InputSpec) -> Any:
         return StrictBool
     if spec.type == "choice":
         return Literal[tuple(spec.choices or ())]
-    return Annotated[list[StrictStr | StrictInt], Field(min_length=1)]  # user_list
+    return Annotated[list[text(100) | StrictInt], Field(min_length=1)]  # user_list
 
 
 def _camel(name: str) -> str:

@@ -18,9 +18,9 @@ from pydantic import BaseModel
 
 API_PREFIX = "/api/v1"
 REF = "#/components/schemas/{model}"
-_RULE_ARG = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
-_BOUND = re.compile(r"(min|max)=(\d+)")
-_CONVERTERS = {"int": {"type": "integer", "minimum": 0}, "string": {"type": "string"},
+MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds; larger ids are a 404 (see app.api)
+_RULE_ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+_CONVERTERS = {"int": {"type": "integer", "minimum": 0, "maximum": MAX_ID}, "string": {"type": "string"},
                "default": {"type": "string"}}
 ERROR_STATUSES = {
     400: "Malformed request", 401: "Missing or invalid bearer token",
@@ -58,12 +58,10 @@ def documented(summary: str, **kwargs: Any) -> Callable[[Any], Any]:
 def openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     """'/api/v1/proposals/<int:proposal_id>' -> ('/proposals/{proposal_id}', [path parameters])."""
     params = []
-    for converter, args, name in _RULE_ARG.findall(rule):
-        schema = dict(_CONVERTERS.get(converter or "default", {"type": "string"}))
-        for bound, value in _BOUND.findall(args):  # e.g. int(max=2147483647): ids the database can hold
-            schema["minimum" if bound == "min" else "maximum"] = int(value)
-        params.append({"name": name, "in": "path", "required": True, "schema": schema})
-    return _RULE_ARG.sub(r"{\3}", rule.removeprefix(API_PREFIX)), params
+    for converter, name in _RULE_ARG.findall(rule):
+        params.append({"name": name, "in": "path", "required": True,
+                       "schema": dict(_CONVERTERS.get(converter or "default", {"type": "string"}))})
+    return _RULE_ARG.sub(r"{\2}", rule.removeprefix(API_PREFIX)), params
 
 
 class _Components:

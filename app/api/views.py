@@ -125,7 +125,7 @@ def list_proposals() -> Any:
     return jsonify(page.model_dump(mode="json"))
 
 
-@bp.get("/proposals/<int(max=2147483647):proposal_id>")
+@bp.get("/proposals/<int:proposal_id>")
 @documented("A proposal, with its state, version and the actions the caller may take now", response=ProposalOut)
 @requires("logged_in")
 def get_proposal(proposal_id: int) -> Any:
@@ -134,7 +134,7 @@ def get_proposal(proposal_id: int) -> Any:
     return jsonify(proposal_out(session, proposal, current_user).model_dump(mode="json"))
 
 
-@bp.patch("/proposals/<int(max=2147483647):proposal_id>")
+@bp.patch("/proposals/<int:proposal_id>")
 @documented("Edit a proposal's fields while its state allows it (send expected_version)", body=ProposalPatch,
             response=ProposalOut, errors=ALL_ERRORS)
 @requires("logged_in")
@@ -158,7 +158,7 @@ def patch_proposal(proposal_id: int) -> Any:
     return jsonify(proposal_out(session, proposal, current_user).model_dump(mode="json"))
 
 
-@bp.post("/proposals/<int(max=2147483647):proposal_id>/attachments")
+@bp.post("/proposals/<int:proposal_id>/attachments")
 @documented("Upload a document (PDF, JPEG, PNG, DOCX or XLSX, checked by content)", multipart=UPLOAD_SCHEMA,
             response=AttachmentOut, status=201, errors=(401, 403, 404, 409, 413, 422))
 @requires("logged_in")
@@ -195,7 +195,7 @@ def upload(proposal_id: int) -> Any:
     return response
 
 
-@bp.post("/proposals/<int(max=2147483647):proposal_id>/actions/<trigger>")
+@bp.post("/proposals/<int:proposal_id>/actions/<trigger>")
 @documented("Take an action: the inputs the transition requires, plus expected_version", response=ProposalOut,
             errors=ALL_ERRORS, expand=("trigger", action_models))
 @requires("logged_in")
@@ -213,7 +213,7 @@ def act(proposal_id: int, trigger: str) -> Any:
     return jsonify(proposal_out(session, proposal, current_user).model_dump(mode="json"))
 
 
-@bp.get("/proposals/<int(max=2147483647):proposal_id>/history")
+@bp.get("/proposals/<int:proposal_id>/history")
 @documented("The proposal's audit events, oldest first", response=History)
 @requires("logged_in")
 def history(proposal_id: int) -> Any:

@@ -52,7 +52,10 @@ class LogFilter:
     @classmethod
     def parse(cls, args: Mapping[str, str]) -> LogFilter:
         def arg(name: str) -> str:
-            return (args.get(name) or "").strip()[:100]
+            value = (args.get(name) or "").strip()[:100]
+            if "\x00" in value:  # PostgreSQL cannot compare text with NUL
+                raise BadFilter(_("Invalid character in a filter."))
+            return value
 
         outcome = arg("outcome")
         if outcome and outcome not in OUTCOMES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -25,6 +26,7 @@ from app.access import requires
 from app.actions import perform
 from app.errors import refused_status, workflow_reasons
 from app.extensions import db_session
+from app.formatting import vnd
 from app.i18n import lang, tr
 from app.lifecycle_svg import render as render_lifecycle
 from app.models import Attachment, Proposal, User
@@ -152,9 +154,20 @@ def context(proposal: Proposal) -> dict[str, Any]:
         "diagram": render_lifecycle(compiled, proposal.wf_state, lang()),
         "upload_kinds": upload_kinds(proposal, compiled, actor),
         "state_title": compiled.title_of(proposal.wf_state, lang()),
+        "input_label": partial(input_label, compiled), "input_value": partial(input_value, compiled),
         "role_titles": {name: tr(role.title.as_dict()) if role.title else name
                         for name, role in compiled.definition.roles.items()},
     }
+
+
+def input_label(compiled: Any, key: str) -> str:
+    spec = compiled.input_specs.get(key)
+    return tr(spec.title.as_dict()) if spec is not None and spec.title else key
+
+
+def input_value(compiled: Any, key: str, value: Any) -> Any:
+    spec = compiled.input_specs.get(key)
+    return vnd(value) if spec is not None and spec.type == "money" and isinstance(value, int) else value
 
 
 def event_title(event: Any, compiled: Any) -> str:
@@ -229,7 +242,7 @@ def action(pid: int, trigger: str) -> Any:
     if request.method == "GET":
         if not explanation.allowed:
             status = refused_status(Refused(explanation))
-            return _render_action(proposal, form, trigger, title, status,
+            return _render_action(proposal, None, trigger, title, status,
                                   [tr(r.message) for r in explanation.reasons])
         form.expected_version.data = proposal.wf_version
         return _render_action(proposal, form, trigger, title)

@@ -24,7 +24,8 @@ def actionable_states(roles: frozenset[str]) -> list[Any]:
     conditions = []
     for compiled in default_registry():
         states = [state for state, triggers in compiled.rules_from.items()
-                  if any(role in roles for rules in triggers.values() for rule in rules for role in rule.roles)]
+                  if any(role in roles for rules in triggers.values() for rule in rules for role in rule.roles)
+                  or roles & set(compiled.states[state].editable_by)]
         if states:
             conditions.append(and_(Proposal.wf_workflow == compiled.workflow,
                                    Proposal.wf_workflow_version == compiled.version,
@@ -44,10 +45,11 @@ def my_work_items(user: Any) -> list[dict[str, Any]]:
     for proposal in session.scalars(stmt):
         compiled = registry.for_subject(proposal)
         actions = compiled.allowed_actions(proposal, actor, session=session)
-        if not actions:
+        editable = compiled.explain_edit(proposal, actor).allowed
+        if not actions and not editable:
             continue
         due = due_date(proposal.wf_entered_at, compiled.states[proposal.wf_state].deadline)
-        items.append({"proposal": proposal, "actions": actions, "due": due,
+        items.append({"proposal": proposal, "actions": actions, "editable": editable, "due": due,
                       "overdue": due is not None and due < now,
                       "state_title": compiled.title_of(proposal.wf_state, lang())})
     return items

@@ -33,13 +33,29 @@ def compiled_for(proposal: Any) -> CompiledWorkflow:
     return default_registry().for_subject(proposal)
 
 
-def explain_action(proposal: Any, actor: Actor, action: str, *, roles: Iterable[str], states: Iterable[str],
+States = tuple[str, ...] | Callable[[Any], tuple[str, ...]]
+# action -> (roles that may take it, states it may be taken in): the rules of the domain actions, kept in one
+# table so that pages can ask "may this user do it now" the same way the services check it.
+RULES: dict[str, tuple[tuple[str, ...], States]] = {}
+
+
+def rule(action: str, roles: Iterable[str], states: States) -> None:
+    RULES[action] = (tuple(roles), states)
+
+
+def may(proposal: Any, actor: Actor, action: str) -> bool:
+    """Role, scope and state allow ``action`` now (its own problems are checked when it is taken)."""
+    return explain_action(proposal, actor, action).allowed
+
+
+def explain_action(proposal: Any, actor: Actor, action: str,
                    problems: Callable[[], Iterable[Reason | Message]] = lambda: ()) -> Explanation:
-    """Allowed when the proposal is in one of ``states``, the actor holds one of ``roles`` over it, and
-    ``problems()`` (evaluated only then) finds nothing. Plain messages become guard reasons (422)."""
+    """Allowed when the proposal is in one of the action's states, the actor holds one of its roles over the
+    proposal, and ``problems()`` (evaluated only then) finds nothing. Plain messages become guard reasons."""
+    roles, allowed_states = RULES[action]
     compiled = compiled_for(proposal)
     state = proposal.wf_state
-    states = tuple(states)
+    states = allowed_states(proposal) if callable(allowed_states) else allowed_states
     if state not in states:
         shown = ", ".join(compiled.title_of(s, "vi") for s in states)
         return Explanation(action, state, False, [Reason(STATE, msg(

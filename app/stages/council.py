@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.models.stages import CouncilMember, ScoreSheet
 from app.models.users import User
-from app.stages.common import clean, compiled_for, explain_action, msg
+from app.stages.common import clean, compiled_for, explain_action, msg, rule
 from workflow import operations
 from workflow.definitions import Council, InputSpec
 from workflow.errors import InvalidInput
@@ -38,6 +38,16 @@ def council_of(proposal: Any) -> tuple[str, Council] | tuple[None, None]:
         if state.council is not None:
             return name, state.council
     return None, None
+
+
+def _council_state(proposal: Any) -> tuple[str, ...]:
+    state, _ = council_of(proposal)
+    return (state,) if state else ()
+
+
+rule("assign_council_member", ASSIGNERS, _council_state)
+for _action in ("recuse", "declare_conflict", "submit_score_sheet", "replace_score_sheet"):
+    rule(_action, [MEMBER_ROLE], _council_state)
 
 
 # --- arithmetic ---------------------------------------------------------------------------------------------
@@ -136,7 +146,6 @@ def _user(session: Session, actor: Actor) -> User:
 def assign_member(session: Session, proposal: Any, actor: Actor, inputs: Mapping[str, Any], *,
                   expected_version: int | None = None, request_id: str | None = None) -> Any:
     """A centre officer adds a council member; refused when the member has a conflict with the proposal."""
-    state, _ = council_of(proposal)
     user_id = clean(inputs, {"user_id": InputSpec(type="int", min=1)})["user_id"]
     user = session.get(User, user_id)
     if user is None or MEMBER_ROLE not in user.roles:
@@ -160,8 +169,7 @@ def assign_member(session: Session, proposal: Any, actor: Actor, inputs: Mapping
 
     return operations.act(
         session, proposal, actor, "assign_council_member",
-        check=lambda: explain_action(proposal, actor, "assign_council_member", roles=ASSIGNERS,
-                                     states=[state] if state else [], problems=problems),
+        check=lambda: explain_action(proposal, actor, "assign_council_member", problems),
         apply=apply, inputs={"user_id": user_id}, expected_version=expected_version, request_id=request_id)
 
 
@@ -181,7 +189,6 @@ def _member_problems(session: Session, proposal: Any, actor: Actor) -> list[Reas
 def recuse(session: Session, proposal: Any, actor: Actor, inputs: Mapping[str, Any], *,
            expected_version: int | None = None, request_id: str | None = None) -> Any:
     """A member declares a conflict of interest or recuses; their sheets stop counting."""
-    state, _ = council_of(proposal)
     cleaned = clean(inputs, {"kind": InputSpec(type="choice", choices=list(RECUSAL_KINDS)),
                              "reason": InputSpec(type="text")})
 
@@ -205,8 +212,7 @@ def recuse(session: Session, proposal: Any, actor: Actor, inputs: Mapping[str, A
     action = "declare_conflict" if cleaned["kind"] == "conflict" else "recuse"
     return operations.act(
         session, proposal, actor, action,
-        check=lambda: explain_action(proposal, actor, action, roles=[MEMBER_ROLE], states=[state] if state else [],
-                                     problems=problems),
+        check=lambda: explain_action(proposal, actor, action, problems),
         apply=apply, inputs=cleaned, expected_version=expected_version, request_id=request_id)
 
 
@@ -242,7 +248,7 @@ def clean_sheet(council: Council, inputs: Mapping[str, Any]) -> dict[str, Any]:
 def submit_sheet(session: Session, proposal: Any, actor: Actor, inputs: Mapping[str, Any], *,
                  expected_version: int | None = None, request_id: str | None = None) -> Any:
     """A member's score sheet; a second submission is a new version, the old ones are kept."""
-    state, council = council_of(proposal)
+    _, council = council_of(proposal)
     if council is None:
         raise InvalidInput({"points": msg("Quy trình này không có hội đồng thẩm định",
                                           "This workflow has no appraisal council")})
@@ -263,8 +269,7 @@ def submit_sheet(session: Session, proposal: Any, actor: Actor, inputs: Mapping[
 
     return operations.act(
         session, proposal, actor, action,
-        check=lambda: explain_action(proposal, actor, action, roles=[MEMBER_ROLE], states=[state],
-                                     problems=lambda: _member_problems(session, proposal, actor)),
+        check=lambda: explain_action(proposal, actor, action, lambda: _member_problems(session, proposal, actor)),
         apply=apply, inputs=sheet, expected_version=expected_version, request_id=request_id)
 
 

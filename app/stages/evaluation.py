@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models.stages import Funding, IndicatorValue
-from app.stages.common import clean, compiled_for, explain_action, msg
+from app.stages.common import clean, compiled_for, explain_action, msg, rule
 from app.stages.funding import no_check, records_on_funding
 from workflow import operations
 from workflow.definitions import Indicator, InputSpec
@@ -18,6 +18,7 @@ from workflow.permissions import Actor
 from workflow.storage import utcnow
 
 RECORDING_STATES = ("implementing", "implemented", "settled")
+rule("record_indicator", ["centre_officer"], RECORDING_STATES)
 VALUE_SPECS = {"int": InputSpec(type="int", min=0), "money": InputSpec(type="money", min=0),
                "percent": InputSpec(type="int", min=-100, max=10_000), "bool": InputSpec(type="bool")}
 
@@ -62,8 +63,7 @@ def record_indicator(session: Session, proposal: Any, actor: Actor, inputs: Mapp
 
     return operations.act(
         session, proposal, actor, "record_indicator",
-        check=lambda: explain_action(proposal, actor, "record_indicator", roles=["centre_officer"],
-                                     states=RECORDING_STATES),
+        check=lambda: explain_action(proposal, actor, "record_indicator"),
         apply=apply, inputs={"key": key, **values}, expected_version=expected_version, request_id=request_id)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.models.stages import Advance, BudgetEnvelope, ChangeRequest, Funding, ProgressReport
 from app.stages.caps import cap_problem
-from app.stages.common import clean, compiled_for, explain_action, lock, msg, today, vnd
+from app.stages.common import clean, compiled_for, explain_action, lock, msg, rule, today, vnd
 from app.stages.funding import funding_of, no_check, records_on_funding, release
 from workflow import operations
 from workflow.definitions import InputSpec
@@ -32,6 +32,12 @@ CHANGE_KINDS = {"amount": msg("Thay đổi kinh phí", "Change of amount"),
                 "extension": msg("Gia hạn", "Extension")}
 RUNNING = ("funded", "implementing")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+rule("report_progress", ["applicant"], ("implementing",))
+rule("record_advance", ["centre_officer"], ("implementing",))
+rule("request_change", ["applicant", "centre_officer"], RUNNING)
+rule("approve_change", ["director"], RUNNING)
+rule("reject_change", ["director"], RUNNING)
 
 
 def acceptance_kinds_required(proposal: Any) -> list[str]:
@@ -89,8 +95,7 @@ def report_progress(session: Session, proposal: Any, actor: Actor, inputs: Mappi
 
     return operations.act(
         session, proposal, actor, "report_progress",
-        check=lambda: explain_action(proposal, actor, "report_progress", roles=["applicant"],
-                                     states=["implementing"], problems=problems),
+        check=lambda: explain_action(proposal, actor, "report_progress", problems),
         apply=apply, inputs={**cleaned, "period": period}, expected_version=expected_version, request_id=request_id)
 
 
@@ -128,9 +133,8 @@ def record_advance(session: Session, proposal: Any, actor: Actor, inputs: Mappin
 
     return operations.act(
         session, proposal, actor, "record_advance",
-        check=lambda: explain_action(proposal, actor, "record_advance", roles=["centre_officer"],
-                                     states=["implementing"],
-                                     problems=lambda: advance_problems(session, proposal, cleaned["amount"])),
+        check=lambda: explain_action(proposal, actor, "record_advance",
+                                     lambda: advance_problems(session, proposal, cleaned["amount"])),
         apply=apply, inputs={**cleaned, "paid_on": paid_on}, expected_version=expected_version,
         request_id=request_id)
 
@@ -165,8 +169,7 @@ def request_change(session: Session, proposal: Any, actor: Actor, inputs: Mappin
 
     return operations.act(
         session, proposal, actor, "request_change",
-        check=lambda: explain_action(proposal, actor, "request_change", roles=["applicant", "centre_officer"],
-                                     states=RUNNING, problems=problems),
+        check=lambda: explain_action(proposal, actor, "request_change", problems),
         apply=apply, inputs={**cleaned, "value": value}, expected_version=expected_version, request_id=request_id)
 
 
@@ -224,8 +227,7 @@ def decide_change(session: Session, proposal: Any, actor: Actor, change_id: int,
     action = "approve_change" if cleaned["approve"] else "reject_change"
     return operations.act(
         session, proposal, actor, action,
-        check=lambda: explain_action(proposal, actor, action, roles=["director"], states=RUNNING,
-                                     problems=problems),
+        check=lambda: explain_action(proposal, actor, action, problems),
         apply=apply, inputs={**cleaned, "change_id": change.id}, expected_version=expected_version,
         request_id=request_id)
 

@@ -135,6 +135,11 @@ def test_404_for_missing_and_out_of_scope_look_the_same(client, world):
     assert missing.get_json() == hidden.get_json()
 
 
+def test_404_for_an_id_no_row_can_have(client, world):
+    r = client.patch(f"/api/v1/proposals/{2**40}", headers=world.headers("applicant_a"), json={"title": "x"})
+    assert r.status_code == 404 and r.is_json
+
+
 def test_404_for_an_unknown_trigger(client, world):
     r = client.post(f"/api/v1/proposals/{world.pa.id}/actions/launch_rocket", headers=world.headers("applicant_a"))
     assert r.status_code == 404 and r.get_json()["error"]
@@ -273,3 +278,15 @@ def test_no_500_for_a_refused_action_and_refusal_is_audited(client, world, db):
     assert r.status_code == 403
     refused = db.scalars(select(AuditEvent).where(AuditEvent.outcome == "refused")).all()
     assert [(e.action, e.actor_id) for e in refused] == [("submit", str(world.users["auditor"].id))]
+
+
+def test_nul_characters_are_refused_not_a_database_error(client, world):
+    """PostgreSQL text cannot hold NUL: the API answers 422 before the database is asked."""
+    h = world.headers("applicant_a")
+    r = client.post("/api/v1/proposals", headers=h, json={**NEW, "title": "Máy\x00sấy"})
+    assert r.status_code == 422 and r.get_json()["reasons"][0]["subject"] == "title"
+    assert client.get("/api/v1/proposals", headers=h, query_string={"q": "a\x00"}).status_code == 422
+    _submit(client, world, world.pa)
+    r = client.post(f"/api/v1/proposals/{world.pa.id}/actions/forward", headers=world.headers("district_own"),
+                    json={"comment": "\x00"})
+    assert r.status_code == 422

@@ -73,3 +73,9 @@ def test_my_work_lists_what_the_user_can_act_on_oldest_first_with_overdue_flag(w
     # the other district's officer has nothing to do here; the applicant's drafts are now with the district
     assert world.own.code not in world.client("district_other").get("/my-work").get_data(as_text=True)
     assert "Không có việc nào" in world.client("auditor").get("/my-work").get_data(as_text=True)
+
+
+def test_my_work_offers_the_applicant_their_editable_drafts(world: World) -> None:
+    body = world.client("applicant_own").get("/my-work").get_data(as_text=True)
+    assert world.own.code in body and world.other.code not in body
+    assert f'href="/proposals/{world.own.id}/edit"' in body

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
 
 from app.actions import perform
 from app.models import BudgetEnvelope, Funding, Proposal, User
@@ -15,6 +15,7 @@ from app.stages import funding
 from tests.stages.conftest import Walk, actor
 from workflow.audit import AuditEvent
 from workflow.errors import InvalidInput, Refused
+from workflow.storage import create_db_engine
 
 
 def applied(db: Any, action: str) -> list[AuditEvent]:
@@ -130,9 +131,11 @@ def test_ranking_and_all_or_nothing_bulk_decision(db, people, walk, make_proposa
 
 
 @pytest.mark.postgres
-def test_fifty_concurrent_decisions_never_overspend(pg_app, tmp_path: Path, make_user: Any, request) -> None:
-    """50 directors' decisions at once on 50 proposals, one envelope that funds exactly 10."""
-    maker = pg_app.extensions["db_sessionmaker"]
+def test_fifty_concurrent_decisions_never_overspend(postgres_url: str) -> None:
+    """50 decisions at once on 50 proposals, each in its own thread and session, against one envelope that
+    funds exactly 10."""
+    engine = create_db_engine(postgres_url, pool_size=50, max_overflow=0)  # a connection per thread at once
+    maker = sessionmaker(bind=engine, expire_on_commit=False)
     with maker() as db:
         people = _people(db)
         walk = Walk(db, people)
@@ -147,7 +150,7 @@ def test_fifty_concurrent_decisions_never_overspend(pg_app, tmp_path: Path, make
         with maker() as session:
             proposal = session.get(Proposal, pid)
             who = session.get(User, people.director.id).actor()
-            barrier.wait()
+            barrier.wait(timeout=120)  # a safety net against a hang, not a timing assertion
             try:
                 perform(session, proposal, "approve_funding", who,
                         {"approved_amount": 190_000_000, "decision_number": f"QĐ {pid}",
@@ -174,6 +177,7 @@ def test_fifty_concurrent_decisions_never_overspend(pg_app, tmp_path: Path, make
         refused = db.scalars(select(AuditEvent).where(AuditEvent.action == "approve_funding",
                                                       AuditEvent.outcome == "refused")).all()
         assert len(refused) == 40
+    engine.dispose()
 
 
 def _people(db: Any) -> Any:
@@ -183,7 +187,9 @@ def _people(db: Any) -> Any:
     from conftest import COMMUNE, PROVINCE, _hash
 
     from app.models import Organisation, RoleGrant
+    from app.units_data import seed_units
 
+    seed_units(db)
     org = Organisation(name="HTX chè La Bằng", kind="cooperative", tax_code="4600099999", commune_code=COMMUNE)
     db.add(org)
     db.flush()
