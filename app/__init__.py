@@ -38,9 +38,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     if importlib.util.find_spec("app.stages"):
         importlib.import_module("app.stages")  # registers the stage handlers with app.actions
-    for name in BLUEPRINTS + tuple(n for n in STAGE_BLUEPRINTS if importlib.util.find_spec(f"app.{n}")):
-        module = importlib.import_module(f"app.{name}")
-        app.register_blueprint(module.bp)
+    for name in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(f"app.{name}").bp)
+    for name in STAGE_BLUEPRINTS:
+        module = importlib.import_module(f"app.{name}") if importlib.util.find_spec(f"app.{name}") else None
+        if module is not None and hasattr(module, "bp"):
+            app.register_blueprint(module.bp)
     app.view_functions["static"]._access = "public"  # type: ignore[attr-defined]  # CSS only
     errors.register(app)
     _register_template_helpers(app)

@@ -64,6 +64,16 @@ def error_response(status: int, message: str | None = None, reasons: list[str] |
 
 
 def register(app: Flask) -> None:
+    @app.before_request
+    def _refuse_nul() -> Any:
+        # PostgreSQL cannot store NUL in text: refuse it up front instead of failing at the database.
+        # The API answers this itself, naming the field (422).
+        if request.path.startswith("/api/"):
+            return None
+        if any("\x00" in value for value in [*request.args.values(), *request.form.values()]):
+            return error_response(400, _("The request contains a forbidden character."))
+        return None
+
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> Any:
         return error_response(400, _("The form has expired or is missing its security token. "

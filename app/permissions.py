@@ -31,3 +31,22 @@ def auditor(user: Any) -> bool:
 @permission("admin")
 def admin(user: Any) -> bool:
     return user.is_active and "admin" in user.roles
+
+
+# --- later stages (council, funding, implementation) --------------------------------------------------------
+
+@permission("council")
+def council(user: Any) -> bool:
+    """Council members and the centre officers who form councils reach the council pages."""
+    return user.is_active and bool(user.roles & {"council_member", "centre_officer"})
+
+
+@permission("funding_view")
+def funding_view(user: Any) -> bool:
+    return user.is_active and bool(user.roles & {"centre_officer", "director", "auditor"})
+
+
+@permission("funding_manage")
+def funding_manage(user: Any) -> bool:
+    """Creating budget envelopes: the centre and its director."""
+    return user.is_active and bool(user.roles & {"centre_officer", "director"})

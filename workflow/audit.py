@@ -1,9 +1,10 @@
 """The audit trail: append-only events, one hash chain per subject, checkpoints, verification and export.
 
-Every event stores its fields as columns (to query) and as ``body``, their canonical JSON (the bytes hashed):
-``hash = sha256(body)`` and the body holds ``prev_hash``. Verification streams ``(id, subject, seq, prev_hash,
-hash, body)`` in id order, hashing stored bytes (no per-row ORM objects, no JSON work), while the database
-compares every row's columns with its body in one set-based query. See docs/audit.md.
+An event is written as ``body``, the canonical JSON of its fields (``prev_hash`` included), and ``hash =
+sha256(body)``; every other column is generated from the body by the database, so what is queried is what was
+hashed. Verification streams ``(id, chain, seq, prev_hash, hash, body or hash check)`` in id order over raw
+DB-API rows (no ORM objects, no JSON parsing per event) and links each event to its chain's head; only broken
+chains are read again, to say how they broke. See docs/audit.md.
 """
 
 from __future__ import annotations

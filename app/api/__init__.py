@@ -39,4 +39,4 @@ def _authenticate() -> None:
     g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
 
 
-from app.api import views  # noqa: E402,F401  (registers the routes)
+from app.api import stages, views  # noqa: E402,F401  (registers the routes; stages: council, funding, implementation)

@@ -58,7 +58,6 @@ Title = text(500, min_length=1)
 LongText = text(10_000)
 Category = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
 Sector = Literal[tuple(SECTORS)]  # type: ignore[valid-type]
-AttachmentKind = Literal[tuple(ATTACHMENT_KINDS)]  # type: ignore[valid-type]
 
 # Each editable proposal field once: (annotation, default when creating; ... = required).
 PROPOSAL_FIELDS: dict[str, tuple[Any, Any]] = {
@@ -78,7 +77,6 @@ PROPOSAL_FIELDS: dict[str, tuple[Any, Any]] = {
     "priority_region": (StrictBool, False),
     "priority_sector": (StrictBool, False),
 }
-
 
 
 def _no_null_defaults(schema: dict[str, Any]) -> None:
@@ -103,7 +101,6 @@ ProposalPatch = create_model(  # type: ignore[call-overload]
     "ProposalPatch", __config__=STRICT_INPUT, expected_version=ExpectedVersion,
     **{name: (ann, Field(default=None)) for name, (ann, _) in PROPOSAL_FIELDS.items()},
 )
-
 
 UPLOAD_SCHEMA = {
     "type": "object", "required": ["kind", "file"],
@@ -138,7 +135,7 @@ def _input_annotation(spec: InputSpec) -> Any:
     if spec.type == "money":
         return Annotated[StrictInt, Field(**{"ge": 0, "le": MAX_VND, **bounds}, description="Integer VND")]
     if spec.type in ("int", "percent"):
-        return Annotated[StrictInt, Field(**({"ge": 0, "le": 100} if spec.type == "percent" else {}), **bounds)]
+        return Annotated[StrictInt, Field(**{**({"ge": 0, "le": 100} if spec.type == "percent" else {}), **bounds})]
     if spec.type == "date":
         return IsoDate
     if spec.type == "bool":

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base
 from app.models.stages import StageFacts
-from app.models.stages import StageFacts
 from app.models.users import Organisation, User
 from workflow.permissions import Place
 from workflow.storage import WorkflowMixin, utcnow

@@ -172,8 +172,10 @@ def input_value(compiled: Any, key: str, value: Any) -> Any:
 
 def event_title(event: Any, compiled: Any) -> str:
     """A timeline line's title: the transition's own title, else a named domain action."""
+    from app.stages.web import ACTION_TITLES  # late: app.stages imports this module
+
     titles = {"create": _("Created"), "edit": _("Edited"), "attach": _("Document added"),
-              "migrate": _("Moved to a newer lifecycle version")}
+              "migrate": _("Moved to a newer lifecycle version"), **{k: tr(v) for k, v in ACTION_TITLES.items()}}
     rule = next((r for r in compiled.rules if r.trigger == event.action), None)
     title = tr(rule.title) if rule else titles.get(event.action, event.action.replace("_", " "))
     return _("Refused: %(action)s", action=title) if event.outcome == "refused" else title

@@ -17,6 +17,7 @@ from app.units_data import COMMUNES, DISTRICTS
 from workflow.definitions import InputSpec
 from workflow.inputs import BUILTIN_INPUTS
 
+MAX_VND = 10**13  # far above any khuyến công budget; keeps amounts inside a 64-bit column
 _SEPARATORS = re.compile(r"[.,\s_₫]|VND|đ", re.IGNORECASE)
 
 
@@ -36,6 +37,8 @@ class MoneyField(StringField):
     def pre_validate(self, form: Any) -> None:
         if self.data is None:
             raise ValidationError(str(_l("Enter a whole amount in VND, e.g. 150.000.000")))
+        if self.data > MAX_VND:
+            raise ValidationError(str(_l("The amount is too large.")))
 
 
 def _pairs(table: dict[str, tuple[str, str]]) -> list[tuple[str, str]]:

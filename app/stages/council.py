@@ -7,6 +7,8 @@ the proposal has, rounded half-up to 2 decimals. Exact (Fraction) until the fina
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -257,6 +259,10 @@ def submit_sheet(session: Session, proposal: Any, actor: Actor, inputs: Mapping[
     has_sheet = member is not None and member.id in current_sheets(session, proposal.id)
     action = "replace_score_sheet" if has_sheet else "submit_score_sheet"
 
+    # The event carries the sheet's digest, not its points: every reader of the history must not see a sheet
+    # before the member has submitted their own. The digest ties the kept sheet row to the chain.
+    digest = sheet_digest(sheet)
+
     def apply() -> dict[str, Any]:
         assert member is not None
         previous = current_sheets(session, proposal.id).get(member.id)  # read under the subject's lock
@@ -265,12 +271,19 @@ def submit_sheet(session: Session, proposal: Any, actor: Actor, inputs: Mapping[
                                points=sheet["points"], total=sum(sheet["points"].values()),
                                comment=sheet["comment"], not_eligible=sheet["not_eligible"]))
         session.flush()
-        return {"member": member.user_id, "version": version, "score": str(sheet_score(council, sheet["points"]))}
+        return {"member": member.user_id, "version": version, "sheet_sha256": digest}
 
     return operations.act(
         session, proposal, actor, action,
         check=lambda: explain_action(proposal, actor, action, lambda: _member_problems(session, proposal, actor)),
-        apply=apply, inputs=sheet, expected_version=expected_version, request_id=request_id)
+        apply=apply, inputs={"sheet_sha256": digest}, expected_version=expected_version, request_id=request_id)
+
+
+def sheet_digest(sheet: Mapping[str, Any]) -> str:
+    """SHA-256 of a sheet's canonical JSON (points, comment, not_eligible)."""
+    body = json.dumps({k: sheet[k] for k in ("points", "comment", "not_eligible")}, sort_keys=True,
+                      separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 # --- what a user may see ------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from app.stages.common import clean, lock, msg, transition_inputs, vnd
 from app.stages.council import council_result
 from workflow import operations
 from workflow.definitions import InputSpec
-from workflow.errors import Conflict, InvalidInput, WorkflowError
+from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
 from workflow.permissions import Actor
 
 ENVELOPE_MANAGERS = frozenset({"centre_officer", "director"})
@@ -158,6 +158,13 @@ class BulkRefused(WorkflowError):
     def __init__(self, failures: dict[str, WorkflowError]):
         self.failures = failures
         super().__init__("; ".join(f"{k}: {v}" for k, v in failures.items()))
+
+    @property
+    def kind(self) -> str:
+        """The most fundamental failure: permission, then state or conflict, then guard or invalid input."""
+        kinds = {e.kind if isinstance(e, Refused) else "conflict" if isinstance(e, Conflict) else "invalid"
+                 for e in self.failures.values()}
+        return next(k for k in ("permission", "state", "conflict", "guard", "invalid") if k in kinds)
 
 
 def bulk_approve(session: Session, proposals: Sequence[Proposal], actor: Actor, inputs: Mapping[str, Any], *,

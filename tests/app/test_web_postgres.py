@@ -14,6 +14,7 @@ from test_web_lists import (
     test_my_work_lists_what_the_user_can_act_on_oldest_first_with_overdue_flag,  # noqa: F401
     test_search_ignores_vietnamese_diacritics,  # noqa: F401
 )
+from test_web_security import test_bad_input_is_a_4xx_never_a_500  # noqa: F401
 from test_web_uploads import test_a_traversal_name_is_harmless, test_download_out_of_scope_is_404  # noqa: F401
 
 pytestmark = pytest.mark.postgres

@@ -7,7 +7,8 @@
 - ``browser``: Debian's ``/usr/bin/chromium`` driven by Playwright (never a downloaded browser). Without it the
   tests skip with the reason, unless REQUIRE_BROWSER=1 (as .ci/run sets): then they fail.
 - ``cast``: one browser context per user, logged in on first use, so each step runs as the right person.
-  When the test fails, every open page is saved (PNG + HTML) under ``test-artifacts/e2e/<test name>/``.
+  When the test fails, every open page is saved (PNG + HTML) under ``test-artifacts/e2e/<test name>/``, with the
+  step it failed at in ``step.txt`` (E2E_ARTIFACTS=always saves them after a passing run too).
 """
 
 from __future__ import annotations
@@ -265,4 +266,6 @@ def cast(request: pytest.FixtureRequest, browser: Any, live_server: LiveServer) 
         if _failed(request.node):
             where = actors.save(request.node.name)
             print(f"\n[e2e] failed at step {actors.step!r}: screenshots and HTML saved in {where}")
+        elif os.environ.get("E2E_ARTIFACTS") == "always":  # to look at the pages of a passing run
+            actors.save(request.node.name)
         actors.close()

@@ -5,6 +5,7 @@ verification; and an applicant of another organisation gets a 404 for the propos
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import struct
 import zlib
@@ -16,10 +17,19 @@ from .conftest import Cast, People, Person
 
 pytestmark = pytest.mark.browser
 
+PLAN_YEAR = dt.date.today().year + 1  # proposals are filed for next year's plan
 TOTAL_COST, REQUESTED = 400_000_000, 190_000_000  # machinery: under the 50 % / 200 m cap
 APPROVED = 180_000_000
 ENVELOPE = 3_500_000_000
 ADVANCE = 120_000_000  # at most 70 % of the approved support
+DECIDED, SIGNED = dt.date.today() - dt.timedelta(days=6), dt.date.today() - dt.timedelta(days=2)
+ACCEPTANCE_RECORDS = [("acceptance_record", "bien-ban-nghiem-thu.pdf"),
+                      ("purchase_contract", "hop-dong-mua-may.pdf"),
+                      ("contract_liquidation", "thanh-ly-hop-dong.pdf"),
+                      ("invoices", "hoa-don-gtgt.png"),
+                      ("counterpart_proof", "chung-tu-von-doi-ung.pdf")]
+INDICATORS = [("jobs_created", "6", "7"), ("output_increase", "30", "32"), ("machine_in_use", "yes", "yes"),
+              ("revenue_change", "20", "25")]
 SHEETS = [  # points per criterion (max 20, 25, 20, 20, 5, 10) of the four members who score
     {"fit_priority": 16, "necessity_effect": 20, "cost_counterpart": 16, "capacity": 16, "links": 4, "dossier": 8},
     {"fit_priority": 18, "necessity_effect": 21, "cost_counterpart": 15, "capacity": 17, "links": 4, "dossier": 9},
@@ -92,6 +102,16 @@ def expect_state(page: Any, state: str) -> None:
     expect()(page.locator("#proposal-state")).to_have_attribute("data-state", state)
 
 
+def submit(page: Any, button: str, what: str) -> None:
+    """Click a form's submit button and wait for the page it leads to; when that page is the error page or the
+    form again with reasons or field errors, fail at once with what the page says."""
+    with page.expect_navigation():
+        page.click(button)
+    problems = page.locator("section.card.error, #action-reasons, #form-reasons, .field-error")
+    if problems.count():
+        pytest.fail(f"{what} was refused ({page.url}): " + " | ".join(problems.all_inner_texts()))
+
+
 def fire(cast: Cast, person: Person, pid: int, trigger: str, **inputs: str) -> Any:
     """Open the proposal page, click the action's button, fill exactly its form, confirm; back on the page."""
     page = open_proposal(cast, person, pid)
@@ -100,18 +120,29 @@ def fire(cast: Cast, person: Person, pid: int, trigger: str, **inputs: str) -> A
     button.click()
     form = page.locator(f"#action-form-{trigger}")
     expect()(form).to_be_visible()
+    fields = form.locator("input:not([type=hidden]), textarea, select")
+    assert sorted(f.get_attribute("name") for f in fields.all()) == sorted(inputs), \
+        f"the '{trigger}' form should ask for exactly {sorted(inputs)}"
     for name, value in inputs.items():
         form.locator(f"[name='{name}']").fill(value)
-    form.locator(f"#confirm-{trigger}").click()
-    expect()(page.locator("#proposal-state"), f"'{trigger}' did not go back to the proposal page").to_be_visible()
-    expect()(page.locator("#action-reasons")).to_have_count(0)
+    submit(page, f"#confirm-{trigger}", f"'{trigger}' by {person.username}")
+    expect()(page.locator("#proposal-state")).to_be_visible()
+    return page
+
+
+def review_page(cast: Cast, member: Person, pid: int) -> Any:
+    """A council member reaches the scoring page from their list of assignments."""
+    page = cast.page(member)
+    page.click("#nav-council")
+    page.locator(f"#assignment-{pid} a").click()
+    expect()(page.locator("#review-proposal")).to_be_visible()
     return page
 
 
 def upload(page: Any, kind: str, filename: str) -> None:
     page.select_option("#kind", kind)
     page.set_input_files("#file", document(filename))
-    page.click("#upload-submit")
+    submit(page, "#upload-submit", f"uploading {filename}")
     expect()(page.locator("#attachments .files li", has_text=filename)).to_be_visible()
 
 
@@ -152,6 +183,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     page.select_option("#commune_code", "05761")
     page.select_option("#category", "machinery")
     page.select_option("#sector", "agro_processing")
+    page.fill("#year", str(PLAN_YEAR))
     page.fill("#total_cost", vnd(TOTAL_COST))
     page.fill("#requested_support", vnd(REQUESTED))
     page.fill("#counterpart_funds", vnd(TOTAL_COST - REQUESTED))
@@ -160,7 +192,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     page.fill("#expected_results", "Sản lượng chè khô tăng 30 %, giữ được hương cốm")
     page.fill("#expected_jobs", "6")
     page.fill("#expected_output", "25 tấn chè khô/năm")
-    page.click("#proposal-save")
+    submit(page, "#proposal-save", "saving the draft")
     expect_state(page, "draft")
     pid = int(re.search(r"/proposals/(\d+)", page.url).group(1))
     expect()(page.locator("#proposal-title")).to_have_text("Đầu tư dây chuyền sao sấy chè chân không La Bằng")
@@ -188,20 +220,155 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     page = fire(cast, local_officer, pid, "forward", comment="Đã kiểm tra thực tế tại cơ sở, hồ sơ đầy đủ.")
     expect_state(page, "provincial_appraisal")
 
-    # An applicant of another organisation: the proposal's address is a 404 page, nothing of it shown.
-    cast.step = "another organisation's applicant gets a 404"
-    outsider = cast.page(people.other_applicant)
-    response = outsider.goto(cast.url(f"/proposals/{pid}"))
-    assert response is not None and response.status == 404, response and response.status
-    expect()(outsider.locator("#error-404")).to_be_visible()
-    expect()(outsider.locator("body")).not_to_contain_text("La Bằng")
-
-    check_timeline(open_proposal(cast, people.applicant, pid), ["create", "attach", "submit", "forward"])
-    check_chain(cast, people.auditor)
-
-    # 5. The centre officer forms a council of five; one member declares a conflict; four score.
+    # 5. The centre officer forms a council of five.
     cast.step = "centre officer assigns the council"
     page = open_proposal(cast, people.centre_officer, pid)
     council = page.locator("#council")
-    expect()(council, "the proposal page has no council panel (#council) yet").to_be_visible()
-    pytest.fail("TODO: council steps")  # extended as the stage pages appear
+    expect()(council, "the proposal page has no council panel").to_be_visible()
+    for n, member in enumerate(people.members, 1):
+        page.select_option("#assign-user", label=member.full_name)
+        submit(page, "#assign-submit", f"assigning {member.username}")
+        expect()(page.locator("#council-table tbody tr")).to_have_count(n)
+        expect()(page.locator("#council-table tbody tr", has_text=member.full_name)).to_be_visible()
+    expect()(page.locator("#action-shortlist")).to_have_count(0)  # no quorum yet: explain says why
+    expect()(page.locator("#refused-actions")).to_contain_text("cần ít nhất 4")  # quorum: 2/3 of the 5 assigned
+
+    # 6. One member declares a conflict of interest; the other four score.
+    cast.step = "a council member declares a conflict"
+    recused = people.members[-1]
+    page = review_page(cast, recused, pid)
+    page.select_option("#recusal-kind", "conflict")
+    page.fill("#recusal-reason", "Tôi có người thân là thành viên của hợp tác xã đề nghị.")
+    submit(page, "#recusal-submit", "the declaration of conflict")
+    expect_state(page, "provincial_appraisal")
+    page = review_page(cast, recused, pid)
+    expect()(page.locator("#recused")).to_be_visible()
+    expect()(page.locator("#sheet-form")).to_have_count(0)  # a recused member cannot score
+
+    for member, points in zip(people.members[:4], SHEETS, strict=True):
+        cast.step = f"{member.username} scores"
+        page = review_page(cast, member, pid)
+        for key, value in points.items():
+            page.fill(f"#points-{key}", str(value))
+        page.fill("#sheet-comment", f"Đề án khả thi, tổng {sum(points.values())} điểm.")
+        submit(page, "#sheet-submit", f"{member.username}'s sheet")
+        expect_state(page, "provincial_appraisal")
+        # once their own sheet is in, a member sees the council's table with the sheets
+        expect()(page.locator("#council-table tbody tr", has_text=member.full_name)).to_contain_text(
+            f"{sum(points.values()):.2f}")
+
+    # 7. The centre officer sees the table (four sheets, one recusal, average 81.75) and shortlists.
+    cast.step = "centre officer shortlists"
+    page = open_proposal(cast, people.centre_officer, pid)
+    average = sum(sum(p.values()) for p in SHEETS) / len(SHEETS)  # every criterion weighs its points: max 100
+    expect()(page.locator("#council-average")).to_have_text(f"{average:.2f}")
+    expect()(page.locator("#council-table tbody tr", has_text=recused.full_name)).to_contain_text("Xung đột")
+    page = fire(cast, people.centre_officer, pid, "shortlist",
+                comment=f"Hội đồng 5 thành viên, 1 thành viên khai báo xung đột lợi ích; điểm bình quân {average:.2f}.")
+    expect_state(page, "shortlisted")
+
+    # 8. The director opens the year's envelope and funds the proposal within it; the remaining budget drops.
+    cast.step = "director creates the budget envelope"
+    page = cast.page(people.director)
+    page.click("#nav-funding")
+    page.fill("#envelope-fund", "Kinh phí khuyến công địa phương")
+    page.fill("#envelope-year", str(PLAN_YEAR))
+    page.fill("#envelope-amount", vnd(ENVELOPE))
+    submit(page, "#envelope-submit", "creating the envelope")
+    row = page.locator("#envelopes tbody tr", has_text="Kinh phí khuyến công địa phương")
+    expect()(row).to_contain_text(vnd(ENVELOPE))
+    remaining = row.locator("td[id$='-remaining']")
+    expect()(remaining).to_have_text(vnd(ENVELOPE) + " ₫")
+    row.locator("a[id^='ranking-']").click()
+    expect()(page.locator(f"#rank-{pid}")).to_be_visible()  # the shortlisted proposal is ranked against it
+
+    cast.step = "director approves funding"
+    page = fire(cast, people.director, pid, "approve_funding", approved_amount=vnd(APPROVED),
+                decision_number="125/QĐ-SCT", decision_date=DECIDED.isoformat())
+    expect_state(page, "funded")
+    expect()(page.locator("#money-approved")).to_contain_text(vnd(APPROVED))
+    expect()(page.locator("#envelope-remaining")).to_contain_text(vnd(ENVELOPE - APPROVED))
+    page.click("#nav-funding")
+    expect()(page.locator("#envelopes tbody tr", has_text="Kinh phí khuyến công địa phương")
+             .locator("td[id$='-remaining']")).to_have_text(vnd(ENVELOPE - APPROVED) + " ₫")
+
+    # 9. The centre officer signs the contract.
+    cast.step = "centre officer signs the contract"
+    page = fire(cast, people.centre_officer, pid, "sign_contract", contract_number="45/2026/HĐ-TTKC",
+                contract_date=SIGNED.isoformat())
+    expect_state(page, "implementing")
+
+    # 10. The applicant reports progress (machinery: an advance needs more than 70 %) and uploads the acceptance
+    # records: the acceptance record and, for machinery, the purchase contract, its liquidation, invoices and
+    # proof of the counterpart funds.
+    cast.step = "applicant reports progress"
+    page = open_proposal(cast, people.applicant, pid)
+    page.fill("#progress-period", dt.date.today().strftime("%Y-%m"))
+    page.fill("#progress-value", "80")
+    page.fill("#progress-note", "Đã lắp đặt xong máy sao chè, đang chạy thử.")
+    submit(page, "#progress-submit", "the progress report")
+    expect()(page.locator("#progress-percent")).to_have_text("80%")
+
+    cast.step = "centre officer records an advance"
+    page = open_proposal(cast, people.centre_officer, pid)
+    page.fill("#advance-amount", vnd(ADVANCE))
+    page.fill("#advance-date", dt.date.today().strftime("%d/%m/%Y"))
+    page.fill("#advance-note", "Tạm ứng đợt 1 theo hợp đồng")
+    submit(page, "#advance-submit", "recording the advance")
+    expect()(page.locator("#money-advanced")).to_contain_text(vnd(ADVANCE))
+    expect()(page.locator("#advances-table tbody tr")).to_have_count(1)
+
+    cast.step = "applicant uploads the acceptance records"
+    page = open_proposal(cast, people.applicant, pid)
+    for kind, filename in ACCEPTANCE_RECORDS:
+        upload(page, kind, filename)
+    expect()(page.locator("#acceptance-required li", has_text="–")).to_have_count(0)
+
+    cast.step = "centre officer accepts the results"
+    page = fire(cast, people.centre_officer, pid, "accept",
+                comment="Nghiệm thu: máy hoạt động ổn định, đạt công suất thiết kế.")
+    expect_state(page, "implemented")
+    expect()(page.locator("#settlement-due")).to_be_visible()
+
+    # 11. Settlement.
+    cast.step = "centre officer settles"
+    page = fire(cast, people.centre_officer, pid, "settle", disbursed_total=vnd(APPROVED), refund_amount="0")
+    expect_state(page, "settled")
+    expect()(page.locator("#money-settled")).to_contain_text(vnd(APPROVED))
+
+    # 12. The indicators, then the evaluation.
+    cast.step = "centre officer records the indicators"
+    page = open_proposal(cast, people.centre_officer, pid)
+    for key, target, actual in INDICATORS:
+        page.select_option("#indicator-key", key)
+        page.fill("#indicator-target", target)
+        page.fill("#indicator-actual", actual)
+        submit(page, "#indicator-submit", f"recording {key}")
+        expect()(page.locator(f"#indicator-{key} td").last).not_to_have_text("–")
+
+    cast.step = "centre officer evaluates"
+    page = fire(cast, people.centre_officer, pid, "evaluate", evaluation_score="85",
+                comment="Tạo thêm 7 việc làm, sản lượng tăng 32 %, máy vẫn sử dụng tốt.")
+    expect_state(page, "evaluated")
+    expect()(page.locator("#evaluation-score")).to_contain_text("85")
+    expect()(page.locator("#actions .buttons")).to_have_count(0)  # final: nothing left to do
+
+    # 13. Every step is on the proposal's timeline, and the auditor finds the chain intact.
+    cast.step = "timeline and chain verification"
+    check_timeline(open_proposal(cast, people.applicant, pid), [
+        "create", "attach", "attach", "attach", "submit", "forward",
+        *["assign_council_member"] * 5, "declare_conflict", *["submit_score_sheet"] * 4, "shortlist",
+        "approve_funding", "sign_contract", "report_progress", "record_advance", *["attach"] * 5, "accept",
+        "settle", *["record_indicator"] * 4, "evaluate"])
+    check_chain(cast, people.auditor)
+
+    # 14. An applicant of another organisation: the proposal's address, and its documents', are a 404 page.
+    cast.step = "another organisation's applicant gets a 404"
+    document_url = open_proposal(cast, people.applicant, pid).locator("#attachments .files li a").first.get_attribute(
+        "href")
+    outsider = cast.page(people.other_applicant)
+    for path in (f"/proposals/{pid}", document_url):
+        response = outsider.goto(cast.url(path))
+        assert response is not None and response.status == 404, (path, response and response.status)
+        expect()(outsider.locator("#error-404")).to_be_visible()
+        expect()(outsider.locator("main")).not_to_contain_text("La Bằng")

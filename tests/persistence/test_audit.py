@@ -214,3 +214,27 @@ def test_events_are_queryable_by_column(engine, trail):
     with Session(engine) as s:
         refused_free = s.query(AuditEvent).filter(AuditEvent.actor_id == f"district_officer-{DISTRICT}").all()
     assert [(e.action, e.to_state) for e in refused_free] == [("forward", "provincial_appraisal")]
+
+
+def test_verify_reads_while_a_writer_holds_the_lock(engine, trail):
+    with Session(engine) as writer:
+        p = writer.get(Proposal, int(trail[0].subject_id))
+        operations.fire(writer, p, "submit", applicant(p.organisation_id))  # not committed: the lock is held
+        result = verify_chain(engine)  # would wait (SQLite: for the write lock) if it were not read-only
+        assert result.ok and result.count == 7  # the uncommitted event is not seen
+        writer.rollback()
+
+
+def test_command_line_checkpoint_verify_export(database_url, trail, capsys):
+    from workflow.__main__ import main
+
+    assert main(["audit", "checkpoint", "--db", database_url]) == 0
+    assert "2 chain head(s) moved" in capsys.readouterr().out
+    assert main(["audit", "checkpoint", "--db", database_url]) == 0
+    assert "nothing moved" in capsys.readouterr().out
+    assert main(["audit", "verify", "--db", database_url]) == 0
+    assert capsys.readouterr().out.startswith("OK 8 events, 1 checkpoints; head digest ")
+    assert main(["audit", "export", "--db", database_url]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["event"]["seq"] for line in lines][:2] == [1, 1]
+    assert json.loads(lines[-1])["event"]["outcome"] == "checkpoint"

@@ -145,3 +145,31 @@ def test_act_runs_check_then_apply(engine, make_proposal):
         assert calls == [1]
     with Session(engine) as s:
         assert [e.outcome for e in events_for(s, "proposal", p.id)] == ["created", "applied", "refused"]
+
+
+@pytest.mark.parametrize("where", ["apply", "audit"])
+def test_failure_inside_the_operation_leaves_nothing(engine, make_proposal, monkeypatch, where):
+    p = make_proposal()
+    with Session(engine) as s:
+        proposal = s.get(Proposal, p.id)
+        if where == "audit":  # the state has moved in memory and in the session when the audit append fails
+            def broken(**_fields):
+                assert proposal.wf_state == "district_review"
+                raise RuntimeError("disk full")
+
+            monkeypatch.setattr(operations.audit, "event_values", broken)
+            call = lambda: operations.fire(s, proposal, "submit", applicant(p.organisation_id))  # noqa: E731
+        else:
+            def apply():
+                proposal.title = "changed before the failure"
+                raise RuntimeError("the council service is down")
+
+            call = lambda: operations.act(s, proposal, applicant(p.organisation_id), "attach",  # noqa: E731
+                                          check=lambda: Explanation("attach", "draft", True), apply=apply)
+        with pytest.raises(RuntimeError):
+            call()
+        s.rollback()
+    with Session(engine) as s:
+        fresh = s.get(Proposal, p.id)
+        assert (fresh.wf_state, fresh.wf_version, fresh.title) == ("draft", 1, p.title)
+        assert [e.outcome for e in events_for(s, "proposal", p.id)] == ["created"]

@@ -1,0 +1,56 @@
+"""Implementation forms on the proposal page: progress, advances, change requests and their decision,
+evaluation indicators. Transitions (contract, acceptance, settlement, evaluation) use the generic action forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+from flask_login import current_user
+
+from app.access import requires
+from app.extensions import db_session
+from app.proposals import request_id
+from app.scoping import load_proposal
+from app.stages import evaluation, implementation
+from app.stages.web import run_form, stage_view
+
+bp = Blueprint("implementation", __name__, url_prefix="/implementation")
+bp.add_app_template_global(stage_view, "stage_view")
+
+
+def _post(pid: int, service: Any, done: tuple[str, str], *args: Any) -> Any:
+    proposal = load_proposal(db_session(), current_user, pid)
+    return run_form(proposal, lambda: service(db_session(), proposal, current_user.actor(), *args,
+                                              request.form.to_dict(), request_id=request_id()), done)
+
+
+@bp.route("/<int:pid>/progress", methods=["POST"])
+@requires("logged_in")
+def progress(pid: int) -> Any:
+    return _post(pid, implementation.report_progress, ("Đã gửi báo cáo tiến độ.", "Progress report sent."))
+
+
+@bp.route("/<int:pid>/advances", methods=["POST"])
+@requires("logged_in")
+def advance(pid: int) -> Any:
+    return _post(pid, implementation.record_advance, ("Đã ghi nhận tạm ứng.", "Advance recorded."))
+
+
+@bp.route("/<int:pid>/changes", methods=["POST"])
+@requires("logged_in")
+def request_change(pid: int) -> Any:
+    return _post(pid, implementation.request_change, ("Đã gửi đề nghị điều chỉnh.", "Change request sent."))
+
+
+@bp.route("/<int:pid>/changes/<int:cid>/decision", methods=["POST"])
+@requires("logged_in")
+def decide_change(pid: int, cid: int) -> Any:
+    return _post(pid, implementation.decide_change, ("Đã quyết định đề nghị điều chỉnh.", "Change request decided."),
+                 cid)
+
+
+@bp.route("/<int:pid>/indicators", methods=["POST"])
+@requires("logged_in")
+def indicator(pid: int) -> Any:
+    return _post(pid, evaluation.record_indicator, ("Đã ghi nhận chỉ số.", "Indicator recorded."))

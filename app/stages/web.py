@@ -1,0 +1,97 @@
+"""What the stage pages share: the proposal-page summary and running a posted form through a service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import flash, redirect, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.errors import error_response, refused_status, workflow_reasons
+from app.extensions import db_session
+from app.i18n import tr
+from app.models import Advance, ChangeRequest, ProgressReport, User
+from app.stages import caps, council, evaluation, funding, implementation
+from app.stages.common import may
+from workflow.errors import Conflict, Refused, WorkflowError
+
+STAGE_ACTIONS = ("assign_council_member", "report_progress", "record_advance", "request_change", "approve_change",
+                 "record_indicator")  # the forms the proposal page offers
+ACTION_TITLES: dict[str, tuple[str, str]] = {
+    "assign_council_member": ("Phân công thành viên hội đồng", "Council member assigned"),
+    "recuse": ("Từ chối tham gia hội đồng", "Recused from the council"),
+    "declare_conflict": ("Khai báo xung đột lợi ích", "Conflict of interest declared"),
+    "submit_score_sheet": ("Nộp phiếu chấm điểm", "Score sheet submitted"),
+    "replace_score_sheet": ("Thay phiếu chấm điểm (phiên bản mới)", "Score sheet replaced (new version)"),
+    "report_progress": ("Báo cáo tiến độ", "Progress reported"),
+    "record_advance": ("Tạm ứng kinh phí", "Advance paid"),
+    "request_change": ("Đề nghị điều chỉnh", "Change requested"),
+    "approve_change": ("Duyệt điều chỉnh", "Change approved"),
+    "reject_change": ("Không duyệt điều chỉnh", "Change rejected"),
+    "record_indicator": ("Ghi nhận chỉ số đánh giá", "Indicator recorded"),
+}
+
+
+BULK_STATUS = {"permission": 403, "state": 409, "conflict": 409, "guard": 422, "invalid": 422}
+
+
+def status_of(exc: WorkflowError) -> int:
+    if isinstance(exc, Refused):
+        return refused_status(exc)
+    return 409 if isinstance(exc, Conflict) else 422
+
+
+def run_form(proposal: Any, operation: Callable[[], Any], done: tuple[str, str], anchor: str = "stages") -> Any:
+    """Run a service for a posted form: back to the proposal page on success; the error page with the
+    reasons, its 4xx status and nothing stored otherwise."""
+    session = db_session()
+    try:
+        operation()
+    except WorkflowError as exc:
+        session.rollback()
+        return error_response(status_of(exc), reasons=workflow_reasons(exc))
+    flash(tr(done), "success")
+    return redirect(url_for("proposals.detail", pid=proposal.id, _anchor=anchor), 303)
+
+
+def stage_view(proposal: Any) -> dict[str, Any]:
+    """Everything the proposal page's stage panels show, for the logged-in user."""
+    session = db_session()
+    user = current_user
+    actor = user.actor()
+    state, council_def = council.council_of(proposal)
+    result = council.council_result(session, proposal) if council_def else None
+    fund = funding.funding_of(session, proposal.id)
+    members = []
+    if council_def and proposal.wf_state == state and may(proposal, actor, "assign_council_member"):
+        assigned = {r["member"].user_id for r in (result.rows if result else [])}
+        candidates = session.scalars(select(User).where(User.is_active.is_(True)).order_by(User.full_name))
+        members = [u for u in candidates
+                   if council.MEMBER_ROLE in u.roles and u.id not in assigned and not council.conflict_with(u, proposal)]
+    values = evaluation.indicator_values(session, proposal.id)
+    return {
+        "can": {a: may(proposal, actor, a) for a in STAGE_ACTIONS},
+        "council": council_def, "council_state": state, "result": result,
+        "sheets_visible": council.may_see_sheets(session, proposal, user),
+        "my_membership": council.membership(session, proposal.id, user.id),
+        "candidates": members,
+        "cap": caps.proposal_cap(proposal),
+        "funding": fund,
+        "advanced": implementation.advanced_total(session, proposal.id),
+        "advance_limit": implementation.advance_limit(fund) if fund else None,
+        "progress": list(session.scalars(select(ProgressReport).where(ProgressReport.proposal_id == proposal.id)
+                                         .order_by(ProgressReport.period))),
+        "progress_percent": implementation.progress_percent(session, proposal.id),
+        "advances": list(session.scalars(select(Advance).where(Advance.proposal_id == proposal.id)
+                                         .order_by(Advance.paid_on, Advance.id))),
+        "changes": list(session.scalars(select(ChangeRequest).where(ChangeRequest.proposal_id == proposal.id)
+                                        .order_by(ChangeRequest.id))),
+        "change_kinds": implementation.CHANGE_KINDS,
+        "indicators": [(i, values.get(i.key)) for i in evaluation.declared_indicators(proposal)],
+        "acceptance_required": implementation.acceptance_kinds_required(proposal),
+        "settlement_due": implementation.settlement_due(proposal, fund),
+        "today": implementation.today(),
+        "recusal_kinds": council.RECUSAL_KINDS,
+    }

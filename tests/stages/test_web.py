@@ -1,0 +1,121 @@
+"""The stage forms and pages through real HTTP: CSRF, 4xx with reasons, nothing stored on error."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import csrf_token, login
+from sqlalchemy import func, select
+
+from app.models import Advance, BudgetEnvelope, CouncilMember, ProgressReport, ScoreSheet
+from tests.stages.conftest import GOOD
+
+
+def count(db, model):
+    """A count read from the test's session, whose transaction then ends (SQLite: so requests can write)."""
+    n = db.scalar(select(func.count()).select_from(model))
+    db.commit()
+    return n
+
+
+def test_council_flow_in_the_browser(client, db, people, walk, make_proposal):
+    proposal = walk.to_appraisal(make_proposal(people.applicant))
+    login(client, "can_bo_trung_tam")
+    page = client.get(f"/proposals/{proposal.id}")
+    assert page.status_code == 200 and 'id="assign-form"' in page.get_data(as_text=True)
+    token = csrf_token(client, f"/proposals/{proposal.id}")
+    for m in people.members[:5]:
+        answer = client.post(f"/council/proposals/{proposal.id}/members", data={"user_id": m.id, "csrf_token": token})
+        assert answer.status_code == 303
+    assert count(db, CouncilMember) == 5
+    client.post("/logout", data={"csrf_token": token})
+
+    login(client, "hoi_dong_1")
+    listing = client.get("/council/")
+    assert proposal.title in listing.get_data(as_text=True)
+    token = csrf_token(client, f"/council/proposals/{proposal.id}")
+    too_high = {f"points_{k}": v for k, v in GOOD.items()} | {"points_links": "9", "csrf_token": token}
+    refused = client.post(f"/council/proposals/{proposal.id}/sheets", data=too_high)
+    assert refused.status_code == 422
+    assert "5" in refused.get_data(as_text=True)  # "không được lớn hơn 5"
+    assert count(db, ScoreSheet) == 0
+    sheet = {f"points_{k}": v for k, v in GOOD.items()} | {"comment": "Khả thi", "csrf_token": token}
+    assert client.post(f"/council/proposals/{proposal.id}/sheets", data=sheet).status_code == 303
+    page = client.get(f"/proposals/{proposal.id}").get_data(as_text=True)
+    assert 'id="council-table"' in page and "Khả thi" in page  # own sheet in: others' visible
+    client.post("/logout", data={"csrf_token": token})
+
+    login(client, "hoi_dong_2")
+    page = client.get(f"/proposals/{proposal.id}").get_data(as_text=True)
+    assert "Khả thi" not in page  # not before submitting their own
+    token = csrf_token(client, f"/council/proposals/{proposal.id}")
+    answer = client.post(f"/council/proposals/{proposal.id}/recusal",
+                         data={"kind": "conflict", "reason": "Người nhà", "csrf_token": token})
+    assert answer.status_code == 303
+    refused = client.post(f"/council/proposals/{proposal.id}/sheets", data=sheet | {"csrf_token": token})
+    assert refused.status_code == 403
+    assert count(db, ScoreSheet) == 1
+
+
+def test_forms_without_csrf_are_refused(client, people, walk, make_proposal):
+    proposal = walk.to_appraisal(make_proposal(people.applicant))
+    login(client, "can_bo_trung_tam")
+    answer = client.post(f"/council/proposals/{proposal.id}/members", data={"user_id": people.members[0].id})
+    assert answer.status_code == 400
+
+
+def test_envelopes_and_funding_in_the_browser(client, db, people, walk, make_proposal):
+    proposal = walk.to_shortlist(make_proposal(people.applicant))
+    login(client, "giam_doc")
+    token = csrf_token(client, "/funding/envelopes")
+    bad = client.post("/funding/envelopes", data={"fund": "KC", "year": "2026", "amount": "-1", "csrf_token": token})
+    assert bad.status_code == 422
+    assert count(db, BudgetEnvelope) == 0
+    made = client.post("/funding/envelopes", data={"fund": "Kinh phí khuyến công địa phương", "year": "2026",
+                                                   "amount": "3.500.000.000", "csrf_token": token})
+    assert made.status_code == 303
+    envelope = db.scalar(select(BudgetEnvelope))
+    db.commit()
+    ranking = client.get(f"/funding/envelopes/{envelope.id}").get_data(as_text=True)
+    assert proposal.code in ranking and "3.500.000.000" in ranking
+    decided = client.post(f"/funding/envelopes/{envelope.id}", data={
+        "proposal_id": str(proposal.id), "decision_number": "QĐ 77/QĐ-UBND", "decision_date": "02/03/2026",
+        "csrf_token": token})
+    assert decided.status_code == 303
+    db.refresh(envelope)
+    db.commit()
+    assert envelope.remaining == 3_500_000_000 - proposal.requested_support
+    page = client.get(f"/proposals/{proposal.id}").get_data(as_text=True)
+    assert "3.310.000.000" in page  # the remaining budget shows on the proposal page
+
+
+def test_progress_and_advance_forms(client, db, people, walk, make_proposal):
+    proposal = walk.to_implementing(make_proposal(people.applicant))
+    login(client, "ung_vien")
+    token = csrf_token(client, f"/proposals/{proposal.id}")
+    bad = client.post(f"/implementation/{proposal.id}/progress", data={"percent": "120", "csrf_token": token})
+    assert bad.status_code == 422
+    ok = client.post(f"/implementation/{proposal.id}/progress",
+                     data={"percent": "80", "period": "2026-06", "note": "Đã lắp máy", "csrf_token": token})
+    assert ok.status_code == 303
+    assert db.scalars(select(ProgressReport.percent)).all() == [80]
+    db.commit()
+    refused = client.post(f"/implementation/{proposal.id}/advances", data={"amount": "1000", "csrf_token": token})
+    assert refused.status_code == 403  # applicants do not pay advances
+    client.post("/logout", data={"csrf_token": token})
+    login(client, "can_bo_trung_tam")
+    token = csrf_token(client, f"/proposals/{proposal.id}")
+    over = client.post(f"/implementation/{proposal.id}/advances", data={"amount": "140000000", "csrf_token": token})
+    assert over.status_code == 422 and "133.000.000" in over.get_data(as_text=True)
+    assert count(db, Advance) == 0
+    ok = client.post(f"/implementation/{proposal.id}/advances", data={"amount": "100.000.000", "csrf_token": token})
+    assert ok.status_code == 303
+    page = client.get(f"/proposals/{proposal.id}").get_data(as_text=True)
+    assert re.search(r'id="money-advanced">100\.000\.000', page)
+    assert 'id="progress-percent">80%' in page
+
+
+def test_pages_need_the_right_role(client, people):
+    login(client, "ung_vien")
+    assert client.get("/funding/envelopes").status_code == 403
+    assert client.get("/council/").status_code == 403
