@@ -45,6 +45,11 @@ def postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
+def machine() -> str:
+    """How busy the machine was: the figures are wall-clock times, so say what else was running."""
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+
+
 def databases(which: str = "both") -> Iterator[tuple[str, object]]:
     if which in ("both", "sqlite"):
         yield "SQLite", sqlite_database()

@@ -14,7 +14,7 @@ import statistics
 import sys
 import time
 
-from _common import databases
+from _common import databases, machine
 from persistence.world import DISTRICT, new_proposal, officer, seed_places
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -90,7 +90,7 @@ def main() -> None:
         f, b = statistics.median(fire_t) * 1e6, statistics.median(bare_t) * 1e6
         fm, bm = statistics.mean(fire_t) * 1e6, statistics.mean(bare_t) * 1e6
         print(f"{label:10s} fire median {f:7.0f} µs (mean {fm:7.0f})  bare median {b:7.0f} µs (mean {bm:7.0f})  "
-              f"ratio {f / b:.2f}× (means {fm / bm:.2f}×)  n={len(fire_t)}+{len(bare_t)}")
+              f"ratio {f / b:.2f}× (means {fm / bm:.2f}×)  n={len(fire_t)}+{len(bare_t)}  [{machine()}]")
 
 
 if __name__ == "__main__":

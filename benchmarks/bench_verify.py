@@ -12,7 +12,7 @@ import datetime as dt
 import sys
 import time
 
-from _common import databases
+from _common import databases, machine
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
@@ -73,7 +73,7 @@ def main() -> None:
         print(f"{label:10s} verify {result.count:,} events ({result.checkpoints} checkpoints): best of {RUNS} "
               f"{took:.2f} s = {result.count / took:,.0f} events/s wall; this process used {cpu:.2f} s CPU "
               f"({result.count / cpu:,.0f} events per CPU-second)  [fill {filled:.0f} s]  "
-              f"head {result.head_digest[:16]}…")
+              f"head {result.head_digest[:16]}…  [{machine()}]")
 
 
 if __name__ == "__main__":

@@ -211,9 +211,7 @@ def event_values(*, seq: int, prev_hash: str, subject_type: str, subject_id: str
         "workflow_sha256": workflow_sha256, "workflow_version": workflow_version,
     }
     body = canonical(fields)
-    values: dict[str, Any] = json.loads(body)  # JSON columns hold exactly what was hashed, keys sorted
-    values.update(occurred_at=moment, hash=digest(body), body=body)
-    return values
+    return {**fields, "occurred_at": moment, "hash": digest(body), "body": body}
 
 
 def append(session: Session, *, subject_type: str, subject_id: str, **fields: Any) -> AuditEvent:

@@ -7,8 +7,6 @@ definition it runs under, holds its state, and carries a version counter for opt
 from __future__ import annotations
 
 import datetime as dt
-import json
-from functools import partial
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, Integer, String, event
@@ -93,16 +91,10 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-# JSON columns hold compact UTF-8 text, as the audit trail's canonical bodies do (``audit verify`` on SQLite
-# compares the two as text).
-json_dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
-
-
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """An engine with the settings GrantFlow relies on (SQLite: WAL, foreign keys, busy timeout)."""
     from sqlalchemy import create_engine
 
-    kwargs.setdefault("json_serializer", json_dumps)
     if is_sqlite(url):
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
         engine = create_engine(url, **kwargs)

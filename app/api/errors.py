@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Response, current_app, jsonify, request
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from workflow.errors import Conflict, InvalidInput, Refused
@@ -43,6 +44,8 @@ HTTP_MESSAGES: dict[int, dict[str, str]] = {
     500: {"vi": "Lỗi hệ thống", "en": "Internal error"},
 }
 
+CONCURRENT = {"vi": "Một thay đổi khác vừa được ghi cùng lúc; vui lòng thử lại",
+              "en": "Another change was saved at the same moment; please try again"}
 ROLE_MISSING = {"vi": "Vai trò của bạn không được dùng chức năng này",
                 "en": "None of your roles may use this function"}
 REFUSAL_STATUS = {"state": 409, "permission": 403, "guard": 422}
@@ -145,6 +148,12 @@ def from_http(exc: HTTPException) -> Response:
     return response
 
 
+def from_integrity(exc: IntegrityError) -> Response:
+    # A concurrent request took the same unique value first (e.g. the next proposal code): retrying works.
+    current_app.logger.warning("integrity conflict in the API: %s", exc.orig)
+    return error_response(409, CONCURRENT, [reason("conflict", CONCURRENT)])
+
+
 def from_unexpected(exc: Exception) -> Response:
     current_app.logger.exception("unhandled error in the API", exc_info=exc)
     return error_response(500, HTTP_MESSAGES[500])
@@ -156,5 +165,6 @@ HANDLERS = (
     (Conflict, from_conflict),
     (InvalidInput, from_invalid_input),
     (HTTPException, from_http),
+    (IntegrityError, from_integrity),
     (Exception, from_unexpected),
 )

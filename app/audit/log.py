@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from app.models import Proposal, User
 from workflow.audit import OUTCOMES, AuditEvent, VerifyResult, format_time, verify_chain
 
 PER_PAGE = 50
+MAX_PAGE = 1_000_000  # keeps the offset within what the database can take
 
 
 class BadFilter(ValueError):
@@ -61,7 +63,7 @@ class LogFilter:
         if outcome and outcome not in OUTCOMES:
             raise BadFilter(_("Unknown outcome \"%(value)s\".", value=outcome))
         page = arg("page") or "1"
-        if not page.isdigit() or int(page) < 1:
+        if not re.fullmatch(r"[0-9]{1,7}", page) or not 1 <= int(page) <= MAX_PAGE:
             raise BadFilter(_("Invalid page number."))
         date_from = _parse_date(arg("date_from")) if arg("date_from") else None
         date_to = _parse_date(arg("date_to")) if arg("date_to") else None

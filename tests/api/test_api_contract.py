@@ -290,3 +290,17 @@ def test_nul_characters_are_refused_not_a_database_error(client, world):
     r = client.post(f"/api/v1/proposals/{world.pa.id}/actions/forward", headers=world.headers("district_own"),
                     json={"comment": "\x00"})
     assert r.status_code == 422
+
+
+def test_a_unique_clash_is_a_409_not_a_500(client, world, db):
+    """Codes after KC-2026-9999 sort below it as text, so the next code is computed twice: the second insert
+    clashes on the unique code, as a concurrent create would. The client gets a retryable 409 (or a 201 once
+    the code generator handles it), never a 500."""
+    db.execute(update(Proposal).where(Proposal.id == world.pa.id).values(code="KC-2026-9999"))
+    db.commit()
+    h = world.headers("applicant_a")
+    assert client.post("/api/v1/proposals", headers=h, json=NEW).status_code == 201
+    r = client.post("/api/v1/proposals", headers=h, json=NEW)
+    assert r.status_code in (201, 409) and r.is_json
+    if r.status_code == 409:
+        assert r.get_json()["reasons"][0]["code"] == "conflict"

@@ -160,3 +160,57 @@ def test_withdraw_needs_a_reason_and_leaves_a_final_state(app: Any, make_user: A
     assert 'id="no-actions"' in page and 'id="action-edit"' not in page
     with app.extensions["db_sessionmaker"]() as session:
         assert session.scalar(select(Proposal.wf_state).where(Proposal.id == proposal.id)) == "withdrawn"
+
+
+def test_from_draft_to_funded_through_the_pages(app: Any, db: Any, make_user: Any, make_proposal: Any) -> None:
+    """Every step a person does in the browser: the proposal's action forms, the council's member and score
+    sheet forms, the envelope form, and the director's funding decision."""
+    owner = make_user("htx_labang", "applicant", "05815")
+    make_user("pkt_daitu", "district_officer", DISTRICT)
+    make_user("ttkc", "centre_officer", PROVINCE)
+    make_user("giamdoc", "director", PROVINCE)
+    members = [make_user(f"hoidong{n}", "council_member", PROVINCE) for n in range(1, 6)]
+    proposal = make_proposal(owner, version=1, year=2020, total_cost=403_000_000, requested_support=197_000_000,
+                             counterpart_funds=206_000_000)
+    attach(app, db, proposal, owner)
+    pid = proposal.id
+    people = {name: app.test_client() for name in ("htx_labang", "pkt_daitu", "ttkc", "giamdoc")}
+    for name, client in people.items():
+        assert login(client, name).status_code == 302
+
+    assert act(people["htx_labang"], pid, "submit").status_code == 303
+    assert act(people["pkt_daitu"], pid, "forward", comment="Đủ điều kiện").status_code == 303
+    assert state_of(app, pid) == "provincial_appraisal"
+
+    centre = people["ttkc"]
+    shortlist_too_early = act(centre, pid, "shortlist", comment="Đạt")
+    assert shortlist_too_early.status_code == 422  # no council yet: the guard says so
+    for member in members:
+        response = centre.post(f"/council/proposals/{pid}/members",
+                               data={"user_id": str(member.id), "csrf_token": token(centre)})
+        assert response.status_code == 303, response.get_data(as_text=True)[:800]
+    for member, points in zip(members, (18, 17, 19, 16, 18), strict=True):
+        client = app.test_client()
+        assert login(client, member.username).status_code == 302
+        sheet = {"points_fit_priority": str(points), "points_necessity_effect": "21", "points_cost_counterpart": "16",
+                 "points_capacity": "17", "points_links": "4", "points_dossier": "9", "comment": "Khả thi",
+                 "csrf_token": token(client)}
+        response = client.post(f"/council/proposals/{pid}/sheets", data=sheet)
+        assert response.status_code == 303, response.get_data(as_text=True)[:800]
+
+    assert act(centre, pid, "shortlist", comment="Hội đồng đánh giá đạt").status_code == 303
+    assert state_of(app, pid) == "shortlisted"
+
+    director = people["giamdoc"]
+    envelope = director.post("/funding/envelopes", data={"fund": "Kinh phí khuyến công địa phương", "year": "2020",
+                                                         "amount": "3.500.000.000", "csrf_token": token(director)})
+    assert envelope.status_code == 303, envelope.get_data(as_text=True)[:800]
+    over = act(director, pid, "approve_funding", approved_amount="250.000.000", decision_number="123/QĐ-UBND",
+               decision_date="2020-03-02")
+    assert over.status_code == 422 and state_of(app, pid) == "shortlisted"  # more than requested
+    funded = act(director, pid, "approve_funding", approved_amount="190.000.000", decision_number="123/QĐ-UBND",
+                 decision_date="2020-03-02")
+    assert funded.status_code == 303, funded.get_data(as_text=True)[:800]
+    assert state_of(app, pid) == "funded"
+    page = director.get(f"/proposals/{pid}").get_data(as_text=True)
+    assert 'data-state="funded"' in page and "190.000.000 ₫" in page

@@ -8,6 +8,7 @@ import pytest
 from test_web_cli import test_demo_loads_genuine_histories_and_prints_logins  # noqa: F401
 from test_web_lifecycle import (  # noqa: F401
     test_district_review_on_the_v1_lifecycle,
+    test_from_draft_to_funded_through_the_pages,
     test_lifecycle_through_the_forms,
 )
 from test_web_lists import (
