@@ -31,6 +31,7 @@ FIELDS = (
     "workflow", "workflow_sha256", "workflow_version",
 )
 
+
 def canonical(fields: dict[str, Any]) -> str:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
