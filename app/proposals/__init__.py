@@ -49,7 +49,8 @@ PER_PAGE = 20
 
 def request_id() -> str:
     if "request_id" not in g:
-        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex
+        given = request.headers.get("X-Request-Id", "")[:64]  # the audit column holds 64 characters
+        g.request_id = given if given.isprintable() and given else uuid.uuid4().hex
     return g.request_id
 
 

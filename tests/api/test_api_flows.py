@@ -135,3 +135,10 @@ def test_a_lifecycle_step_by_step_with_versions(client, world):
     assert [e["seq"] for e in events] == [1, 2, 3, 4, 5, 6]
     assert events[2]["comment"] == "Bổ sung báo giá thứ ba" and events[2]["actor_role"] == "district_officer"
     assert all(e["occurred_at"].endswith("Z") for e in events)
+
+
+def test_a_client_request_id_is_kept_in_safe_characters(client, world):
+    h = {**world.headers("applicant_a"), "X-Request-Id": "batch 7 <nightly>/ü"}
+    assert client.post(f"/api/v1/proposals/{world.pa.id}/actions/submit", headers=h).status_code == 200
+    events = client.get(f"/api/v1/proposals/{world.pa.id}/history", headers=h).get_json()["items"]
+    assert events[-1]["request_id"] == "batch7nightly"
