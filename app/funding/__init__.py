@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 
 from app import NAV_LINKS
-from app.access import requires
+from app.access import PERMISSIONS, requires
 from app.errors import error_response, workflow_reasons
 from app.extensions import db_session
 from app.i18n import tr
@@ -24,6 +24,10 @@ for _role in ("director", "centre_officer", "auditor"):
     NAV_LINKS.append(("funding.envelopes", ("Kinh phí", "Funding"), _role))
 
 
+def may_manage() -> bool:
+    return PERMISSIONS["funding_manage"](current_user)
+
+
 def _province() -> str:
     return current_app.config["PROVINCE_CODE"]
 
@@ -33,7 +37,7 @@ def _province() -> str:
 def envelopes() -> Any:
     session = db_session()
     if request.method == "POST":
-        if not (current_user.roles & funding.ENVELOPE_MANAGERS):
+        if not may_manage():
             return error_response(403)
         try:
             envelope = funding.create_envelope(session, current_user, _province(), request.form.to_dict())
@@ -43,7 +47,7 @@ def envelopes() -> Any:
         flash(tr((f"Đã tạo dự toán {envelope.label}.", f"Envelope {envelope.label} created.")), "success")
         return redirect(url_for("funding.envelopes"), 303)
     return render_template("funding/envelopes.html", envelopes=funding.envelopes(session, _province()),
-                           may_create=bool(current_user.roles & funding.ENVELOPE_MANAGERS))
+                           may_create=may_manage())
 
 
 @bp.route("/envelopes/<int:eid>", methods=["GET", "POST"])

@@ -6,7 +6,7 @@ import datetime as dt
 import unicodedata
 
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, event
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.db import Base
 from app.models.stages import StageFacts
@@ -68,6 +68,13 @@ EDITABLE_FIELDS = (
 )
 
 
+def district_of(session: Session, commune_code: str | None) -> str | None:
+    from app.models.units import Unit
+
+    unit = session.get(Unit, commune_code) if commune_code else None
+    return unit.district_code if unit is not None else None
+
+
 def fold(text: str) -> str:
     """Lowercase without Vietnamese diacritics, so 'dai tu' finds 'Đại Từ'."""
     text = text.replace("đ", "d").replace("Đ", "D")
@@ -112,13 +119,11 @@ class Proposal(StageFacts, WorkflowMixin, Base):
         return Place(owner=f"org:{self.organisation_id}", commune=self.commune_code,
                      district=self.district_code, province=self.province_code)
 
-    def locate(self, commune_code: str, province_code: str) -> None:
-        """Set the commune and derive its (former) district, so scope predicates see the right place."""
-        from app.units_data import unit_index
-
+    def locate(self, session: Session, commune_code: str | None, province_code: str) -> None:
+        """Set the commune and derive its (former) district from the unit table, so scope predicates see
+        the right place, also for communes an admin added."""
         self.commune_code = commune_code
-        entry = unit_index().get(commune_code)
-        self.district_code = entry[2] if entry else None
+        self.district_code = district_of(session, commune_code)
         self.province_code = province_code
 
     def refresh_search_text(self) -> None:

@@ -6,10 +6,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import Attachment, Proposal, User
-from app.models.proposals import EDITABLE_FIELDS
+from app.models.proposals import EDITABLE_FIELDS, district_of
 from workflow import operations
 from workflow.explain import Explanation
 from workflow.machine import CompiledWorkflow
@@ -19,6 +20,7 @@ from workflow.registry import default_registry
 WORKFLOW = "khuyen-cong-local"
 # The two-tier reform: from 1 July 2025 communes review (v2); earlier years ran district review (v1).
 REFORM_YEAR = 2025
+CODE_ATTEMPTS = 3
 
 
 def workflow_for_year(year: int) -> CompiledWorkflow:
@@ -40,11 +42,18 @@ def create_proposal(session: Session, user: User, fields: Mapping[str, Any], *, 
         raise ValueError("only a user acting for an organisation can create a proposal")
     values = {k: v for k, v in fields.items() if k in EDITABLE_FIELDS and k != "commune_code"}
     proposal = Proposal(organisation=user.organisation, created_by=user, **values)
-    proposal.code = next_code(session, proposal.year)
-    proposal.locate(fields.get("commune_code") or user.organisation.commune_code, province_code)
+    proposal.locate(session, fields.get("commune_code") or user.organisation.commune_code, province_code)
     compiled = compiled or workflow_for_year(proposal.year)
-    operations.create(session, proposal, user.actor(), compiled)
-    return proposal
+    for attempt in range(CODE_ATTEMPTS):
+        proposal.code = next_code(session, proposal.year)
+        try:
+            with session.begin_nested():  # two concurrent drafts may pick the same next code
+                operations.create(session, proposal, user.actor(), compiled, request_id=request_id)
+            return proposal
+        except IntegrityError:
+            if attempt == CODE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def edit_proposal(session: Session, proposal: Proposal, user: User, changes: Mapping[str, Any],
@@ -52,10 +61,7 @@ def edit_proposal(session: Session, proposal: Proposal, user: User, changes: Map
     """An audited edit of the editable fields; a new commune also moves the derived district."""
     changes = {k: v for k, v in changes.items() if getattr(proposal, k) != v}
     if "commune_code" in changes:
-        from app.units_data import unit_index
-
-        entry = unit_index().get(changes["commune_code"])
-        changes["district_code"] = entry[2] if entry else None
+        changes["district_code"] = district_of(session, changes["commune_code"])
     return operations.edit(session, proposal, user.actor(), changes, expected_version,
                            allowed_fields=(*EDITABLE_FIELDS, "district_code"), request_id=request_id)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.actions import handles, perform
@@ -25,7 +26,6 @@ from workflow.definitions import InputSpec
 from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
 from workflow.permissions import Actor
 
-ENVELOPE_MANAGERS = frozenset({"centre_officer", "director"})
 APPRAISED = ("shortlisted", "reserve")
 ENVELOPE_SPECS = {"fund": InputSpec(type="string"), "year": InputSpec(type="int", min=2000, max=2100),
                   "amount": InputSpec(type="money", min=1)}
@@ -44,15 +44,13 @@ class FundingRequest:
 def create_envelope(session: Session, user: Any, province: str, inputs: Mapping[str, Any]) -> BudgetEnvelope:
     """A new (fund, year) envelope; the views admit centre officers and directors only."""
     cleaned = clean(inputs, ENVELOPE_SPECS)
-    exists = session.scalar(select(BudgetEnvelope.id).where(BudgetEnvelope.province_code == province,
-                                                            BudgetEnvelope.fund == cleaned["fund"],
-                                                            BudgetEnvelope.year == cleaned["year"]))
-    if exists is not None:
-        raise Conflict(msg(f"Đã có dự toán '{cleaned['fund']}' năm {cleaned['year']}",
-                           f"An envelope '{cleaned['fund']}' for {cleaned['year']} already exists"))
     envelope = BudgetEnvelope(province_code=province, created_by_id=user.id, committed=0, **cleaned)
-    session.add(envelope)
-    session.flush()
+    try:
+        with session.begin_nested():  # the unique (province, fund, year) decides, even between two creators
+            session.add(envelope)
+    except IntegrityError:
+        raise Conflict(msg(f"Đã có dự toán '{cleaned['fund']}' năm {cleaned['year']}",
+                           f"An envelope '{cleaned['fund']}' for {cleaned['year']} already exists")) from None
     return envelope
 
 
