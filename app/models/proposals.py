@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, event
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, event, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.db import Base
@@ -155,7 +155,16 @@ class Attachment(Base):
     proposal: Mapped[Proposal] = relationship(back_populates="attachments")
 
 
+SEARCHED_FIELDS = ("code", "title", "organisation_id", "commune_code", "district_code")
+
+
 @event.listens_for(Proposal, "before_insert")
-@event.listens_for(Proposal, "before_update")
-def _keep_search_text(_mapper: object, _connection: object, target: Proposal) -> None:
+def _search_text_on_insert(_mapper: object, _connection: object, target: Proposal) -> None:
     target.refresh_search_text()  # derived from title, code and names; never edited by hand
+
+
+@event.listens_for(Proposal, "before_update")
+def _search_text_on_update(_mapper: object, _connection: object, target: Proposal) -> None:
+    state = inspect(target)
+    if any(state.attrs[name].history.has_changes() for name in SEARCHED_FIELDS):
+        target.refresh_search_text()  # workflow-only updates (state, version) skip this

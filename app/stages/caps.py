@@ -16,6 +16,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
 
+from app.formatting import vnd
 from app.models.proposals import CATEGORIES
 
 CAPS_DIR = Path(__file__).resolve().parent.parent.parent / "config" / "caps"
@@ -120,6 +121,6 @@ def cap_problem(proposal: object, amount: int) -> dict[str, str] | None:
     if cap is None or amount <= cap:
         return None
     return {
-        "vi": f"Kinh phí hỗ trợ {amount:,} đồng vượt mức trần {cap:,} đồng của nội dung này".replace(",", "."),
-        "en": f"Support of {amount:,} VND exceeds this category's cap of {cap:,} VND",
+        "vi": f"Kinh phí hỗ trợ {vnd(amount)} vượt mức trần {vnd(cap)} của nội dung này",
+        "en": f"Support of {vnd(amount)} exceeds this category's cap of {vnd(cap)}",
     }

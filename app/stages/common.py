@@ -24,11 +24,6 @@ def msg(vi: str, en: str) -> Message:
     return {"vi": vi, "en": en}
 
 
-def vnd(amount: int) -> str:
-    """1.250.000.000 (Vietnamese thousands separator)."""
-    return f"{amount:,}".replace(",", ".")
-
-
 def compiled_for(proposal: Any) -> CompiledWorkflow:
     return default_registry().for_subject(proposal)
 

@@ -16,10 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.actions import handles, perform
+from app.formatting import vnd
 from app.models.proposals import Proposal
 from app.models.stages import BudgetEnvelope, Funding
 from app.stages.caps import cap_problem
-from app.stages.common import clean, lock, msg, transition_inputs, vnd
+from app.stages.common import clean, lock, msg, transition_inputs
 from app.stages.council import council_result
 from workflow import operations
 from workflow.definitions import InputSpec
@@ -85,15 +86,15 @@ def budget_problem(proposal: Proposal) -> dict[str, str] | None:
     left = request.envelope.remaining
     if request.amount <= left:
         return None
-    return msg(f"Dự toán '{request.envelope.label}' chỉ còn {vnd(left)} đồng, không đủ {vnd(request.amount)} đồng",
-               f"Envelope '{request.envelope.label}' has only {vnd(left)} VND left, not {vnd(request.amount)} VND")
+    return msg(f"Dự toán '{request.envelope.label}' chỉ còn {vnd(left)}, không đủ {vnd(request.amount)}",
+               f"Envelope '{request.envelope.label}' has only {vnd(left)} left, not {vnd(request.amount)}")
 
 
 def amount_problem(proposal: Proposal, amount: int) -> dict[str, str] | None:
     """approved <= requested <= cap."""
     if amount > proposal.requested_support:
-        return msg(f"Kinh phí duyệt {vnd(amount)} đồng lớn hơn kinh phí đề nghị {vnd(proposal.requested_support)} đồng",
-                   f"Approved {vnd(amount)} VND is above the requested {vnd(proposal.requested_support)} VND")
+        return msg(f"Kinh phí duyệt {vnd(amount)} lớn hơn kinh phí đề nghị {vnd(proposal.requested_support)}",
+                   f"Approved {vnd(amount)} is above the requested {vnd(proposal.requested_support)}")
     return cap_problem(proposal, proposal.requested_support) or cap_problem(proposal, amount)
 
 

@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.formatting import vnd
 from app.models.stages import Advance, BudgetEnvelope, ChangeRequest, Funding, ProgressReport
 from app.stages.caps import cap_problem
-from app.stages.common import clean, compiled_for, explain_action, lock, msg, rule, today, vnd
+from app.stages.common import clean, compiled_for, explain_action, lock, msg, rule, today
 from app.stages.funding import funding_of, no_check, records_on_funding, release
 from workflow import operations
 from workflow.definitions import InputSpec
@@ -113,8 +114,8 @@ def advance_problems(session: Session, proposal: Any, amount: int) -> list[dict[
     left = advance_limit(funding) - advanced_total(session, proposal.id)
     if amount > left:
         found.append(msg(
-            f"Tổng tạm ứng tối đa {ADVANCE_SHARE_PERCENT}% kinh phí hỗ trợ; chỉ còn được tạm ứng {vnd(left)} đồng",
-            f"Advances may total at most {ADVANCE_SHARE_PERCENT}% of the support; {vnd(left)} VND is left"))
+            f"Tổng tạm ứng tối đa {ADVANCE_SHARE_PERCENT}% kinh phí hỗ trợ; chỉ còn được tạm ứng {vnd(left)}",
+            f"Advances may total at most {ADVANCE_SHARE_PERCENT}% of the support; {vnd(left)} is left"))
     return found
 
 
@@ -178,14 +179,14 @@ def _amount_change_problems(session: Session, proposal: Any, funding: Funding, e
     found = []
     advanced = advanced_total(session, proposal.id)
     if new * ADVANCE_SHARE_PERCENT // 100 < advanced:
-        found.append(msg(f"Đã tạm ứng {vnd(advanced)} đồng, vượt {ADVANCE_SHARE_PERCENT}% mức mới",
-                         f"{vnd(advanced)} VND already advanced is above {ADVANCE_SHARE_PERCENT}% of the new amount"))
+        found.append(msg(f"Đã tạm ứng {vnd(advanced)}, vượt {ADVANCE_SHARE_PERCENT}% mức mới",
+                         f"{vnd(advanced)} already advanced is above {ADVANCE_SHARE_PERCENT}% of the new amount"))
     over_cap = cap_problem(proposal, new)
     if over_cap:
         found.append(over_cap)
     if new - funding.approved_amount > envelope.remaining:
-        found.append(msg(f"Dự toán '{envelope.label}' chỉ còn {vnd(envelope.remaining)} đồng",
-                         f"Envelope '{envelope.label}' has only {vnd(envelope.remaining)} VND left"))
+        found.append(msg(f"Dự toán '{envelope.label}' chỉ còn {vnd(envelope.remaining)}",
+                         f"Envelope '{envelope.label}' has only {vnd(envelope.remaining)} left"))
     return found
 
 
@@ -273,12 +274,12 @@ def _check_settlement(session: Session, proposal: Any, cleaned: dict[str, Any], 
     errors = {}
     if cleaned["disbursed_total"] > funding.approved_amount:
         errors["disbursed_total"] = msg(
-            f"Không được vượt kinh phí được duyệt {vnd(funding.approved_amount)} đồng",
-            f"Must not exceed the approved {vnd(funding.approved_amount)} VND")
+            f"Không được vượt kinh phí được duyệt {vnd(funding.approved_amount)}",
+            f"Must not exceed the approved {vnd(funding.approved_amount)}")
     advanced = advanced_total(session, proposal.id)
     if cleaned["refund_amount"] > advanced:
-        errors["refund_amount"] = msg(f"Không được vượt số đã tạm ứng {vnd(advanced)} đồng",
-                                      f"Must not exceed the {vnd(advanced)} VND advanced")
+        errors["refund_amount"] = msg(f"Không được vượt số đã tạm ứng {vnd(advanced)}",
+                                      f"Must not exceed the {vnd(advanced)} advanced")
     if errors:
         raise InvalidInput(errors)
 

@@ -43,7 +43,7 @@ def test_refusal_says_how_much_is_left_and_stores_nothing(db, people, walk, make
     db.rollback()
     assert refused.value.kind == "guard"
     assert "100.000.000" in refused.value.reasons[0].message["vi"]
-    assert "100.000.000 VND left" in refused.value.reasons[0].message["en"]
+    assert "100.000.000 ₫ left" in refused.value.reasons[0].message["en"]
     db.refresh(envelope)
     db.refresh(proposal)
     assert envelope.committed == 0 and proposal.wf_state == "shortlisted"

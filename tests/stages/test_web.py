@@ -119,3 +119,43 @@ def test_pages_need_the_right_role(client, people):
     login(client, "ung_vien")
     assert client.get("/funding/envelopes").status_code == 403
     assert client.get("/council/").status_code == 403
+
+
+def test_change_request_and_decision_forms(app, client, db, people, walk, make_proposal):
+    proposal = walk.to_implementing(make_proposal(people.applicant))
+    page = f"/proposals/{proposal.id}"
+    login(client, "ung_vien")
+    token = csrf_token(client, page)
+    bad = client.post(f"/implementation/{proposal.id}/changes",
+                      data={"kind": "extension", "value": "31/02/2027", "reason": "Chậm", "csrf_token": token})
+    assert bad.status_code == 422
+    ok = client.post(f"/implementation/{proposal.id}/changes",
+                     data={"kind": "extension", "value": "30/06/2027", "reason": "Chậm giao máy", "csrf_token": token})
+    assert ok.status_code == 303
+    assert 'id="approve-change-' not in client.get(page).get_data(as_text=True)  # only the director decides
+    director = app.test_client()
+    login(director, "giam_doc")
+    shown = director.get(page).get_data(as_text=True)
+    change_id = re.search(r'id="approve-change-(\d+)"', shown).group(1)
+    token = csrf_token(director, page)
+    decided = director.post(f"/implementation/{proposal.id}/changes/{change_id}/decision",
+                            data={"approve": "true", "comment": "Đồng ý", "csrf_token": token})
+    assert decided.status_code == 303
+    again = director.post(f"/implementation/{proposal.id}/changes/{change_id}/decision",
+                          data={"approve": "true", "csrf_token": token})
+    assert again.status_code == 422  # decided already
+    shown = director.get(page).get_data(as_text=True)
+    assert "30/06/2027" in shown and "2027-06-30" in shown  # the new end date, and the request's value
+
+
+def test_stage_panels_speak_english_too(client, db, people, walk, make_proposal):
+    proposal = walk.to_implementing(make_proposal(people.applicant))
+    login(client, "can_bo_trung_tam")
+    page = f"/proposals/{proposal.id}"
+    client.post("/language", data={"lang": "en", "next": page, "csrf_token": csrf_token(client, page)})
+    shown = client.get(page).get_data(as_text=True)
+    for text in ("Money", "Appraisal council", "Implementation", "Record the advance", "Evaluation"):
+        assert text in shown
+    refused = client.post(f"/implementation/{proposal.id}/advances",
+                          data={"amount": "500000000", "csrf_token": csrf_token(client, page)})
+    assert refused.status_code == 422 and "Machinery may be advanced only above 70%" in refused.get_data(as_text=True)
