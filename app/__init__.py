@@ -67,7 +67,8 @@ def _register_template_helpers(app: Flask) -> None:
     from app.units_data import unit_name
 
     app.jinja_env.filters.update(vnd=formatting.vnd, date=formatting.date, datetime=formatting.datetime,
-                                 tr=i18n.tr, unit_name=unit_name)
+                                 tr=i18n.tr_filter, unit_name=unit_name)
+
     def nav_extra() -> list[tuple[str, str, str]]:
         return [(endpoint, i18n.tr(label), role) for endpoint, label, role in NAV_LINKS
                 if endpoint in app.view_functions]

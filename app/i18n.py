@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import current_app, has_request_context, session
 from flask_babel import get_locale
 from flask_login import current_user
+from jinja2 import pass_context
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
@@ -58,3 +60,10 @@ def tr(text: Mapping[str, str] | tuple[str, str] | None) -> str:
     if isinstance(text, tuple):
         return text[1] if lang() == "en" else text[0]
     return text.get(lang()) or text.get("vi") or next(iter(text.values()), "")
+
+
+@pass_context
+def tr_filter(_context: Any, text: Mapping[str, str] | tuple[str, str] | None) -> str:
+    """``tr`` for templates. Taking the context stops Jinja from folding a constant ``("…", "…")|tr`` once,
+    at compile time, in whatever language was current then."""
+    return tr(text)

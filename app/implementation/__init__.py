@@ -7,11 +7,9 @@ from typing import Any
 
 from flask import Blueprint, request
 from flask_login import current_user
-from jinja2 import pass_context
 
 from app.access import requires
 from app.extensions import db_session
-from app.i18n import tr
 from app.proposals import request_id
 from app.scoping import load_proposal
 from app.stages import evaluation, implementation
@@ -19,14 +17,6 @@ from app.stages.web import run_form, stage_view
 
 bp = Blueprint("implementation", __name__, url_prefix="/implementation")
 bp.add_app_template_global(stage_view, "stage_view")
-
-
-@bp.app_template_filter("t")
-@pass_context
-def t(_context: Any, text: Any) -> str:
-    """``tr`` for the stage templates' (vi, en) literals. Taking the context stops Jinja from folding a
-    constant ``("…", "…")|tr`` once at compile time, in whatever language was current then."""
-    return tr(text)
 
 
 def _post(pid: int, service: Any, done: tuple[str, str], *args: Any) -> Any:
