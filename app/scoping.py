@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from flask import abort
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, and_, false, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.models import Proposal
@@ -26,8 +26,27 @@ def role_scopes() -> dict[str, str]:
     return scopes
 
 
-def scope_clause(user: Any) -> Any:
-    """A WHERE clause matching the proposals this user may see (false when none)."""
+COUNCIL_ROLE = "council_member"
+
+
+def blind_versions() -> tuple[tuple[str, int], ...]:
+    """The (workflow, version) pairs whose appraisal council is blind."""
+    return tuple(c.key for c in default_registry()
+                 if any(s.council is not None and s.council.blind for s in c.states.values()))
+
+
+def _outside_blind_review(user: Any) -> Any:
+    """Under blind review a council-only user reaches those proposals through the council pages alone,
+    which hide the applicant; everywhere else (lists, proposal page, files, API) they do not exist."""
+    if {g.role for g in user.grants} != {COUNCIL_ROLE} or not blind_versions():
+        return true()
+    return not_(or_(*(and_(Proposal.wf_workflow == w, Proposal.wf_workflow_version == v)
+                      for w, v in blind_versions())))
+
+
+def scope_clause(user: Any, *, council_review: bool = False) -> Any:
+    """A WHERE clause matching the proposals this user may see (false when none). ``council_review`` is for
+    the council's own pages, which may show blind-review proposals because they hide the applicant."""
     scopes = role_scopes()
     conditions = []
     for grant in user.grants:
@@ -40,16 +59,18 @@ def scope_clause(user: Any) -> Any:
             conditions.append(Proposal.district_code == grant.unit_code)
         elif scope == "province" and grant.unit_code:
             conditions.append(Proposal.province_code == grant.unit_code)
-    return or_(*conditions) if conditions else false()
+    if not conditions:
+        return false()
+    return and_(or_(*conditions), true() if council_review else _outside_blind_review(user))
 
 
-def visible_proposals(user: Any) -> Select[tuple[Proposal]]:
-    return select(Proposal).where(scope_clause(user))
+def visible_proposals(user: Any, *, council_review: bool = False) -> Select[tuple[Proposal]]:
+    return select(Proposal).where(scope_clause(user, council_review=council_review))
 
 
-def load_proposal(session: Session, user: Any, proposal_id: int) -> Proposal:
+def load_proposal(session: Session, user: Any, proposal_id: int, *, council_review: bool = False) -> Proposal:
     """The proposal if it is in the user's scope; 404 otherwise (never reveal that it exists)."""
-    stmt = visible_proposals(user).where(Proposal.id == proposal_id)
+    stmt = visible_proposals(user, council_review=council_review).where(Proposal.id == proposal_id)
     proposal = session.execute(stmt).scalar_one_or_none()
     if proposal is None:
         abort(404)

@@ -33,7 +33,7 @@ NAV_LINKS.append(("council.index", ("Hội đồng thẩm định", "Appraisal c
 def index() -> Any:
     """The proposals the user appraises, with whether their sheet is in."""
     session = db_session()
-    rows = session.execute(visible_proposals(current_user).add_columns(CouncilMember)
+    rows = session.execute(visible_proposals(current_user, council_review=True).add_columns(CouncilMember)
                            .join(CouncilMember, CouncilMember.proposal_id == Proposal.id)
                            .where(CouncilMember.user_id == current_user.id)
                            .order_by(Proposal.year.desc(), Proposal.code)).all()
@@ -47,7 +47,7 @@ def index() -> Any:
 def review(pid: int) -> Any:
     """What a member reads to score: the proposal (without the applicant's identity under blind review)."""
     session = db_session()
-    proposal = load_proposal(session, current_user, pid)
+    proposal = load_proposal(session, current_user, pid, council_review=True)
     member = council.membership(session, proposal.id, current_user.id)
     mine = council.current_sheets(session, proposal.id).get(member.id) if member else None
     return render_template("council/review.html", proposal=proposal, member=member, mine=mine,
@@ -61,7 +61,7 @@ def _form_inputs() -> dict[str, Any]:
 @bp.route("/proposals/<int:pid>/members", methods=["POST"])
 @requires("council")
 def assign(pid: int) -> Any:
-    proposal = load_proposal(db_session(), current_user, pid)
+    proposal = load_proposal(db_session(), current_user, pid, council_review=True)
     return run_form(proposal, lambda: council.assign_member(
         db_session(), proposal, current_user.actor(), _form_inputs(), request_id=request_id()),
         ("Đã phân công thành viên hội đồng.", "Council member assigned."), "council")
@@ -70,7 +70,7 @@ def assign(pid: int) -> Any:
 @bp.route("/proposals/<int:pid>/recusal", methods=["POST"])
 @requires("council")
 def recuse(pid: int) -> Any:
-    proposal = load_proposal(db_session(), current_user, pid)
+    proposal = load_proposal(db_session(), current_user, pid, council_review=True)
     return run_form(proposal, lambda: council.recuse(
         db_session(), proposal, current_user.actor(), _form_inputs(), request_id=request_id()),
         ("Đã ghi nhận việc từ chối tham gia.", "Your recusal is recorded."), "council")
@@ -79,7 +79,7 @@ def recuse(pid: int) -> Any:
 @bp.route("/proposals/<int:pid>/sheets", methods=["POST"])
 @requires("council")
 def submit_sheet(pid: int) -> Any:
-    proposal = load_proposal(db_session(), current_user, pid)
+    proposal = load_proposal(db_session(), current_user, pid, council_review=True)
     inputs = {**_form_inputs(), "not_eligible": "true" if request.form.get("not_eligible") else "false"}
     return run_form(proposal, lambda: council.submit_sheet(
         db_session(), proposal, current_user.actor(), inputs, request_id=request_id()),

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from app.demo import demo_pdf
+
 from .conftest import Cast, People, Person
 
 pytestmark = pytest.mark.browser
@@ -40,25 +42,6 @@ SHEETS = [  # points per criterion (max 20, 25, 20, 20, 5, 10) of the four membe
 
 # --- small real documents, made here ---------------------------------------------------------------------------
 
-def pdf(text: str) -> bytes:
-    """A valid one-page PDF with a correct cross-reference table."""
-    body = f"BT /F1 14 Tf 50 780 Td ({text}) Tj ET".encode("latin-1", "replace")
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-               b"/Resources << /Font << /F1 5 0 R >> >> >>",
-               b"<< /Length %d >>\nstream\n" % len(body) + body + b"\nendstream",
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, obj in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
 def png(width: int = 16, height: int = 12) -> bytes:
     """A valid RGB PNG (a small gradient, standing in for a photographed document)."""
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -72,7 +55,7 @@ def png(width: int = 16, height: int = 12) -> bytes:
 def document(name: str) -> dict[str, Any]:
     if name.endswith(".png"):
         return {"name": name, "mimeType": "image/png", "buffer": png()}
-    return {"name": name, "mimeType": "application/pdf", "buffer": pdf(name)}
+    return {"name": name, "mimeType": "application/pdf", "buffer": demo_pdf(name)}
 
 
 # --- page helpers ---------------------------------------------------------------------------------------------

@@ -26,9 +26,12 @@ def test_blind_review_hides_the_applicant_from_council_members(tmp_path: Path, m
     walk.assign(proposal, people.members[:1])
     name = proposal.organisation.name
     login(client, "hoi_dong_1")
-    for url in (f"/council/proposals/{proposal.id}", f"/proposals/{proposal.id}", "/council/"):
+    for url in (f"/council/proposals/{proposal.id}", "/council/"):
         page = client.get(url).get_data(as_text=True)
         assert name not in page and "(ẩn danh" in page, url
+    # Everywhere else the proposal does not exist for them: page, files, lists.
+    assert client.get(f"/proposals/{proposal.id}").status_code == 404
+    assert proposal.code not in client.get("/proposals").get_data(as_text=True)
     client.post("/logout", data={"csrf_token": csrf_token(client, "/council/")})
     login(client, "can_bo_trung_tam")
     assert name in client.get(f"/proposals/{proposal.id}").get_data(as_text=True)
