@@ -6,7 +6,6 @@ the same thing to the list pages as it does to the engine.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from flask import abort
@@ -17,31 +16,20 @@ from app.models import Proposal
 from workflow.registry import default_registry
 
 
-@lru_cache(maxsize=1)
 def role_scopes() -> dict[str, str]:
-    scopes: dict[str, str] = {}
-    for compiled in default_registry():
-        for name, role in compiled.definition.roles.items():
-            scopes.setdefault(name, role.scope)
-    return scopes
+    return default_registry().role_scopes
 
 
 COUNCIL_ROLE = "council_member"
 
 
-def blind_versions() -> tuple[tuple[str, int], ...]:
-    """The (workflow, version) pairs whose appraisal council is blind."""
-    return tuple(c.key for c in default_registry()
-                 if any(s.council is not None and s.council.blind for s in c.states.values()))
-
-
 def _outside_blind_review(user: Any) -> Any:
     """Under blind review a council-only user reaches those proposals through the council pages alone,
     which hide the applicant; everywhere else (lists, proposal page, files, API) they do not exist."""
-    if {g.role for g in user.grants} != {COUNCIL_ROLE} or not blind_versions():
+    blind = default_registry().blind_review_keys
+    if {g.role for g in user.grants} != {COUNCIL_ROLE} or not blind:
         return true()
-    return not_(or_(*(and_(Proposal.wf_workflow == w, Proposal.wf_workflow_version == v)
-                      for w, v in blind_versions())))
+    return not_(or_(*(and_(Proposal.wf_workflow == w, Proposal.wf_workflow_version == v) for w, v in blind)))
 
 
 def scope_clause(user: Any, *, council_review: bool = False) -> Any:

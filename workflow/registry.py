@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from workflow.errors import DefinitionError, UnknownWorkflow
@@ -47,6 +47,21 @@ class Registry:
 
     def __len__(self) -> int:
         return len(self._by_key)
+
+    @cached_property
+    def role_scopes(self) -> dict[str, str]:
+        """Role -> scope over every loaded version (a role keeps one meaning across versions)."""
+        scopes: dict[str, str] = {}
+        for compiled in self:
+            for name, role in compiled.definition.roles.items():
+                scopes.setdefault(name, role.scope)
+        return scopes
+
+    @cached_property
+    def blind_review_keys(self) -> tuple[tuple[str, int], ...]:
+        """The (workflow, version) pairs whose appraisal council reviews blind."""
+        return tuple(c.key for c in self
+                     if any(s.council is not None and s.council.blind for s in c.states.values()))
 
 
 def definitions_path() -> Path:
