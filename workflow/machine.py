@@ -259,13 +259,27 @@ class CompiledWorkflow:
         self.move(subject, exp, actor)
         return exp, cleaned
 
-    def move(self, subject: Any, exp: Explanation, actor: Actor) -> None:
-        """Run the machine for an allowed explanation and record who fired the trigger."""
-        if not self.machine.events[exp.trigger].trigger(subject, rule_index=exp.rule_index):
+    def step(self, subject: Any, exp: Explanation, actor: Actor) -> Step:
+        """Run the machine for an allowed explanation on a stand-in holding the subject's state, and return the
+        state and trigger history the subject moves to. The subject itself is untouched: the caller stores it."""
+        step = Step(subject.wf_state, {k: list(v) for k, v in fired_by(subject).items()})
+        if not self.machine.events[exp.trigger].trigger(step, rule_index=exp.rule_index):
             raise Conflict({"vi": "Trạng thái đề án đã thay đổi", "en": "The proposal's state has changed"})
-        history = {k: list(v) for k, v in fired_by(subject).items()}
-        history.setdefault(exp.trigger, []).append(actor.user_id)
-        subject.wf_fired_by = history  # a new object, so ORM change tracking sees it
+        step.wf_fired_by.setdefault(exp.trigger, []).append(actor.user_id)
+        return step
+
+    def move(self, subject: Any, exp: Explanation, actor: Actor) -> None:
+        """:meth:`step`, then set the subject's state and trigger history (the in-memory path)."""
+        step = self.step(subject, exp, actor)
+        subject.wf_state, subject.wf_fired_by = step.wf_state, step.wf_fired_by
+
+
+@dataclass
+class Step:
+    """Where a trigger takes a subject: the machine's model for one move."""
+
+    wf_state: str
+    wf_fired_by: dict[str, list[str]]
 
 
 class Instance:

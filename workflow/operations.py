@@ -19,22 +19,25 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, event, inspect, select
+from sqlalchemy import and_, bindparam, event, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm.attributes import set_committed_value
 
 from workflow import audit
 from workflow.audit import AuditEvent
 from workflow.errors import Conflict, DefinitionChanged, InvalidInput, Refused
 from workflow.explain import Explanation
 from workflow.inputs import clean_inputs
-from workflow.machine import CompiledWorkflow
+from workflow.machine import CompiledWorkflow, Step
 from workflow.permissions import Actor, Grant
 from workflow.registry import Registry, default_registry
 from workflow.storage import WorkflowMixin, utcnow
 
 log = logging.getLogger(__name__)
 _PENDING_REFUSALS = "workflow.pending_refusals"
+_CHANGED_FIRST = {"vi": "Hồ sơ đã được người khác cập nhật; hãy tải lại trang",
+                  "en": "Someone else changed this first; reload and try again"}
 _NOTHING_CHANGED = {"vi": "Không có thay đổi nào", "en": "Nothing was changed"}
 
 
@@ -45,6 +48,7 @@ class _Change:
     inputs: dict[str, Any] = field(default_factory=dict)
     diff: dict[str, Any] = field(default_factory=dict)
     comment: str | None = None
+    step: Step | None = None  # where a fired trigger takes the subject
 
 
 @dataclass(frozen=True)
@@ -109,10 +113,37 @@ def _lock(session: Session, subject: WorkflowMixin) -> None:
                         .execution_options(populate_existing=True))
 
 
+@lru_cache(maxsize=64)
+def _store_statement(subject_class: type) -> Any:
+    """UPDATE ... WHERE primary key and wf_version; the SET clause comes from the parameters given."""
+    mapper: Any = inspect(subject_class)
+    version = mapper.columns["wf_version"]
+    return (update(version.table).where(*(k == bindparam(f"pk{i}") for i, k in enumerate(mapper.primary_key)),
+                                        version == bindparam("locked_version")))
+
+
+def _store(session: Session, subject: WorkflowMixin, step: Step | None) -> None:
+    """Write the columns the engine owns with one UPDATE: the bumped version and, for a fired trigger, the
+    state, trigger history and entry time. They are set on the instance as committed values, so the ORM has
+    nothing left to flush for them (its unit of work would cost more than the whole bare transaction)."""
+    values: dict[str, Any] = {"wf_version": subject.wf_version + 1}
+    if step is not None:
+        values["wf_fired_by"] = step.wf_fired_by
+        if step.wf_state != subject.wf_state:
+            values.update(wf_state=step.wf_state, wf_entered_at=utcnow())
+    subject_class: type = type(subject)
+    params = {f"pk{i}": v for i, v in enumerate(inspect(subject).identity or ())}
+    result = session.connection().execute(_store_statement(subject_class),
+                                          {**values, **params, "locked_version": subject.wf_version})
+    if result.rowcount != 1:  # cannot happen while the row is locked; never let a write go unchecked
+        raise Conflict(_CHANGED_FIRST)
+    for key, value in values.items():
+        set_committed_value(subject, key, value)
+
+
 def _check_version(subject: WorkflowMixin, expected_version: int | None) -> None:
     if expected_version is not None and subject.wf_version != expected_version:
-        raise Conflict({"vi": "Hồ sơ đã được người khác cập nhật; hãy tải lại trang",
-                        "en": "Someone else changed this first; reload and try again"},
+        raise Conflict(_CHANGED_FIRST,
                        current_version=subject.wf_version, current_state=subject.wf_state)
 
 
@@ -140,10 +171,8 @@ def _operate(session: Session, subject: WorkflowMixin, actor: Actor, action: str
         raise Refused(exp)
     from_state = subject.wf_state
     change = perform(compiled, exp)
-    subject.wf_version += 1
-    if subject.wf_state != from_state:
-        subject.wf_entered_at = utcnow()
-    session.flush()
+    session.flush()  # what perform changed through the ORM: edited fields, an action's rows (a fire: nothing)
+    _store(session, subject, change.step)
     return audit.append(
         session, subject_type=subject.wf_type(), subject_id=subject.wf_subject_id(), action=action,
         outcome="applied", from_state=from_state, to_state=subject.wf_state, **_pin(subject),
@@ -170,8 +199,8 @@ def fire(session: Session, instance: WorkflowMixin, trigger: str, actor: Actor,
 
     def perform(compiled: CompiledWorkflow, exp: Explanation) -> _Change:
         cleaned = clean_inputs(exp.requires, compiled.input_specs, inputs)
-        compiled.move(instance, exp, actor)
-        return _Change(inputs=cleaned, comment=cleaned.get("comment") or cleaned.get("reason"))
+        return _Change(inputs=cleaned, comment=cleaned.get("comment") or cleaned.get("reason"),
+                       step=compiled.step(instance, exp, actor))
 
     return _operate(session, instance, actor, trigger,
                     authorize=lambda c: c.explain(instance, actor, trigger, session=session, inputs=inputs),

@@ -165,6 +165,6 @@ def _search_text_on_insert(_mapper: object, _connection: object, target: Proposa
 
 @event.listens_for(Proposal, "before_update")
 def _search_text_on_update(_mapper: object, _connection: object, target: Proposal) -> None:
-    state = inspect(target)
-    if any(state.attrs[name].history.has_changes() for name in SEARCHED_FIELDS):
+    attrs = inspect(target).attrs  # built afresh on every access: once per update, not once per field
+    if any(attrs[name].history.has_changes() for name in SEARCHED_FIELDS):
         target.refresh_search_text()  # workflow-only updates (state, version) skip this

@@ -99,6 +99,26 @@ def test_failure_after_state_change_leaves_nothing(engine, make_proposal):
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == 1
 
 
+def test_fire_leaves_the_instance_as_the_database_has_it(engine, make_proposal):
+    """The engine writes its own columns with one UPDATE; the ORM must neither lose nor repeat them."""
+    p = make_proposal()
+    with Session(engine, expire_on_commit=False) as s:
+        proposal = s.get(Proposal, p.id)
+        entered = proposal.wf_entered_at
+        operations.fire(s, proposal, "submit", applicant(p.organisation_id))
+        assert proposal not in s.dirty  # nothing left for a later flush to write again
+        s.commit()
+        in_memory = (proposal.wf_state, proposal.wf_version, proposal.wf_fired_by)
+        operations.fire(s, proposal, "forward", officer("district_officer", DISTRICT), {"comment": "Đạt"})
+        s.rollback()  # the rolled-back move must not linger on the instance
+        assert (proposal.wf_state, proposal.wf_version, proposal.wf_fired_by) == in_memory
+    with Session(engine) as s:
+        stored = s.get(Proposal, p.id)
+        assert (stored.wf_state, stored.wf_version, stored.wf_fired_by) == in_memory == (
+            "district_review", 2, {"submit": ["app1"]})
+        assert stored.wf_entered_at.replace(tzinfo=None) > entered.replace(tzinfo=None)
+
+
 def test_edit_records_field_diff(engine, make_proposal):
     p = make_proposal()
     with Session(engine) as s:
