@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from app.access import requires
@@ -25,7 +25,7 @@ from app.scoping import role_scopes
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-LANGUAGE_CHOICES = [("vi", "Tiếng Việt"), ("en", "English")]
+LANGUAGE_CHOICES = [SelectChoice("vi", "Tiếng Việt"), SelectChoice("en", "English")]
 
 
 class UserForm(FlaskForm):
@@ -71,22 +71,23 @@ def _units(session: Any) -> list[Unit]:
 def _user_form(session: Any) -> UserForm:
     form = UserForm()
     orgs = session.execute(select(Organisation.id, Organisation.name).order_by(Organisation.name))
-    form.organisation_id.choices = [(0, _("(none)"))] + [(i, name) for i, name in orgs]
+    form.organisation_id.choices = [SelectChoice("0", _("(none)"))] + [SelectChoice(str(i), name) for i, name in orgs]
     return form
 
 
 def _grant_form(session: Any) -> GrantForm:
     form = GrantForm()
     form.role.choices = sorted(role_scopes())
-    form.unit_code.choices = [("", _("(none: own organisation)"))] + [
-        (u.code, f"{u.code} · {u.name}") for u in _units(session)]
+    form.unit_code.choices = [SelectChoice("", _("(none: own organisation)"))] + [
+        SelectChoice(u.code, f"{u.code} · {u.name}") for u in _units(session)]
     return form
 
 
 def _commune_form(session: Any) -> CommuneForm:
     form = CommuneForm()
     districts = session.execute(select(Unit.code, Unit.name).where(Unit.level == "district").order_by(Unit.code))
-    form.district_code.choices = [("", _("(none: after the reform)"))] + [(c, f"{c} · {n}") for c, n in districts]
+    form.district_code.choices = [SelectChoice("", _("(none: after the reform)"))] + [
+        SelectChoice(c, f"{c} · {n}") for c, n in districts]
     return form
 
 

@@ -8,7 +8,15 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from app.i18n import tr
@@ -41,13 +49,13 @@ class MoneyField(StringField):
             raise ValidationError(str(_l("The amount is too large.")))
 
 
-def _pairs(table: dict[str, tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(key, tr(titles)) for key, titles in table.items()]
+def _pairs(table: dict[str, tuple[str, str]]) -> list[SelectChoice]:
+    return [SelectChoice(key, tr(titles)) for key, titles in table.items()]
 
 
-def commune_choices() -> list[tuple[str, str]]:
+def commune_choices() -> list[SelectChoice]:
     names = dict(DISTRICTS)
-    return [(code, f"{name} – {names[district]}") for district, communes in COMMUNES.items()
+    return [SelectChoice(code, f"{name} – {names[district]}") for district, communes in COMMUNES.items()
             for code, name in communes]
 
 
@@ -96,7 +104,7 @@ class UploadForm(FlaskForm):
 
     def __init__(self, kinds: list[str], *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.kind.choices = [(k, tr(ATTACHMENT_KINDS[k])) for k in kinds]
+        self.kind.choices = [SelectChoice(k, tr(ATTACHMENT_KINDS[k])) for k in kinds]
 
 
 def action_form(requires: tuple[str, ...], specs: dict[str, InputSpec], formdata: Any = None) -> FlaskForm:
@@ -117,7 +125,7 @@ def action_form(requires: tuple[str, ...], specs: dict[str, InputSpec], formdata
         elif spec.type == "bool":
             field = BooleanField(label)
         elif spec.type == "choice":
-            field = SelectField(label, choices=[(c, c) for c in spec.choices or []])
+            field = SelectField(label, choices=[SelectChoice(c) for c in spec.choices or []])
         elif spec.type == "date":
             field = StringField(label, render_kw={"type": "date"})
         elif spec.type in ("money", "int", "percent"):
