@@ -26,7 +26,7 @@ from pydantic import (
 
 from app.models.proposals import ATTACHMENT_KINDS, CATEGORIES, SECTORS
 from workflow.definitions import InputSpec
-from workflow.registry import default_registry
+from workflow.registry import Registry, default_registry
 
 MAX_VND = 10**15
 
@@ -149,13 +149,18 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-@lru_cache(maxsize=1)
-def action_models() -> dict[str, tuple[str, type[BaseModel]]]:
+def action_models(registry: Registry | None = None) -> dict[str, tuple[str, type[BaseModel]]]:
     """trigger -> (English title, body model): the inputs any rule of the trigger requires, plus
     expected_version. Which inputs are required depends on the rule that applies, so the engine says."""
+    return _action_models(registry or default_registry())
+
+
+@lru_cache(maxsize=4)
+def _action_models(registry: Registry) -> dict[str, tuple[str, type[BaseModel]]]:
+    """Built once per loaded registry (keyed by identity), so a new definitions folder gets new models."""
     inputs: dict[str, dict[str, InputSpec]] = {}
     titles: dict[str, str] = {}
-    for compiled in default_registry():  # ascending versions: the latest spec of an input wins
+    for compiled in registry:  # ascending versions: the latest spec of an input wins
         for rule in compiled.rules:
             titles[rule.trigger] = rule.title["en"]
             specs = inputs.setdefault(rule.trigger, {})

@@ -3,6 +3,8 @@ response that contradicts it)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -17,6 +19,7 @@ from schemathesis.checks import (
 from api.world import build_world
 from app.api.schemas import action_models
 from app.api.spec import openapi_path
+from workflow.registry import Registry, default_registry
 
 
 def test_every_api_route_is_in_the_spec(app, client):
@@ -74,3 +77,9 @@ def test_api_conforms_and_never_500s(app, db, make_user, make_org, make_proposal
         run()
     assert len(statuses) >= 2 * len(strategies)  # it really called the API
     assert any(s < 300 for s in statuses) and any(400 <= s < 500 for s in statuses)
+
+
+def test_action_models_follow_the_registry_they_are_built_from():
+    permit = Registry.load([Path(__file__).parent.parent / "persistence" / "definitions"])
+    assert sorted(action_models(permit)) == ["close", "grant"]
+    assert "forward" in action_models() and action_models() is action_models(default_registry())
