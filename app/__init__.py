@@ -7,7 +7,7 @@ import importlib.util
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, g
 
 BLUEPRINTS = ("auth", "proposals", "review", "audit", "admin", "api")
 STAGE_BLUEPRINTS = ("council", "funding", "implementation")  # issue 5's areas, registered once they exist
@@ -63,8 +63,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _register_template_helpers(app: Flask) -> None:
     from app import formatting, i18n
+    from app.extensions import db_session
     from app.models.proposals import ATTACHMENT_KINDS, CATEGORIES, ORGANISATION_KINDS, SECTORS
-    from app.units_data import unit_name
+    from app.models.units import unit_names
+
+    def unit_name(code: str | None) -> str:
+        """A unit's name from the unit table (read once per request), its code when unknown."""
+        if "unit_names" not in g:
+            g.unit_names = unit_names(db_session())
+        return g.unit_names.get(code or "", code or "")
 
     app.jinja_env.filters.update(vnd=formatting.vnd, date=formatting.date, datetime=formatting.datetime,
                                  tr=i18n.tr_filter, unit_name=unit_name)

@@ -6,8 +6,6 @@ The commune list is a selection for the demo, not the full list.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -46,22 +44,6 @@ COMMUNES: dict[str, tuple[tuple[str, str], ...]] = {
     "173": (("05908", "Thị trấn Hương Sơn"), ("05917", "Xã Tân Khánh"), ("05926", "Xã Đào Xá"),
             ("05947", "Xã Tân Đức"), ("05950", "Xã Úc Kỳ"), ("05962", "Xã Thanh Ninh")),
 }
-
-
-@lru_cache(maxsize=1)
-def unit_index() -> dict[str, tuple[str, str, str | None]]:
-    """code -> (name, level, district code), without a database round trip."""
-    index: dict[str, tuple[str, str, str | None]] = {PROVINCE[0]: (PROVINCE[1], "province", None)}
-    for code, name in DISTRICTS:
-        index[code] = (name, "district", code)
-        for commune_code, commune_name in COMMUNES[code]:
-            index[commune_code] = (commune_name, "commune", code)
-    return index
-
-
-def unit_name(code: str | None) -> str:
-    entry = unit_index().get(code or "")
-    return entry[0] if entry else (code or "")
 
 
 def seed_units(session: Session) -> int:

@@ -6,6 +6,7 @@ import datetime as dt
 import unicodedata
 
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, event, inspect
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.db import Base
@@ -126,11 +127,14 @@ class Proposal(StageFacts, WorkflowMixin, Base):
         self.district_code = district_of(session, commune_code)
         self.province_code = province_code
 
-    def refresh_search_text(self) -> None:
-        from app.units_data import unit_name
+    def refresh_search_text(self, connection: Connection) -> None:
+        """Fold title, code, organisation and the unit table's names of the commune and district."""
+        from app.models.units import unit_names
 
+        places = [self.commune_code, self.district_code]
+        names = unit_names(connection, places)
         org = self.organisation.name if self.organisation is not None else ""
-        parts = [self.code or "", self.title or "", org, unit_name(self.commune_code), unit_name(self.district_code)]
+        parts = [self.code or "", self.title or "", org, *(names.get(c or "", c or "") for c in places)]
         self.search_text = fold(" ".join(parts))
 
     # --- facts read by guards ---------------------------------------------------------------------------
@@ -159,12 +163,12 @@ SEARCHED_FIELDS = ("code", "title", "organisation_id", "commune_code", "district
 
 
 @event.listens_for(Proposal, "before_insert")
-def _search_text_on_insert(_mapper: object, _connection: object, target: Proposal) -> None:
-    target.refresh_search_text()  # derived from title, code and names; never edited by hand
+def _search_text_on_insert(_mapper: object, connection: Connection, target: Proposal) -> None:
+    target.refresh_search_text(connection)  # derived from title, code and names; never edited by hand
 
 
 @event.listens_for(Proposal, "before_update")
-def _search_text_on_update(_mapper: object, _connection: object, target: Proposal) -> None:
+def _search_text_on_update(_mapper: object, connection: Connection, target: Proposal) -> None:
     attrs = inspect(target).attrs  # built afresh on every access: once per update, not once per field
     if any(attrs[name].history.has_changes() for name in SEARCHED_FIELDS):
-        target.refresh_search_text()  # workflow-only updates (state, version) skip this
+        target.refresh_search_text(connection)  # workflow-only updates (state, version) skip this

@@ -29,13 +29,12 @@ from app.extensions import db_session
 from app.formatting import vnd
 from app.i18n import lang, tr
 from app.lifecycle_svg import render as render_lifecycle
-from app.models import Attachment, Proposal, User
+from app.models import Attachment, Proposal, Unit, User
 from app.models.proposals import ACCEPTANCE_KINDS, DOSSIER_KINDS, fold
-from app.proposals.forms import ProposalForm, UploadForm, action_form
+from app.proposals.forms import ProposalForm, UploadForm, action_form, commune_choices
 from app.proposals.service import WORKFLOW, add_attachment, create_proposal, edit_proposal
 from app.review.deadlines import today
 from app.scoping import load_proposal, visible_proposals
-from app.units_data import DISTRICTS
 from app.uploads import RejectedFile, discard, display_name, path_of, store
 from workflow.audit import events_for
 from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
@@ -92,8 +91,10 @@ def index() -> Any:
     years = session.scalars(select(Proposal.year).where(Proposal.id.in_(select(stmt.subquery().c.id)))
                             .distinct().order_by(Proposal.year.desc())).all()
     args = {k: v for k, v in request.args.items() if k != "page" and v}
+    districts = session.execute(select(Unit.code, Unit.name).where(Unit.level == "district")
+                                .order_by(Unit.code)).all()
     return render_template("proposals/index.html", rows=rows, total=total, page=page, pages=pages,
-                           args=args, states=state_titles(), districts=DISTRICTS, years=years)
+                           args=args, states=state_titles(), districts=districts, years=years)
 
 
 def workflow_year_default() -> int:
@@ -108,14 +109,14 @@ def _render_form(form: ProposalForm, proposal: Proposal | None, status: int = 20
 @bp.route("/proposals/new", methods=["GET", "POST"])
 @requires("applicant")
 def new() -> Any:
-    form = ProposalForm()
+    session = db_session()
+    form = ProposalForm(commune_choices(session))
     if request.method == "GET":
         form.year.data = form.year.data or workflow_year_default()
         form.commune_code.data = current_user.organisation.commune_code
         return _render_form(form, None)
     if not form.validate():
         return _render_form(form, None, 422)
-    session = db_session()
     try:
         # new proposals always run the current lifecycle; older versions only hold earlier years' cases
         proposal = create_proposal(session, current_user, form.values(),
@@ -216,7 +217,8 @@ def edit(pid: int) -> Any:
     permitted = compiled.explain_edit(proposal, current_user.actor())
     if not permitted.allowed:
         abort(403, description="; ".join(tr(r.message) for r in permitted.reasons))
-    form = ProposalForm(obj=proposal if request.method == "GET" else None)
+    form = ProposalForm(commune_choices(session, keep=proposal.commune_code),
+                        obj=proposal if request.method == "GET" else None)
     if request.method == "GET":
         form.expected_version.data = proposal.wf_version
         return _render_form(form, proposal)

@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from sqlalchemy.orm import Session
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -21,7 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from app.i18n import tr
 from app.models.proposals import ATTACHMENT_KINDS, CATEGORIES, SECTORS
-from app.units_data import COMMUNES, DISTRICTS
+from app.models.units import active_communes
 from workflow.definitions import InputSpec
 from workflow.inputs import BUILTIN_INPUTS
 
@@ -53,10 +54,10 @@ def _pairs(table: dict[str, tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(key, tr(titles)) for key, titles in table.items()]
 
 
-def commune_choices() -> list[SelectChoice]:
-    names = dict(DISTRICTS)
-    return [SelectChoice(code, f"{name} – {names[district]}") for district, communes in COMMUNES.items()
-            for code, name in communes]
+def commune_choices(session: Session, keep: str | None = None) -> list[SelectChoice]:
+    """The unit table's active communes (those an admin added too), labelled with their former district."""
+    return [SelectChoice(code, f"{name} – {district}" if district else name)
+            for code, name, district in active_communes(session, keep)]
 
 
 class ProposalForm(FlaskForm):
@@ -78,9 +79,9 @@ class ProposalForm(FlaskForm):
     priority_sector = BooleanField(_l("Priority sector"))
     expected_version = HiddenField()
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, communes: list[SelectChoice], *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.commune_code.choices = commune_choices()
+        self.commune_code.choices = communes
         self.category.choices = _pairs(CATEGORIES)
         self.sector.choices = _pairs(SECTORS)
 

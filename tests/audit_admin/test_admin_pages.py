@@ -158,6 +158,25 @@ def test_add_commune(admin_client, db):
     assert "Xã Thử Nghiệm" in admin_client.get("/admin/units").get_data(as_text=True)
 
 
+def test_an_added_commune_can_be_chosen_named_and_searched(admin_client, app, db):
+    """A commune an admin adds is a real unit at once: in the proposal form, on pages and in search."""
+    _post(admin_client, "/admin/units", {"code": "05999", "name": "Xã Thử Nghiệm", "district_code": "171"},
+          page="/admin/units")
+    applicant = app.test_client()
+    assert login(applicant, "applicant_a").status_code == 302
+    assert 'value="05999"' in applicant.get("/proposals/new").get_data(as_text=True)
+    created = applicant.post("/proposals/new", data={
+        "title": "Máy ép mía", "commune_code": "05999", "category": "machinery", "sector": "agro_processing",
+        "year": "2026", "total_cost": "300.000.000", "requested_support": "100.000.000",
+        "counterpart_funds": "200.000.000", "duration_months": "12", "expected_jobs": "3",
+        "csrf_token": csrf_token(applicant, "/proposals/new")})
+    assert created.status_code == 303, created.get_data(as_text=True)
+    detail = applicant.get(created.headers["Location"]).get_data(as_text=True)
+    assert "Xã Thử Nghiệm, Huyện Đại Từ" in detail
+    found = applicant.get("/proposals?q=thu+nghiem").get_data(as_text=True)
+    assert "Máy ép mía" in found
+
+
 @pytest.mark.parametrize("data", [{"code": "05761", "name": "Trùng mã"}, {"code": "12", "name": "Sai mã"},
                                   {"code": "05998", "name": ""}, {"code": "05997", "name": "X", "district_code": "1"}])
 def test_add_commune_rejects_bad_input(admin_client, db, data):
