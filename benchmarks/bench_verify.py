@@ -2,13 +2,15 @@
 
 The trail is 10,000 subjects' chains, interleaved as a busy system writes them, with a checkpoint every
 100,000 events; events are built by ``workflow.audit.event_values`` (the bodies and hashes the write path makes)
-and bulk-inserted. Only ``verify_chain`` is timed (best of 3, wall clock and this process's CPU time;
-PostgreSQL's hashing runs in the server process). Usage: python benchmarks/bench_verify.py [N] [sqlite|postgres]
+and bulk-inserted. Only ``verify_chain`` is timed (best of 3, wall clock and the CPU time of this process and
+its workers; PostgreSQL's hashing runs in the server), with 1 worker and with one per CPU (what
+``python -m workflow audit verify`` uses). Usage: python benchmarks/bench_verify.py [N] [sqlite|postgres]
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import time
 
@@ -62,18 +64,32 @@ def main() -> None:
             began = time.perf_counter()
             fill(engine, total)
             filled = time.perf_counter() - began
-            runs = []
-            for _ in range(RUNS):
-                began, cpu = time.perf_counter(), time.process_time()
-                result = audit.verify_chain(engine)
-                runs.append((time.perf_counter() - began, time.process_time() - cpu))
+            results = {workers: best_of(engine, workers) for workers in sorted({1, os.cpu_count() or 1})}
             engine.dispose()
-        assert result.ok, result.first
-        took, cpu = min(runs)
-        print(f"{label:10s} verify {result.count:,} events ({result.checkpoints} checkpoints): best of {RUNS} "
-              f"{took:.2f} s = {result.count / took:,.0f} events/s wall; this process used {cpu:.2f} s CPU "
-              f"({result.count / cpu:,.0f} events per CPU-second)  [fill {filled:.0f} s]  "
-              f"head {result.head_digest[:16]}…  [{machine()}]")
+        digests = {(r.count, r.head_digest) for r, _took, _cpu in results.values()}
+        assert len(digests) == 1, f"the scans disagree: {digests}"
+        for workers, (result, took, cpu) in results.items():
+            assert result.ok, result.first
+            print(f"{label:10s} verify {result.count:,} events ({result.checkpoints} checkpoints), "
+                  f"{workers} worker(s): best of {RUNS} {took:.2f} s = {result.count / took:,.0f} events/s wall; "
+                  f"CPU {cpu:.2f} s in this process and its workers  [fill {filled:.0f} s]  "
+                  f"head {result.head_digest[:16]}…  [{machine()}]")
+
+
+def best_of(engine, workers: int):
+    """(result, wall seconds, CPU seconds of this process and its finished workers) of the fastest run."""
+    runs = []
+    for _ in range(RUNS):
+        began, cpu = time.perf_counter(), _cpu()
+        result = audit.verify_chain(engine, workers=workers)
+        runs.append((time.perf_counter() - began, _cpu() - cpu, result))
+    took, cpu, result = min(runs, key=lambda run: run[0])
+    return result, took, cpu
+
+
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 if __name__ == "__main__":

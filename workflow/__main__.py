@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def _audit(args: argparse.Namespace) -> int:
     from workflow import audit
 
     if args.audit_command == "verify":
-        return audit.cli_verify(args.db)
+        return audit.cli_verify(args.db, workers=args.workers)
     if args.audit_command == "checkpoint":
         return audit.cli_checkpoint(args.db)
     return audit.cli_export(args.db, sys.stdout)
@@ -94,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("verify", "export", "checkpoint"):
         p = audit_sub.add_parser(name)
         p.add_argument("--db", required=True, help="database URL")
+        if name == "verify":
+            p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                           help="processes scanning stretches of the trail side by side (default: one per CPU)")
     audit.set_defaults(func=_audit)
 
     migrate = sub.add_parser("migrate", help="move live subjects to a newer definition version")

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import Any, TextIO, cast
@@ -39,6 +41,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, make_transient_to_detached, mapped_column
+from sqlalchemy.pool import NullPool
 
 from workflow.chaincheck import (
     CHECKPOINT_CHAIN,
@@ -371,30 +374,85 @@ def _disagreeing_ids(conn: Connection) -> set[int]:
     return {row[0] for row in conn.exec_driver_sql(sql)}
 
 
-def verify_chain(source: Session | Engine | Connection) -> VerifyResult:
-    """Recompute every chain and checkpoint. Reads only (and never waits for writers); safe while the app runs."""
+def verify_chain(source: Session | Engine | Connection, *, workers: int = 1,
+                 min_stretch: int = _BATCH) -> VerifyResult:
+    """Recompute every chain and checkpoint. Reads only (and never waits for writers); safe while the app runs.
+
+    With ``workers`` > 1 the ids are split into up to that many stretches of at least ``min_stretch`` ids,
+    scanned by forked processes on their own connections and joined in id order (:meth:`Chains.absorb`).
+    Only for a process without threads of its own, such as the command line."""
     engine = _engine_of(source)
-    chains = Chains()
     with engine.connect() as conn:
         with Session(bind=conn) as session:
             checkpoints = list(_checkpoint_diffs(session))
-        wanted: dict[str, dict[int, str]] = {}  # chain -> {seq: hash} of the heads checkpoints name
+        wanted: dict[str, set[int]] = {}  # chain -> seqs of the heads checkpoints name
         for _id, _seq, diff in checkpoints:
             for chain, seq in _named_heads(diff):
-                wanted.setdefault(chain, {})[seq] = ""
+                wanted.setdefault(chain, set()).add(seq)
         altered = _underived_columns(conn)
         disagreeing = _disagreeing_ids(conn) if altered else set()
-        add = chains.add
-        for batch in _rows(conn, "ORDER BY id", name="audit_verify"):
-            for event_id, chain, seq, prev_hash, event_hash, checked in batch:
-                add(chain, seq, prev_hash, event_hash, _body_ok(checked, event_hash) and event_id not in disagreeing)
-                if (named := wanted.get(chain)) is not None and seq in named:
-                    named[seq] = event_hash
+        on_disk = engine.url.database not in (None, "", ":memory:")
+        stretches = _stretches(conn, workers, min_stretch) if workers > 1 and on_disk else [(None, None)]
+    if len(stretches) > 1:
+        url = engine.url.render_as_string(hide_password=False)
+        engine.dispose()  # so the forked workers inherit no open connection
+        with ProcessPoolExecutor(len(stretches), mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(_scan_stretch, url, lo, hi, wanted, disagreeing) for lo, hi in stretches]
+            scans = [f.result() for f in futures]
+    else:
+        with engine.connect() as conn:
+            scans = [_scan(conn, None, None, wanted, disagreeing)]
+    chains, found = scans[0]
+    for later, later_found in scans[1:]:
+        chains.absorb(later)
+        for chain, hashes in later_found.items():
+            found.setdefault(chain, {}).update(hashes)
+    with engine.connect() as conn:
         problems = [b for chain in sorted(chains.broken | _chains_of(conn, disagreeing))
                     if (b := _classify(conn, chain, disagreeing)) is not None]
-    cp_problems, _digests = check_checkpoints(checkpoints, lambda c, q: wanted.get(c, {}).get(q) or None)
+    cp_problems, _digests = check_checkpoints(checkpoints, lambda c, q: found.get(c, {}).get(q))
     problems = sorted(problems + cp_problems, key=lambda b: b.event_id)
     return VerifyResult(not problems, chains.count, chains.head_digest(), problems, len(checkpoints), altered)
+
+
+def _stretches(conn: Connection, parts: int, min_width: int) -> list[tuple[int | None, int | None]]:
+    """Split the ids into up to ``parts`` contiguous ``[lo, hi)`` stretches of about equal width."""
+    low, high = conn.execute(select(func.min(AuditEvent.id), func.max(AuditEvent.id))).one()
+    if low is None:
+        return [(None, None)]
+    parts = max(1, min(parts, (high - low + 1) // max(min_width, 1)))
+    width = -(-(high - low + 1) // parts)
+    bounds = [low + i * width for i in range(parts)]
+    return [(lo if i else None, bounds[i + 1] if i + 1 < parts else None) for i, lo in enumerate(bounds)]
+
+
+def _scan(conn: Connection, lo: int | None, hi: int | None, wanted: dict[str, set[int]],
+          disagreeing: set[int]) -> tuple[Chains, dict[str, dict[int, str]]]:
+    """Link the events with ids in ``[lo, hi)`` (None: unbounded); also the hashes of the heads ``wanted``."""
+    p = "%s" if conn.dialect.name == "postgresql" else "?"
+    where = " AND ".join([f"id >= {p}"] * (lo is not None) + [f"id < {p}"] * (hi is not None))
+    params = tuple(v for v in (lo, hi) if v is not None)
+    chains = Chains(midway=lo is not None)
+    found: dict[str, dict[int, str]] = {}
+    add, hashed_by_server = chains.add, conn.dialect.name == "postgresql"
+    for batch in _rows(conn, f"{'WHERE ' + where if where else ''} ORDER BY id", params, name="audit_verify"):
+        for event_id, chain, seq, prev_hash, event_hash, checked in batch:  # the hot loop: kept flat
+            body_ok = checked if hashed_by_server else sha256(checked).hexdigest() == event_hash
+            add(chain, seq, prev_hash, event_hash, body_ok and not (disagreeing and event_id in disagreeing))
+            if (named := wanted.get(chain)) is not None and seq in named:
+                found.setdefault(chain, {})[seq] = event_hash
+    return chains, found
+
+
+def _scan_stretch(url: str, lo: int | None, hi: int | None, wanted: dict[str, set[int]],
+                  disagreeing: set[int]) -> tuple[Chains, dict[str, dict[int, str]]]:
+    """:func:`_scan` in a worker process, on a connection of its own."""
+    engine = read_only(create_db_engine(url, poolclass=NullPool))
+    try:
+        with engine.connect() as conn:
+            return _scan(conn, lo, hi, wanted, disagreeing)
+    finally:
+        engine.dispose()
 
 
 def _named_heads(diff: dict[str, Any]) -> Iterator[tuple[str, int]]:
@@ -438,10 +496,10 @@ def export(source: Session | Engine | Connection, out: TextIO) -> int:
     return count
 
 
-def cli_verify(url: str) -> int:
+def cli_verify(url: str, workers: int = 1) -> int:
     engine = create_db_engine(url)
     try:
-        result = verify_chain(engine)
+        result = verify_chain(engine, workers=workers)
     finally:
         engine.dispose()
     if result.ok:

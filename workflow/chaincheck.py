@@ -121,26 +121,52 @@ def _link_break(rows: list[Row], i: int, target: Row | None) -> Break:
 
 @dataclass
 class Chains:
-    """Streams events in id order; keeps each chain's head and marks chains that do not link cleanly."""
+    """Streams events in id order; keeps each chain's head and marks chains that do not link cleanly.
+
+    With ``midway`` it holds a later stretch of the trail (ids from some point on): a chain's first event there
+    is kept in ``firsts`` instead of being checked, and :meth:`absorb` links it once the stretches before it
+    are known. Stretches scanned side by side and absorbed in id order give exactly what one scan would."""
 
     heads: dict[str, tuple[int, str]] = field(default_factory=dict)  # chain -> (seq, hash)
     broken: set[str] = field(default_factory=set)
     count: int = 0
+    midway: bool = False
+    firsts: dict[str, tuple[int, str]] = field(default_factory=dict)  # chain -> (seq, prev_hash), midway only
 
     def add(self, chain: str, seq: int, prev_hash: str, event_hash: str, body_ok: bool) -> None:
         self.count += 1
         head = self.heads.get(chain)
-        if head is None:
-            ok = seq == 1 and prev_hash == GENESIS
+        if head is None and self.midway:
+            self.firsts[chain] = (seq, prev_hash)
+            ok = True
         else:
-            ok = seq == head[0] + 1 and prev_hash == head[1]
+            ok = _links(head, seq, prev_hash)
         if not (ok and body_ok):
             self.broken.add(chain)
         if head is None or seq > head[0]:
             self.heads[chain] = (seq, event_hash)
 
+    def absorb(self, later: Chains) -> None:
+        """Continue with the stretch (scanned ``midway``) that follows what this has seen."""
+        self.count += later.count
+        self.broken |= later.broken
+        for chain, (seq, prev_hash) in later.firsts.items():
+            if not _links(self.heads.get(chain), seq, prev_hash):
+                self.broken.add(chain)
+        for chain, (seq, event_hash) in later.heads.items():
+            head = self.heads.get(chain)
+            if head is None or seq > head[0]:
+                self.heads[chain] = (seq, event_hash)
+
     def head_digest(self) -> str:
         return head_digest(self.heads)
+
+
+def _links(head: tuple[int, str] | None, seq: int, prev_hash: str) -> bool:
+    """Whether an event at ``seq`` after ``prev_hash`` follows its chain's ``head`` (None: a new chain)."""
+    if head is None:
+        return seq == 1 and prev_hash == GENESIS
+    return seq == head[0] + 1 and prev_hash == head[1]
 
 
 def check_checkpoints(checkpoints: Iterable[tuple[int, int, dict[str, Any]]],

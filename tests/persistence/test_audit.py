@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -17,7 +20,7 @@ from app.models import Proposal
 from persistence.world import DISTRICT, PROVINCE, applicant, officer
 from workflow import audit, operations
 from workflow.audit import AuditEvent, events_for, verify_chain
-from workflow.chaincheck import canonical, digest
+from workflow.chaincheck import GENESIS, Chains, canonical, digest
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "verify_audit_export.py"
@@ -58,10 +61,15 @@ def rewrite(conn, event_id, **changes):
     return body
 
 
-def test_fresh_trail_verifies(engine, trail):
-    result = verify_chain(engine)
+# One scan, and three forked workers on stretches of a few ids (chains cross stretches): the same answers.
+SCANS = pytest.mark.parametrize("workers", [1, 3], ids=["one_scan", "three_workers"])
+
+
+@SCANS
+def test_fresh_trail_verifies(engine, trail, workers):
+    result = verify_chain(engine, workers=workers, min_stretch=1)
     assert result.ok and result.count == 7 and result.first is None
-    assert len(result.head_digest) == 64
+    assert result.head_digest == verify_chain(engine).head_digest and len(result.head_digest) == 64
 
 
 @pytest.mark.parametrize("statement", ["UPDATE audit_event SET body = body", "DELETE FROM audit_event"])
@@ -126,13 +134,14 @@ def _swapped(conn, events):
     return a.id, "reordered"  # the row stored first now holds the later event
 
 
+@SCANS
 @pytest.mark.parametrize("tamper", [_changed_column, _changed_and_rehashed, _deleted, _inserted, _swapped],
                          ids=lambda f: f.__name__.strip("_"))
-def test_verify_names_the_tampered_event(engine, trail, tamper, capsys, database_url):
+def test_verify_names_the_tampered_event(engine, trail, tamper, capsys, database_url, workers):
     drop_triggers(engine)
     with engine.begin() as conn:
         event_id, kind = tamper(conn, trail)
-    result = verify_chain(engine)
+    result = verify_chain(engine, workers=workers, min_stretch=1)
     assert not result.ok
     assert (result.first.event_id, result.first.kind) == (event_id, kind), result.problems
     assert ("to_state" in result.altered_columns) == (tamper is _changed_column)
@@ -141,7 +150,8 @@ def test_verify_names_the_tampered_event(engine, trail, tamper, capsys, database
     assert f"event {event_id} " in out and kind in out
 
 
-def test_checkpoint_catches_a_truncated_chain(engine, trail):
+@SCANS
+def test_checkpoint_catches_a_truncated_chain(engine, trail, workers):
     with Session(engine, expire_on_commit=False) as s:
         cp = audit.checkpoint(s)
         s.commit()
@@ -151,7 +161,7 @@ def test_checkpoint_catches_a_truncated_chain(engine, trail):
     drop_triggers(engine)
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_event WHERE id = :i"), {"i": trail[-1].id})
-    result = verify_chain(engine)
+    result = verify_chain(engine, workers=workers, min_stretch=1)
     assert (result.first.event_id, result.first.kind) == (cp.id, "missing")
     assert f"proposal:{trail[0].subject_id} #5" in result.first.detail
 
@@ -238,3 +248,26 @@ def test_command_line_checkpoint_verify_export(database_url, trail, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [json.loads(line)["event"]["seq"] for line in lines][:2] == [1, 1]
     assert json.loads(lines[-1])["event"]["outcome"] == "checkpoint"
+
+
+_hashes = st.sampled_from([GENESIS, "h1", "h2", "h3"])
+_events = st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(1, 4), _hashes, _hashes, st.booleans()),
+                   max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(events=_events, cuts=st.lists(st.integers(0, 30), max_size=3))
+def test_stretches_absorbed_in_order_equal_one_scan(events, cuts):
+    """Chains.absorb is exact: any split of the trail, scanned midway and joined, gives one scan's answer."""
+    whole = Chains()
+    for event in events:
+        whole.add(*event)
+    bounds = [0, *sorted(min(c, len(events)) for c in cuts), len(events)]
+    parts = [Chains(midway=i > 0) for i in range(len(bounds) - 1)]
+    for part, (lo, hi) in zip(parts, itertools.pairwise(bounds), strict=True):
+        for event in events[lo:hi]:
+            part.add(*event)
+    joined = parts[0]
+    for later in parts[1:]:
+        joined.absorb(later)
+    assert (joined.heads, joined.broken, joined.count) == (whole.heads, whole.broken, whole.count)
