@@ -7,6 +7,7 @@ DATABASE_URL ?= sqlite:///$(CURDIR)/var/grantflow.sqlite
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
+PYTEST_ARGS ?= -n auto
 
 .PHONY: install run test lint check bench clean
 
