@@ -40,3 +40,25 @@ def due_date(entered_at: dt.datetime, deadline: Any) -> dt.date | None:
 
 def today() -> dt.date:
     return local(dt.datetime.now(dt.UTC)).date()
+
+
+def working_days_between(start: dt.date, end: dt.date) -> int:
+    """Working days after ``start`` up to and including ``end`` (0 when end <= start)."""
+    off, count, day = _vn_holidays(), 0, start
+    while day < end:
+        day += dt.timedelta(days=1)
+        if day.weekday() < 5 and day not in off:
+            count += 1
+    return count
+
+
+def last_start_overdue(deadline: Any, on: dt.date) -> dt.date | None:
+    """The latest local date a state may have been entered on and be overdue ``on`` (due date before it)."""
+    if deadline is None or not (deadline.working_days or deadline.days):
+        return None
+    if deadline.days and not deadline.working_days:
+        return on - dt.timedelta(days=deadline.days + 1)
+    day = on - dt.timedelta(days=1)
+    while add_working_days(day, deadline.working_days) >= on:  # bounded: about two weeks per 10 working days
+        day -= dt.timedelta(days=1)
+    return day
