@@ -348,16 +348,20 @@ def median_durations(session: Session, cond: Any) -> dict[str, tuple[float, int]
     return {state: (round(float(days), 1), int(n)) for state, days, n in session.execute(stmt)}
 
 
-def funnel(session: Session, cond: Any) -> list[tuple[str, tuple[str, str], int]]:
-    """(key, title, proposals whose trail entered the stage) along the lifecycle, in order."""
+def funnel(session: Session, cond: Any, between: tuple[dt.date, dt.date] | None = None,
+           ) -> list[tuple[str, tuple[str, str], int]]:
+    """(key, title, proposals whose trail entered the stage) along the lifecycle, in order; ``between``
+    (first day, day after the last, local dates) counts only entries in that period."""
     stage_of = {state: key for key, _, states in FUNNEL for state in states}
-    stmt = (select(AuditEvent.to_state, func.count(distinct(AuditEvent.subject_id)))
+    stage = case(stage_of, value=AuditEvent.to_state).label("stage")
+    stmt = (select(stage, func.count(distinct(AuditEvent.subject_id)))
             .where(_scoped_subjects(cond), AuditEvent.outcome.in_(("created", "applied", "migrated")),
                    AuditEvent.to_state.in_(list(stage_of)))
-            .group_by(AuditEvent.to_state))
-    reached: dict[str, int] = {}
-    for state, n in session.execute(stmt):  # the two review states are one stage (v1/v2): never both
-        reached[stage_of[state]] = reached.get(stage_of[state], 0) + n
+            .group_by(stage))
+    if between is not None:
+        stmt = stmt.where(AuditEvent.occurred_at >= _local_midnight_utc(between[0]),
+                          AuditEvent.occurred_at < _local_midnight_utc(between[1]))
+    reached: dict[str, int] = {key: n for key, n in session.execute(stmt)}
     return [(key, title, reached.get(key, 0)) for key, title, _ in FUNNEL]
 
 
