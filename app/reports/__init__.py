@@ -1,0 +1,129 @@
+"""Reports and dashboards: /dashboard, the statutory reports (/reports/...) as printable HTML and XLSX.
+
+Routes are thin: parse the filters (a message and 422 when they are wrong), run app.reports.queries scoped
+to the actor, render. Nothing here writes; auditors read everything. The JSON API is in app.reports.api.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.access import PERMISSIONS, requires
+from app.extensions import db_session
+from app.i18n import tr
+from app.models import Unit
+from app.models.proposals import CATEGORIES
+from app.models.units import unit_names
+from app.reports import charts, queries, statutory
+from workflow.errors import InvalidInput
+
+bp = Blueprint("reports", __name__, template_folder="templates")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.app_context_processor
+def _menu() -> dict[str, Any]:
+    """``reports_nav()`` in base.html: whether the menu shows the dashboard to this user."""
+    return {"reports_nav": lambda: current_user.is_authenticated and PERMISSIONS["reports"](current_user)}
+
+
+def state_titles() -> dict[str, str]:
+    from app.proposals import state_titles as titles
+
+    return titles()
+
+
+def _errors(exc: InvalidInput) -> list[str]:
+    return [f"{name}: {tr(message)}" for name, message in exc.errors.items()]
+
+
+def _districts() -> list[tuple[str, str]]:
+    return [(c, n) for c, n in db_session().execute(
+        select(Unit.code, Unit.name).where(Unit.level == "district").order_by(Unit.code))]
+
+
+def dashboard_charts(d: queries.Dashboard, names: dict[str, str], states: dict[str, str]) -> dict[str, Any]:
+    """Each chart with the rows of its table: (label, value) pairs."""
+    money = d.budget_total
+    rows = {
+        "state": [(states.get(c.key, c.key), c.count) for c in d.counts["state"]],
+        "district": [(names.get(c.key or "", c.key or "—"), c.count) for c in d.counts["district"]],
+        "category": [(tr(CATEGORIES.get(c.key, (c.key, c.key))), c.count) for c in d.counts["category"]],
+        "year": [(str(c.key), c.count) for c in d.counts["year"]],
+        "fund": [(str(c.key), c.count) for c in d.counts["fund"]],
+        "budget": [(tr(("Dự toán giao", "Allocated")), money["allocated"]),
+                   (tr(("Đã duyệt", "Approved")), money["approved"]),
+                   (tr(("Đã tạm ứng", "Advanced")), money["advanced"]),
+                   (tr(("Đã cấp", "Disbursed")), money["disbursed"]),
+                   (tr(("Đã quyết toán", "Settled")), money["settled"]),
+                   (tr(("Hoàn trả", "Refunded")), money["refunded"]),
+                   (tr(("Vốn đối ứng", "Counterpart")), money["counterpart"])],
+        "funnel": [(tr(title), n) for _, title, n in d.funnel],
+    }
+    titles = {"state": ("Số đề án theo trạng thái", "Proposals by state"),
+              "district": ("Số đề án theo đơn vị (cấp huyện cũ)", "Proposals by former district"),
+              "category": ("Số đề án theo nội dung", "Proposals by activity"),
+              "year": ("Số đề án theo năm", "Proposals by year"),
+              "fund": ("Số đề án theo nguồn kinh phí", "Proposals by fund"),
+              "budget": ("Kinh phí (đồng)", "Budget (VND)"),
+              "funnel": ("Phễu vòng đời đề án", "Lifecycle funnel")}
+    out = {}
+    for key, items in rows.items():
+        title = tr(titles[key])
+        svg = (charts.funnel_chart(f"chart-{key}", title, items) if key == "funnel" else
+               charts.bar_chart(f"chart-{key}", title, items, fmt=_vnd if key == "budget" else charts.plain))
+        out[key] = {"title": title, "svg": svg, "rows": items, "money": key == "budget"}
+    return out
+
+
+def _vnd(value: int | float) -> str:
+    from app.formatting import vnd
+
+    return vnd(int(value))
+
+
+@bp.route("/dashboard")
+@requires("reports")
+def dashboard() -> Any:
+    session = db_session()
+    args = request.args.to_dict()
+    try:
+        filters = queries.parse_filters(args)
+    except InvalidInput as exc:
+        return render_template("reports/dashboard.html", errors=_errors(exc), args=args, d=None,
+                               districts=_districts(), states=state_titles()), 422
+    d = queries.dashboard(session, current_user, filters)
+    names, states = unit_names(session), state_titles()
+    return render_template("reports/dashboard.html", errors=[], args=args, d=d, names=names, states=states,
+                           charts=dashboard_charts(d, names, states), districts=_districts())
+
+
+@bp.route("/reports")
+@requires("reports")
+def index() -> Any:
+    return render_template("reports/index.html", kinds=statutory.KINDS, periods=statutory.PERIODS,
+                           districts=_districts())
+
+
+@bp.route("/reports/<kind>")
+@requires("reports")
+def report(kind: str) -> Any:
+    session = db_session()
+    names = unit_names(session)
+    args = request.args.to_dict()
+    try:
+        built = statutory.build(session, current_user, kind, args, names, state_titles())
+    except InvalidInput as exc:
+        return render_template("reports/index.html", kinds=statutory.KINDS, periods=statutory.PERIODS,
+                               districts=_districts(), errors=_errors(exc), args=args), 422
+    province = session.scalar(select(Unit.name).where(Unit.level == "province").order_by(Unit.code)) or ""
+    if args.get("format") == "xlsx":
+        name = f"bao-cao-{kind}-{built.start:%Y%m%d}-{built.end:%Y%m%d}.xlsx"
+        return Response(statutory.xlsx(built, province), mimetype=XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return render_template("reports/report.html", report=built, province=province, legal=statutory.LEGAL_BASIS,
+                           xlsx_args={**args, "format": "xlsx"})

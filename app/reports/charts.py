@@ -14,12 +14,12 @@ WIDTH, BAR, GAP, LABEL = 640, 22, 6, 220
 PALETTE = ("#2f6f9f", "#4f9a6b", "#c7822d", "#8a5aa8", "#b5483f", "#3f8f8f", "#7b7b2e", "#5f6f7f")
 
 
-def _plain(value: int | float) -> str:
+def plain(value: int | float) -> str:
     return f"{value:,}".replace(",", ".")
 
 
 def bar_chart(chart_id: str, title: str, items: Sequence[tuple[str, int | float]],
-              fmt: Callable[[int | float], str] = _plain) -> Markup:
+              fmt: Callable[[int | float], str] = plain) -> Markup:
     """Horizontal bars, one per (label, value), scaled to the largest value."""
     top = max((v for _, v in items), default=0) or 1
     height = max(1, len(items)) * (BAR + GAP) + GAP
@@ -48,7 +48,7 @@ def funnel_chart(chart_id: str, title: str, stages: Sequence[tuple[str, int]]) -
     height = max(1, len(stages)) * (BAR + GAP) + GAP
     middle = LABEL + (WIDTH - LABEL) / 2
     span = WIDTH - LABEL - 20
-    desc = "; ".join(f"{label}: {_plain(n)}" for label, n in stages) or "—"
+    desc = "; ".join(f"{label}: {plain(n)}" for label, n in stages) or "—"
     parts = [f'<svg id="{escape(chart_id)}" class="chart funnel" role="img" viewBox="0 0 {WIDTH} {height}" '
              f'width="100%" aria-labelledby="{escape(chart_id)}-t {escape(chart_id)}-d" '
              f'xmlns="http://www.w3.org/2000/svg">',
@@ -60,8 +60,8 @@ def funnel_chart(chart_id: str, title: str, stages: Sequence[tuple[str, int]]) -
         parts.append(f'<text x="{LABEL - 8}" y="{y + BAR * 0.7:.0f}" text-anchor="end" font-size="13">'
                      f'{escape(label)}</text>'
                      f'<rect x="{middle - width / 2:.0f}" y="{y}" width="{width}" height="{BAR}" fill="#2f6f9f">'
-                     f'<title>{escape(label)}: {_plain(n)}</title></rect>'
+                     f'<title>{escape(label)}: {plain(n)}</title></rect>'
                      f'<text x="{middle:.0f}" y="{y + BAR * 0.7:.0f}" text-anchor="middle" font-size="13" '
-                     f'fill="#000" stroke="#fff" stroke-width="3" paint-order="stroke">{_plain(n)}</text>')
+                     f'fill="#000" stroke="#fff" stroke-width="3" paint-order="stroke">{plain(n)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
