@@ -127,3 +127,6 @@ def report(kind: str) -> Any:
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return render_template("reports/report.html", report=built, province=province, legal=statutory.LEGAL_BASIS,
                            xlsx_args={**args, "format": "xlsx"})
+
+
+from app.reports import api  # noqa: E402,F401  (adds /api/v1/reports/... to the API blueprint)

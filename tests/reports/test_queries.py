@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from conftest import PROVINCE
-from reports.conftest import ON, M
 
 from app.reports import queries
 from app.reports.queries import Filters, parse_filters
 from workflow.errors import InvalidInput
 
-
+M = 1_000_000  # the sample's amounts are in millions of VND (see conftest)
+ON = dt.date(2026, 12, 1)  # the reports' "today", as in conftest
 
 
 def board(db: Any, user: Any, **filters: Any) -> queries.Dashboard:

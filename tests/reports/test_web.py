@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from conftest import PROVINCE, login
 from openpyxl import load_workbook
-from reports.conftest import M
+
+M = 1_000_000  # the sample's amounts are in millions of VND (see conftest)
+
 
 
 def client_for(app: Any, make_user: Any, username: str, role: str | None, unit: str | None = PROVINCE) -> Any:
