@@ -10,7 +10,6 @@ from conftest import PROVINCE
 M = 1_000_000  # the sample's amounts are in millions of VND (see conftest)
 
 
-
 @pytest.fixture
 def bearer(app: Any, db: Any, make_user: Any) -> Any:
     from app.api.tokens import issue_token

@@ -13,7 +13,6 @@ from openpyxl import load_workbook
 M = 1_000_000  # the sample's amounts are in millions of VND (see conftest)
 
 
-
 def client_for(app: Any, make_user: Any, username: str, role: str | None, unit: str | None = PROVINCE) -> Any:
     make_user(username, role, unit)
     client = app.test_client()
