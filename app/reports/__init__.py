@@ -15,10 +15,10 @@ from sqlalchemy import select
 from app.access import PERMISSIONS, requires
 from app.extensions import db_session
 from app.i18n import tr
-from app.models import Unit
+from app.models import Proposal, Unit
 from app.models.proposals import CATEGORIES
 from app.models.units import unit_names
-from app.reports import charts, queries, statutory
+from app.reports import charts, exports, queries, statutory
 from workflow.errors import InvalidInput
 
 bp = Blueprint("reports", __name__, template_folder="templates")
@@ -127,6 +127,33 @@ def report(kind: str) -> Any:
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return render_template("reports/report.html", report=built, province=province, legal=statutory.LEGAL_BASIS,
                            xlsx_args={**args, "format": "xlsx"})
+
+
+EXPORTS = {"csv": exports.csv_response, "xlsx": exports.xlsx_response}
+
+
+@bp.route("/proposals/export.<any(csv, xlsx):fmt>")
+@requires("logged_in")
+def export_proposals(fmt: str) -> Any:
+    """The proposal list as filtered on its page (same filters, same scope), with totals."""
+    from app.proposals import filtered
+
+    headers, summed, rows = exports.proposal_rows(db_session(), filtered(request.args))
+    return EXPORTS[fmt]("de-an", headers, summed, rows)
+
+
+@bp.route("/reports/funding.<any(csv, xlsx):fmt>")
+@requires("reports")
+def export_funding(fmt: str) -> Any:
+    """Funding decisions, advances and settlements of the filtered proposals in scope, with totals."""
+    try:
+        filters = queries.parse_filters(request.args.to_dict())
+    except InvalidInput as exc:
+        return render_template("reports/index.html", kinds=statutory.KINDS, periods=statutory.PERIODS,
+                               districts=_districts(), errors=_errors(exc), args={}), 422
+    stmt = select(Proposal).where(queries.where(current_user, filters))
+    headers, summed, rows = exports.funding_rows(db_session(), stmt)
+    return EXPORTS[fmt]("kinh-phi", headers, summed, rows)
 
 
 from app.reports import api  # noqa: E402,F401  (adds /api/v1/reports/... to the API blueprint)
