@@ -114,3 +114,16 @@ def test_bad_filters_are_refused_with_a_message(args: dict[str, str], field: str
 
 def test_year_sets_both_bounds() -> None:
     assert parse_filters({"year": "2019", "unit": "171"}) == Filters(year_from=2019, year_to=2019, unit="171")
+
+
+def test_working_days_between_inverts_add_working_days() -> None:
+    import random
+
+    from app.review.deadlines import add_working_days, working_days_between
+
+    rng = random.Random(45)
+    for _ in range(300):
+        start = dt.date(2016, 1, 1) + dt.timedelta(days=rng.randint(0, 8000))
+        days = rng.randint(0, 400)
+        assert working_days_between(start, add_working_days(start, days)) == days
+    assert working_days_between(dt.date(2026, 12, 1), dt.date(2026, 11, 1)) == 0
