@@ -77,6 +77,11 @@ def _at(day: str) -> dt.datetime:
 
 @pytest.fixture
 def sample(db: Any) -> SimpleNamespace:
+    return load_sample(db)
+
+
+def load_sample(db: Any) -> SimpleNamespace:
+    """Write the sample in ``db`` and commit (also used by the browser test)."""
     registry = default_registry()
     org = Organisation(name="Hợp tác xã thử nghiệm báo cáo", kind="cooperative", tax_code="4600099999",
                        commune_code="05761")
