@@ -10,13 +10,14 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.access import PERMISSIONS, requires
 from app.extensions import db_session
 from app.i18n import tr
 from app.models import Proposal, Unit
 from app.models.proposals import CATEGORIES
+from app.models.stages import Advance
 from app.models.units import unit_names
 from app.reports import charts, exports, queries, statutory
 from workflow.errors import InvalidInput
@@ -154,6 +155,36 @@ def export_funding(fmt: str) -> Any:
     stmt = select(Proposal).where(queries.where(current_user, filters))
     headers, summed, rows = exports.funding_rows(db_session(), stmt)
     return EXPORTS[fmt]("kinh-phi", headers, summed, rows)
+
+
+# Per-proposal documents, printable: (title, the funding facts each needs before it can be drawn up).
+DOCUMENTS: dict[str, tuple[tuple[str, str], tuple[str, ...]]] = {
+    "funding-decision": (("Quyết định giao kinh phí khuyến công", "Funding decision"), ("decision_number",)),
+    "contract": (("Hợp đồng thực hiện đề án khuyến công", "Contract"), ("contract_number",)),
+    "acceptance": (("Biên bản nghiệm thu đề án khuyến công", "Acceptance record"), ("contract_number",)),
+    "settlement": (("Biên bản thanh lý hợp đồng và quyết toán kinh phí", "Liquidation and settlement"),
+                   ("disbursed_total",)),
+}
+
+
+@bp.route("/proposals/<int:pid>/documents/<any('funding-decision', contract, acceptance, settlement):kind>")
+@requires("logged_in")
+def document(pid: int, kind: str) -> Any:
+    """A document ready to print and sign, filled with what the system holds (404 out of scope)."""
+    from app.models.stages import Funding
+    from app.scoping import load_proposal
+
+    session = db_session()
+    proposal = load_proposal(session, current_user, pid)
+    funding = session.scalar(select(Funding).where(Funding.proposal_id == proposal.id))
+    title, needs = DOCUMENTS[kind]
+    missing = funding is None or any(getattr(funding, name) is None for name in needs)
+    advanced = session.scalar(select(func.coalesce(func.sum(Advance.amount), 0))
+                              .where(Advance.proposal_id == proposal.id)) or 0
+    province = session.scalar(select(Unit.name).where(Unit.code == proposal.province_code)) or ""
+    return render_template("reports/document.html", kind=kind, title=title, proposal=proposal, funding=funding,
+                           missing=missing, advanced=advanced, province=province,
+                           states=state_titles()), 409 if missing else 200
 
 
 from app.reports import api  # noqa: E402,F401  (adds /api/v1/reports/... to the API blueprint)

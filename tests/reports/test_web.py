@@ -109,3 +109,17 @@ def test_auditor_opens_everything(app: Any, sample: Any, make_user: Any) -> None
     client = client_for(app, make_user, "thanhtra_web", "auditor")
     for url in ("/dashboard", "/reports", "/reports/annual?year=2019", "/reports/annual?year=2019&format=xlsx"):
         assert client.get(url).status_code == 200, url
+
+
+def test_per_proposal_documents_are_filled_from_the_data(app: Any, sample: Any, make_user: Any) -> None:
+    client = client_for(app, make_user, "ttkc_doc", "centre_officer")
+    settled, waiting = sample.proposals[2], sample.proposals[4]  # P3 settled; P5 still in appraisal
+    page = client.get(f"/proposals/{settled.id}/documents/settlement")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and settled.code in html
+    assert cell(html, "document-approved") == "90.000.000 ₫" and cell(html, "document-settled") == "80.000.000 ₫"
+    assert client.get(f"/proposals/{settled.id}/documents/funding-decision").status_code == 200
+    missing = client.get(f"/proposals/{waiting.id}/documents/funding-decision")
+    assert missing.status_code == 409 and 'id="document-missing"' in missing.get_data(as_text=True)
+    other = client_for(app, make_user, "pkt_doc", "district_officer", "171")
+    assert other.get(f"/proposals/{settled.id}/documents/settlement").status_code == 404  # P3 is in Phú Bình
