@@ -14,6 +14,7 @@ Money columns of the budget (per envelope):
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -300,18 +301,17 @@ def overdue(session: Session, cond: Any, on: dt.date | None = None) -> Overdue:
     late_cond = and_(cond, or_(*late) if late else false())
     result = Overdue()
     stmt = select(Proposal.wf_state, func.count()).where(late_cond).group_by(Proposal.wf_state)
-    result.by_state = {state: n for state, n in session.execute(stmt)}
+    result.by_state = {name: n for name, n in session.execute(stmt)}
     registry = default_registry()
     oldest = session.execute(
         select(Proposal.id, Proposal.code, Proposal.title, Proposal.wf_state, Proposal.wf_entered_at,
                Proposal.wf_workflow, Proposal.wf_workflow_version)
         .where(late_cond).order_by(Proposal.wf_entered_at, Proposal.id).limit(OVERDUE_LIST))
-    for pid, code, title, state, entered_at, workflow, version in oldest:
-        deadline = registry.get(workflow, version).states[state].deadline
-        due = due_date(entered_at, deadline)
+    for pid, code, title, in_state, entered_at, workflow, version in oldest:
+        due = due_date(entered_at, registry.get(workflow, version).states[in_state].deadline)
         assert due is not None
         entered = local(entered_at).date()
-        result.oldest.append(OverdueItem(pid, code, title, state, entered, due,
+        result.oldest.append(OverdueItem(pid, code, title, in_state, entered, due,
                                          working_days_between(entered, on), working_days_between(due, on)))
     return result
 
@@ -327,9 +327,34 @@ def _scoped_subjects(cond: Any) -> Any:
                 AuditEvent.subject_id.in_(select(cast(Proposal.id, String)).where(cond)))
 
 
+TRAIL_TTL_SECONDS = 300
+_trail_cache: dict[tuple[str, ...], tuple[float, Any]] = {}
+
+
+def _from_trail(session: Session, name: str, cond: Any, compute: Any) -> Any:
+    """The figures read from the whole audit trail (funnel, stage durations) move only as proposals move,
+    and cost seconds at a million events: they are kept TRAIL_TTL_SECONDS per database, scope and filters."""
+    bind = session.get_bind()
+    key = (name, bind.engine.url.render_as_string(hide_password=True),
+           str(cond.compile(bind, compile_kwargs={"literal_binds": True})))
+    now = time.monotonic()
+    hit = _trail_cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = compute()
+    if len(_trail_cache) > 1000:  # bounded: scopes x filters actually asked for
+        _trail_cache.clear()
+    _trail_cache[key] = (now + TRAIL_TTL_SECONDS, value)
+    return value
+
+
 def median_durations(session: Session, cond: Any) -> dict[str, tuple[float, int]]:
     """state -> (median calendar days spent in it, number of stays), from the audit trail: each stay runs
     from the event that entered the state to the next state change of the same proposal."""
+    return _from_trail(session, "durations", cond, lambda: _median_durations(session, cond))  # type: ignore[no-any-return]
+
+
+def _median_durations(session: Session, cond: Any) -> dict[str, tuple[float, int]]:
     moves = (select(AuditEvent.to_state.label("state"), AuditEvent.occurred_at.label("entered"),
                     func.lead(AuditEvent.occurred_at).over(partition_by=AuditEvent.subject_id,
                                                            order_by=AuditEvent.seq).label("left_at"))
@@ -352,6 +377,12 @@ def funnel(session: Session, cond: Any, between: tuple[dt.date, dt.date] | None 
            ) -> list[tuple[str, tuple[str, str], int]]:
     """(key, title, proposals whose trail entered the stage) along the lifecycle, in order; ``between``
     (first day, day after the last, local dates) counts only entries in that period."""
+    return _from_trail(session, f"funnel {between}", cond,  # type: ignore[no-any-return]
+                       lambda: _funnel(session, cond, between))
+
+
+def _funnel(session: Session, cond: Any, between: tuple[dt.date, dt.date] | None,
+            ) -> list[tuple[str, tuple[str, str], int]]:
     stage_of = {state: key for key, _, states in FUNNEL for state in states}
     stage = case(stage_of, value=AuditEvent.to_state).label("stage")
     stmt = (select(stage, func.count(distinct(AuditEvent.subject_id)))
