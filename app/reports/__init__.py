@@ -19,11 +19,11 @@ from app.models import Proposal, Unit
 from app.models.proposals import CATEGORIES
 from app.models.stages import Advance
 from app.models.units import unit_names
+from app.proposals import state_titles
 from app.reports import charts, exports, queries, statutory
 from workflow.errors import InvalidInput
 
 bp = Blueprint("reports", __name__, template_folder="templates")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @bp.app_context_processor
@@ -32,10 +32,7 @@ def _menu() -> dict[str, Any]:
     return {"reports_nav": lambda: current_user.is_authenticated and PERMISSIONS["reports"](current_user)}
 
 
-def state_titles() -> dict[str, str]:
-    from app.proposals import state_titles as titles
-
-    return titles()
+__all__ = ["bp", "state_titles"]  # state_titles: also for app.reports.api
 
 
 def _errors(exc: InvalidInput) -> list[str]:
@@ -56,13 +53,7 @@ def dashboard_charts(d: queries.Dashboard, names: dict[str, str], states: dict[s
         "category": [(tr(CATEGORIES.get(c.key, (c.key, c.key))), c.count) for c in d.counts["category"]],
         "year": [(str(c.key), c.count) for c in d.counts["year"]],
         "fund": [(str(c.key), c.count) for c in d.counts["fund"]],
-        "budget": [(tr(("Dự toán giao", "Allocated")), money["allocated"]),
-                   (tr(("Đã duyệt", "Approved")), money["approved"]),
-                   (tr(("Đã tạm ứng", "Advanced")), money["advanced"]),
-                   (tr(("Đã cấp", "Disbursed")), money["disbursed"]),
-                   (tr(("Đã quyết toán", "Settled")), money["settled"]),
-                   (tr(("Hoàn trả", "Refunded")), money["refunded"]),
-                   (tr(("Vốn đối ứng", "Counterpart")), money["counterpart"])],
+        "budget": [(tr(queries.BUDGET_TITLES[c]), money[c]) for c in queries.BUDGET_COLUMNS],
         "funnel": [(tr(title), n) for _, title, n in d.funnel],
     }
     titles = {"state": ("Số đề án theo trạng thái", "Proposals by state"),
@@ -100,6 +91,7 @@ def dashboard() -> Any:
     d = queries.dashboard(session, current_user, filters)
     names, states = unit_names(session), state_titles()
     return render_template("reports/dashboard.html", errors=[], args=args, d=d, names=names, states=states,
+                           budget_columns=queries.BUDGET_COLUMNS, budget_titles=queries.BUDGET_TITLES,
                            charts=dashboard_charts(d, names, states), districts=_districts())
 
 
@@ -124,7 +116,7 @@ def report(kind: str) -> Any:
     province = session.scalar(select(Unit.name).where(Unit.level == "province").order_by(Unit.code)) or ""
     if args.get("format") == "xlsx":
         name = f"bao-cao-{kind}-{built.start:%Y%m%d}-{built.end:%Y%m%d}.xlsx"
-        return Response(statutory.xlsx(built, province), mimetype=XLSX,
+        return Response(statutory.xlsx(built, province), mimetype=exports.XLSX,
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
     return render_template("reports/report.html", report=built, province=province, legal=statutory.LEGAL_BASIS,
                            xlsx_args={**args, "format": "xlsx"})

@@ -204,7 +204,13 @@ def carried_out(session: Session, cond: Any) -> CarriedOut:
 
 # --- budget -----------------------------------------------------------------------------------------------------
 
-BUDGET_COLUMNS = ("allocated", "approved", "advanced", "disbursed", "settled", "refunded", "counterpart")
+BUDGET_TITLES: dict[str, tuple[str, str]] = {
+    "allocated": ("Dự toán giao", "Allocated"), "approved": ("Đã duyệt", "Approved"),
+    "advanced": ("Đã tạm ứng", "Advanced"), "disbursed": ("Đã cấp", "Disbursed"),
+    "settled": ("Đã quyết toán", "Settled"), "refunded": ("Hoàn trả", "Refunded"),
+    "counterpart": ("Vốn đối ứng", "Counterpart"),
+}
+BUDGET_COLUMNS = tuple(BUDGET_TITLES)
 
 
 @dataclass(frozen=True)

@@ -160,9 +160,7 @@ def build(session: Session, user: Any, kind: str, args: Mapping[str, str], unit_
         report.tables.append(_count_table("year", ("Theo năm kế hoạch", "By year"), ("Năm", "Year"),
                                           d.counts["year"], str))
     budget_headers: list[Text] = [("Nguồn kinh phí", "Fund"), ("Năm", "Year"), ("Số đề án", "Projects"),
-                                  ("Dự toán giao", "Allocated"), ("Đã duyệt", "Approved"), ("Đã tạm ứng", "Advanced"),
-                                  ("Đã cấp", "Disbursed"), ("Đã quyết toán", "Settled"), ("Hoàn trả", "Refunded"),
-                                  ("Vốn đối ứng", "Counterpart")]
+                                  *(queries.BUDGET_TITLES[c] for c in queries.BUDGET_COLUMNS)]
     totals = d.budget_total
     report.tables.append(Table(
         "budget", ("Tình hình thực hiện kinh phí (đồng)", "Budget execution (VND)"), budget_headers,
