@@ -50,3 +50,14 @@ def funding_view(user: Any) -> bool:
 def funding_manage(user: Any) -> bool:
     """Creating budget envelopes: the centre and its director."""
     return user.is_active and bool(user.roles & {"centre_officer", "director"})
+
+
+# --- reports and dashboards (issue 11) ----------------------------------------------------------------------
+
+REPORT_ROLES = frozenset({"centre_officer", "director", "auditor", "district_officer", "commune_officer"})
+
+
+@permission("reports")
+def reports(user: Any) -> bool:
+    """The dashboard and reports: the centre, its director, auditors, and local officers (their own units)."""
+    return user.is_active and bool(user.roles & REPORT_ROLES)

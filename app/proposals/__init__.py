@@ -31,6 +31,7 @@ from app.i18n import lang, tr
 from app.lifecycle_svg import render as render_lifecycle
 from app.models import Attachment, Proposal, Unit, User
 from app.models.proposals import ACCEPTANCE_KINDS, DOSSIER_KINDS, fold
+from app.models.stages import Funding
 from app.proposals.forms import ProposalForm, UploadForm, action_form, commune_choices
 from app.proposals.service import WORKFLOW, add_attachment, create_proposal, edit_proposal
 from app.review.deadlines import today
@@ -44,6 +45,8 @@ from workflow.registry import default_registry
 
 bp = Blueprint("proposals", __name__)
 PER_PAGE = 20
+SORTS = {"code": Proposal.code, "title": Proposal.title, "year": Proposal.year,
+         "requested": Proposal.requested_support, "state": Proposal.wf_state}  # ?sort=key or -key
 
 
 def request_id() -> str:
@@ -83,18 +86,26 @@ def filtered(args: Any) -> Any:
 def index() -> Any:
     session = db_session()
     stmt = filtered(request.args)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    matching = stmt.subquery()
+    total, requested, approved = session.execute(
+        select(func.count(), func.coalesce(func.sum(matching.c.requested_support), 0),
+               func.coalesce(func.sum(Funding.approved_amount), 0))
+        .select_from(matching).outerjoin(Funding, Funding.proposal_id == matching.c.id)).one()
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    rows = session.scalars(stmt.order_by(Proposal.year.desc(), Proposal.code.desc())
-                           .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    sort = request.args.get("sort", "")
+    column = SORTS.get(sort.removeprefix("-"))
+    order = ([column.desc() if sort.startswith("-") else column.asc(), Proposal.id] if column is not None
+             else [Proposal.year.desc(), Proposal.code.desc()])
+    rows = session.scalars(stmt.order_by(*order).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
     years = session.scalars(select(Proposal.year).where(Proposal.id.in_(select(stmt.subquery().c.id)))
                             .distinct().order_by(Proposal.year.desc())).all()
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     districts = session.execute(select(Unit.code, Unit.name).where(Unit.level == "district")
                                 .order_by(Unit.code)).all()
     return render_template("proposals/index.html", rows=rows, total=total, page=page, pages=pages,
-                           args=args, states=state_titles(), districts=districts, years=years)
+                           args=args, states=state_titles(), districts=districts, years=years,
+                           requested=requested, approved=approved, sort=sort)
 
 
 def workflow_year_default() -> int:

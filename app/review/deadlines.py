@@ -4,6 +4,7 @@ public holidays from the ``holidays`` package skipped)."""
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_right
 from functools import lru_cache
 from typing import Any
 
@@ -40,3 +41,31 @@ def due_date(entered_at: dt.datetime, deadline: Any) -> dt.date | None:
 
 def today() -> dt.date:
     return local(dt.datetime.now(dt.UTC)).date()
+
+
+@lru_cache(maxsize=1)
+def _weekday_holidays() -> list[dt.date]:
+    return sorted(day for day in _vn_holidays() if day.weekday() < 5)
+
+
+def working_days_between(start: dt.date, end: dt.date) -> int:
+    """Working days after ``start`` up to and including ``end`` (0 when end <= start); arithmetic, not a walk
+    over the days, since reports ask it of items years old."""
+    if end <= start:
+        return 0
+    weeks, rest = divmod((end - start).days, 7)
+    weekdays = weeks * 5 + sum(1 for i in range(1, rest + 1) if (start.weekday() + i) % 7 < 5)
+    off = _weekday_holidays()
+    return weekdays - (bisect_right(off, end) - bisect_right(off, start))
+
+
+def last_start_overdue(deadline: Any, on: dt.date) -> dt.date | None:
+    """The latest local date a state may have been entered on and be overdue ``on`` (due date before it)."""
+    if deadline is None or not (deadline.working_days or deadline.days):
+        return None
+    if deadline.days and not deadline.working_days:
+        return on - dt.timedelta(days=deadline.days + 1)
+    day = on - dt.timedelta(days=1)
+    while add_working_days(day, deadline.working_days) >= on:  # bounded: about two weeks per 10 working days
+        day -= dt.timedelta(days=1)
+    return day

@@ -1,0 +1,427 @@
+"""Every figure of the dashboard, the statutory reports and the reports API, computed in SQL.
+
+Each function takes the session, the actor and the parsed :class:`Filters`, scopes to the actor through
+``app.scoping.scope_clause`` and aggregates with GROUP BY: no Python loop ever runs over proposals (only over
+the few result rows, and over at most ``OVERDUE_LIST`` overdue items to give their working-day ages).
+
+Money columns of the budget (per envelope):
+- allocated: the envelope's amount; approved: funding decisions (after approved changes);
+- advanced: advances paid; settled: the final disbursed total of settled proposals;
+- disbursed: paid out so far (the settled total when settled, else the advances);
+- refunded: refunds at settlement; counterpart: the funded proposals' own contribution.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    distinct,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from app.formatting import LOCAL_TZ, local
+from app.models import Proposal
+from app.models.stages import Advance, BudgetEnvelope, Funding
+from app.review.deadlines import due_date, last_start_overdue, today, working_days_between
+from app.scoping import scope_clause
+from workflow.audit import AuditEvent
+from workflow.errors import InvalidInput
+from workflow.registry import default_registry
+
+MIN_YEAR, MAX_YEAR = 2000, 2100
+FILTER_KEYS = ("year", "year_from", "year_to", "unit", "category", "fund", "state")
+OVERDUE_LIST = 20
+# "Carried out" (thực hiện): reached implementation and not terminated, i.e. in one of these states.
+CARRIED_OUT_STATES = ("implementing", "implemented", "settled", "evaluated")
+# The lifecycle funnel: proposals whose trail ever entered one of the stage's states.
+FUNNEL: tuple[tuple[str, tuple[str, str], tuple[str, ...]], ...] = (
+    ("created", ("Lập hồ sơ", "Created"), ("draft",)),
+    ("submitted", ("Đã nộp", "Submitted"), ("district_review", "local_review")),
+    ("appraisal", ("Tỉnh thẩm định", "Provincial appraisal"), ("provincial_appraisal",)),
+    ("shortlisted", ("Đạt thẩm định", "Passed appraisal"), ("shortlisted",)),
+    ("funded", ("Được giao kinh phí", "Funded"), ("funded",)),
+    ("implementing", ("Thực hiện", "Implementing"), ("implementing",)),
+    ("implemented", ("Nghiệm thu", "Accepted"), ("implemented",)),
+    ("settled", ("Thanh quyết toán", "Settled"), ("settled",)),
+    ("evaluated", ("Đánh giá", "Evaluated"), ("evaluated",)),
+)
+GROUP_KEYS = ("state", "district", "commune", "category", "fund", "year")
+
+
+def fund_key() -> Any:
+    """The proposal's fund (local/national). Issue 10 adds ``Proposal.fund``; until then every proposal is
+    funded locally. The one place that knows: a CAST keeps the constant groupable on PostgreSQL."""
+    column = getattr(Proposal, "fund", None)
+    return column if column is not None else cast(literal_column("'local'"), String(16))
+
+
+def _group_column(key: str) -> Any:
+    return {"state": Proposal.wf_state, "district": Proposal.district_code, "commune": Proposal.commune_code,
+            "category": Proposal.category, "fund": fund_key(), "year": Proposal.year}[key]
+
+
+@dataclass(frozen=True)
+class Filters:
+    year_from: int | None = None
+    year_to: int | None = None
+    unit: str | None = None
+    category: str | None = None
+    fund: str | None = None
+    state: str | None = None
+
+    def query_args(self) -> dict[str, Any]:
+        """The filters as query-string arguments (for links and exports)."""
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+
+def _year(name: str, raw: str, errors: dict[str, dict[str, str]]) -> int | None:
+    if not raw.strip().isdigit() or not MIN_YEAR <= int(raw) <= MAX_YEAR:
+        errors[name] = {"vi": f"Năm phải là số từ {MIN_YEAR} đến {MAX_YEAR}",
+                        "en": f"The year must be a number from {MIN_YEAR} to {MAX_YEAR}"}
+        return None
+    return int(raw)
+
+
+def parse_filters(args: Mapping[str, str], extra: tuple[str, ...] = ()) -> Filters:
+    """Filters from a query string; unknown keys, unknown values and out-of-range years raise InvalidInput
+    (a 422 in the API, a message on the pages). ``extra`` names keys the caller reads itself (page, sort)."""
+    errors: dict[str, dict[str, str]] = {}
+    for key in args:
+        if key not in FILTER_KEYS and key not in extra:
+            errors[key] = {"vi": f"Bộ lọc không hợp lệ: {key}", "en": f"Unknown filter: {key}"}
+    values = {k: v for k, v in args.items() if k in FILTER_KEYS and v != ""}
+    years = {k: _year(k, values[k], errors) for k in ("year", "year_from", "year_to") if k in values}
+    year_from = years.get("year_from") or years.get("year")
+    year_to = years.get("year_to") or years.get("year")
+    if year_from and year_to and year_from > year_to:
+        errors["year_to"] = {"vi": "Năm kết thúc phải không nhỏ hơn năm bắt đầu",
+                             "en": "The end year must not be before the start year"}
+    from app.models.proposals import CATEGORIES
+
+    if "category" in values and values["category"] not in CATEGORIES:
+        errors["category"] = {"vi": "Lĩnh vực không hợp lệ", "en": "Unknown category"}
+    states = {s for compiled in default_registry() for s in compiled.states}
+    if "state" in values and values["state"] not in states:
+        errors["state"] = {"vi": "Trạng thái không hợp lệ", "en": "Unknown state"}
+    if "unit" in values and (len(values["unit"]) > 16 or not values["unit"].isalnum()):
+        errors["unit"] = {"vi": "Mã đơn vị không hợp lệ", "en": "Invalid unit code"}
+    if "fund" in values and values["fund"] not in ("local", "national"):
+        errors["fund"] = {"vi": "Nguồn kinh phí phải là local hoặc national",
+                          "en": "The fund must be local or national"}
+    if errors:
+        raise InvalidInput(errors)
+    return Filters(year_from=year_from, year_to=year_to, unit=values.get("unit"),
+                   category=values.get("category"), fund=values.get("fund"), state=values.get("state"))
+
+
+def where(user: Any, filters: Filters) -> Any:
+    """The proposals this actor may see that match the filters, as one WHERE clause."""
+    conditions = [scope_clause(user)]
+    if filters.year_from is not None:
+        conditions.append(Proposal.year >= filters.year_from)
+    if filters.year_to is not None:
+        conditions.append(Proposal.year <= filters.year_to)
+    if filters.unit:
+        conditions.append(or_(Proposal.district_code == filters.unit, Proposal.commune_code == filters.unit))
+    if filters.category:
+        conditions.append(Proposal.category == filters.category)
+    if filters.fund:
+        conditions.append(fund_key() == filters.fund)
+    if filters.state:
+        conditions.append(Proposal.wf_state == filters.state)
+    return and_(*conditions)
+
+
+# --- counts ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Count:
+    key: Any
+    count: int
+    requested: int
+    approved: int
+
+
+def counts_by(session: Session, cond: Any, key: str) -> list[Count]:
+    """Proposals, requested and approved support per value of ``key`` (one of GROUP_KEYS)."""
+    column = _group_column(key).label("key")
+    stmt = (select(column, func.count(Proposal.id), func.coalesce(func.sum(Proposal.requested_support), 0),
+                   func.coalesce(func.sum(Funding.approved_amount), 0))
+            .select_from(Proposal).outerjoin(Funding, Funding.proposal_id == Proposal.id)
+            .where(cond).group_by(column).order_by(column))
+    return [Count(k, n, int(req), int(appr)) for k, n, req, appr in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class Totals:
+    count: int
+    requested: int
+    approved: int
+    counterpart: int
+
+
+def totals(session: Session, cond: Any) -> Totals:
+    stmt = (select(func.count(Proposal.id), func.coalesce(func.sum(Proposal.requested_support), 0),
+                   func.coalesce(func.sum(Funding.approved_amount), 0),
+                   func.coalesce(func.sum(Proposal.counterpart_funds), 0))
+            .select_from(Proposal).outerjoin(Funding, Funding.proposal_id == Proposal.id).where(cond))
+    n, req, appr, counterpart = session.execute(stmt).one()
+    return Totals(n, int(req), int(appr), int(counterpart))
+
+
+@dataclass(frozen=True)
+class CarriedOut:
+    projects: int
+    units: int
+    machinery: int
+    approved: int
+
+
+def carried_out(session: Session, cond: Any) -> CarriedOut:
+    """Projects carried out (implementing or later, not terminated) and the district-level units they span."""
+    stmt = (select(func.count(Proposal.id), func.count(distinct(Proposal.district_code)),
+                   func.coalesce(func.sum(case((Proposal.category == "machinery", 1), else_=0)), 0),
+                   func.coalesce(func.sum(Funding.approved_amount), 0))
+            .select_from(Proposal).outerjoin(Funding, Funding.proposal_id == Proposal.id)
+            .where(cond, Proposal.wf_state.in_(CARRIED_OUT_STATES)))
+    n, units, machinery, approved = session.execute(stmt).one()
+    return CarriedOut(n, units, int(machinery), int(approved))
+
+
+# --- budget -----------------------------------------------------------------------------------------------------
+
+BUDGET_TITLES: dict[str, tuple[str, str]] = {
+    "allocated": ("Dự toán giao", "Allocated"), "approved": ("Đã duyệt", "Approved"),
+    "advanced": ("Đã tạm ứng", "Advanced"), "disbursed": ("Đã cấp", "Disbursed"),
+    "settled": ("Đã quyết toán", "Settled"), "refunded": ("Hoàn trả", "Refunded"),
+    "counterpart": ("Vốn đối ứng", "Counterpart"),
+}
+BUDGET_COLUMNS = tuple(BUDGET_TITLES)
+
+
+@dataclass(frozen=True)
+class BudgetRow:
+    envelope_id: int
+    fund: str
+    year: int
+    projects: int
+    allocated: int
+    approved: int
+    advanced: int
+    disbursed: int
+    settled: int
+    refunded: int
+    counterpart: int
+
+
+def budget(session: Session, cond: Any, filters: Filters) -> list[BudgetRow]:
+    """Money per envelope, over the funded proposals matching ``cond``; envelopes of the filtered years are
+    listed even when none of those proposals drew on them."""
+    advanced = (select(Advance.proposal_id, func.sum(Advance.amount).label("amount"))
+                .group_by(Advance.proposal_id).subquery())
+    paid = func.coalesce(advanced.c.amount, 0)
+    per_envelope = (
+        select(Funding.envelope_id.label("envelope_id"),
+               func.count(Funding.id).label("projects"),
+               func.sum(Funding.approved_amount).label("approved"),
+               func.sum(paid).label("advanced"),
+               func.sum(func.coalesce(Funding.disbursed_total, paid)).label("disbursed"),
+               func.sum(func.coalesce(Funding.disbursed_total, 0)).label("settled"),
+               func.sum(func.coalesce(Funding.refund_amount, 0)).label("refunded"),
+               func.sum(Proposal.counterpart_funds).label("counterpart"))
+        .select_from(Funding).join(Proposal, Proposal.id == Funding.proposal_id)
+        .outerjoin(advanced, advanced.c.proposal_id == Funding.proposal_id)
+        .where(cond).group_by(Funding.envelope_id).subquery())
+    stmt = (select(BudgetEnvelope.id, BudgetEnvelope.fund, BudgetEnvelope.year, BudgetEnvelope.amount,
+                   *(func.coalesce(per_envelope.c[name], 0) for name in
+                     ("projects", "approved", "advanced", "disbursed", "settled", "refunded", "counterpart")))
+            .outerjoin(per_envelope, per_envelope.c.envelope_id == BudgetEnvelope.id)
+            .where(or_(per_envelope.c.envelope_id.is_not(None),
+                       and_(BudgetEnvelope.year >= (filters.year_from or MIN_YEAR),
+                            BudgetEnvelope.year <= (filters.year_to or MAX_YEAR))))
+            .order_by(BudgetEnvelope.year, BudgetEnvelope.fund))
+    rows = [BudgetRow(i, f, y, int(n), int(a), *(int(v) for v in rest))
+            for i, f, y, a, n, *rest in session.execute(stmt)]
+    return rows
+
+
+def budget_total(rows: list[BudgetRow]) -> dict[str, int]:
+    return {name: sum(getattr(r, name) for r in rows) for name in ("projects", *BUDGET_COLUMNS)}
+
+
+# --- overdue and durations --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OverdueItem:
+    proposal_id: int
+    code: str
+    title: str
+    state: str
+    entered: dt.date
+    due: dt.date
+    age_working_days: int
+    late_working_days: int
+
+
+@dataclass
+class Overdue:
+    by_state: dict[str, int] = field(default_factory=dict)
+    oldest: list[OverdueItem] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_state.values())
+
+
+def _local_midnight_utc(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), LOCAL_TZ).astimezone(dt.UTC)
+
+
+def overdue(session: Session, cond: Any, on: dt.date | None = None) -> Overdue:
+    """Proposals past their state's deadline on ``on`` (today): counts per state, and the oldest ones with
+    their working-day ages. A state's deadline becomes an entered-before instant, so SQL does the filtering."""
+
+    on = on or today()
+    late = []
+    for compiled in default_registry():
+        for name, state in compiled.states.items():
+            last = last_start_overdue(state.deadline, on)
+            if last is not None:
+                late.append(and_(Proposal.wf_workflow == compiled.workflow,
+                                 Proposal.wf_workflow_version == compiled.version, Proposal.wf_state == name,
+                                 Proposal.wf_entered_at < _local_midnight_utc(last + dt.timedelta(days=1))))
+    late_cond = and_(cond, or_(*late) if late else false())
+    result = Overdue()
+    stmt = select(Proposal.wf_state, func.count()).where(late_cond).group_by(Proposal.wf_state)
+    result.by_state = {name: n for name, n in session.execute(stmt)}
+    registry = default_registry()
+    oldest = session.execute(
+        select(Proposal.id, Proposal.code, Proposal.title, Proposal.wf_state, Proposal.wf_entered_at,
+               Proposal.wf_workflow, Proposal.wf_workflow_version)
+        .where(late_cond).order_by(Proposal.wf_entered_at, Proposal.id).limit(OVERDUE_LIST))
+    for pid, code, title, in_state, entered_at, workflow, version in oldest:
+        due = due_date(entered_at, registry.get(workflow, version).states[in_state].deadline)
+        assert due is not None
+        entered = local(entered_at).date()
+        result.oldest.append(OverdueItem(pid, code, title, in_state, entered, due,
+                                         working_days_between(entered, on), working_days_between(due, on)))
+    return result
+
+
+def _days_between(session: Session, start: Any, end: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", end - start) / 86400.0
+    return func.julianday(end) - func.julianday(start)
+
+
+def _scoped_subjects(cond: Any) -> Any:
+    return and_(AuditEvent.subject_type == "proposal",
+                AuditEvent.subject_id.in_(select(cast(Proposal.id, String)).where(cond)))
+
+
+TRAIL_TTL_SECONDS = 300
+_trail_cache: dict[tuple[str, ...], tuple[float, Any]] = {}
+
+
+def _from_trail(session: Session, name: str, cond: Any, compute: Any) -> Any:
+    """The figures read from the whole audit trail (funnel, stage durations) move only as proposals move,
+    and cost seconds at a million events: they are kept TRAIL_TTL_SECONDS per database, scope and filters."""
+    bind = session.get_bind()
+    key = (name, bind.engine.url.render_as_string(hide_password=True),
+           str(cond.compile(bind, compile_kwargs={"literal_binds": True})))
+    now = time.monotonic()
+    hit = _trail_cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = compute()
+    if len(_trail_cache) > 1000:  # bounded: scopes x filters actually asked for
+        _trail_cache.clear()
+    _trail_cache[key] = (now + TRAIL_TTL_SECONDS, value)
+    return value
+
+
+def median_durations(session: Session, cond: Any) -> dict[str, tuple[float, int]]:
+    """state -> (median calendar days spent in it, number of stays), from the audit trail: each stay runs
+    from the event that entered the state to the next state change of the same proposal."""
+    return _from_trail(session, "durations", cond, lambda: _median_durations(session, cond))  # type: ignore[no-any-return]
+
+
+def _median_durations(session: Session, cond: Any) -> dict[str, tuple[float, int]]:
+    moves = (select(AuditEvent.to_state.label("state"), AuditEvent.occurred_at.label("entered"),
+                    func.lead(AuditEvent.occurred_at).over(partition_by=AuditEvent.subject_id,
+                                                           order_by=AuditEvent.seq).label("left_at"))
+             .where(_scoped_subjects(cond), AuditEvent.outcome.in_(("created", "applied")),
+                    AuditEvent.to_state.is_not(None),
+                    or_(AuditEvent.from_state.is_(None), AuditEvent.from_state != AuditEvent.to_state))
+             .subquery())
+    stays = (select(moves.c.state, _days_between(session, moves.c.entered, moves.c.left_at).label("days"))
+             .where(moves.c.left_at.is_not(None)).subquery())
+    ranked = select(stays.c.state, stays.c.days,
+                    func.row_number().over(partition_by=stays.c.state, order_by=stays.c.days).label("rn"),
+                    func.count().over(partition_by=stays.c.state).label("n")).subquery()
+    stmt = (select(ranked.c.state, func.avg(ranked.c.days), func.max(ranked.c.n))
+            .where(or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2))
+            .group_by(ranked.c.state))
+    return {state: (round(float(days), 1), int(n)) for state, days, n in session.execute(stmt)}
+
+
+def funnel(session: Session, cond: Any, between: tuple[dt.date, dt.date] | None = None,
+           ) -> list[tuple[str, tuple[str, str], int]]:
+    """(key, title, proposals whose trail entered the stage) along the lifecycle, in order; ``between``
+    (first day, day after the last, local dates) counts only entries in that period."""
+    return _from_trail(session, f"funnel {between}", cond,  # type: ignore[no-any-return]
+                       lambda: _funnel(session, cond, between))
+
+
+def _funnel(session: Session, cond: Any, between: tuple[dt.date, dt.date] | None,
+            ) -> list[tuple[str, tuple[str, str], int]]:
+    stage_of = {state: key for key, _, states in FUNNEL for state in states}
+    stage = case(stage_of, value=AuditEvent.to_state).label("stage")
+    stmt = (select(stage, func.count(distinct(AuditEvent.subject_id)))
+            .where(_scoped_subjects(cond), AuditEvent.outcome.in_(("created", "applied", "migrated")),
+                   AuditEvent.to_state.in_(list(stage_of)))
+            .group_by(stage))
+    if between is not None:
+        stmt = stmt.where(AuditEvent.occurred_at >= _local_midnight_utc(between[0]),
+                          AuditEvent.occurred_at < _local_midnight_utc(between[1]))
+    reached: dict[str, int] = {key: n for key, n in session.execute(stmt)}
+    return [(key, title, reached.get(key, 0)) for key, title, _ in FUNNEL]
+
+
+# --- everything the dashboard shows -----------------------------------------------------------------------------
+
+@dataclass
+class Dashboard:
+    filters: Filters
+    totals: Totals
+    counts: dict[str, list[Count]]
+    budget: list[BudgetRow]
+    budget_total: dict[str, int]
+    overdue: Overdue
+    durations: dict[str, tuple[float, int]]
+    funnel: list[tuple[str, tuple[str, str], int]]
+    carried_out: CarriedOut
+
+
+def dashboard(session: Session, user: Any, filters: Filters, on: dt.date | None = None) -> Dashboard:
+    cond = where(user, filters)
+    rows = budget(session, cond, filters)
+    return Dashboard(filters=filters, totals=totals(session, cond),
+                     counts={key: counts_by(session, cond, key) for key in GROUP_KEYS},
+                     budget=rows, budget_total=budget_total(rows), overdue=overdue(session, cond, on),
+                     durations=median_durations(session, cond), funnel=funnel(session, cond),
+                     carried_out=carried_out(session, cond))

@@ -1,0 +1,183 @@
+"""Reports at scale: N proposals (default 100,000) with 10 audit events each, on SQLite and PostgreSQL.
+
+Proposals, fundings, advances and events are bulk-inserted through SQL (a read benchmark: the write path is
+measured elsewhere); events are built by ``workflow.audit.event_values`` so the trail looks like the real one.
+Timed through the real app (Flask test client, logged in as a centre officer), median of RUNS:
+- GET /dashboard (every aggregate, rendered with its charts);
+- GET /reports/annual?year=2020&format=xlsx;
+- GET /proposals/export.xlsx for one year and for all years: peak Python memory (tracemalloc) of both, to
+  show it does not grow with the rows (write-only workbook, rows fetched in batches).
+Then EXPLAIN of the heaviest queries. Usage: python benchmarks/bench_reports.py [N] [sqlite|postgres|both]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from typing import Any
+
+from _common import databases, machine
+from sqlalchemy import event, insert, text
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from app import create_app
+from app.models import Organisation, Proposal, RoleGrant, User
+from app.models.stages import Advance, BudgetEnvelope, Funding
+from app.units_data import COMMUNES, seed_units
+from workflow import audit
+from workflow.chaincheck import GENESIS
+from workflow.registry import default_registry
+
+RUNS = 5
+BATCH = 5_000
+PATH = ("draft", "district_review", "provincial_appraisal", "shortlisted", "funded", "implementing",
+        "implemented", "settled", "evaluated")
+CATEGORIES = ("machinery", "machinery", "machinery", "demonstration", "training", "typical_product")
+EVENTS_PER_PROPOSAL = 10
+
+
+def fill(url: str, n: int) -> None:
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True})
+    engine = app.extensions["db_engine"]
+    rng = random.Random(11)
+    v1 = default_registry().get("khuyen-cong-local", 1)
+    communes = [(d, c) for d, units in COMMUNES.items() for c, _ in units]
+    with Session(engine) as s, s.begin():
+        seed_units(s)
+        org = Organisation(name="Cơ sở thử tải", kind="sme", tax_code="4600000001", commune_code=communes[0][1])
+        s.add(org)
+        s.flush()
+        user = User(username="ttkc", full_name="Cán bộ", password_hash=generate_password_hash("matkhau"))
+        user.grants = [RoleGrant(role="centre_officer", unit_code="19")]
+        s.add(user)
+        envelopes = [BudgetEnvelope(province_code="19", fund="Kinh phí khuyến công địa phương", year=y,
+                                    amount=10**13, committed=0) for y in range(2016, 2026)]
+        s.add_all(envelopes)
+        s.flush()
+        org_id, envelope_of = org.id, {e.year: e.id for e in envelopes}
+    start = dt.datetime(2016, 1, 4, 2, tzinfo=dt.UTC)
+    proposals, fundings, advances, events = [], [], [], []
+    for pid in range(1, n + 1):
+        district, commune = rng.choice(communes)
+        year = 2016 + pid % 10
+        reached = rng.randint(1, len(PATH))
+        state = PATH[reached - 1]
+        entered = start + dt.timedelta(days=(year - 2016) * 365 + rng.randint(0, 300))
+        requested = rng.randrange(50, 200) * 1_000_000
+        proposals.append({
+            "id": pid, "code": f"KC-{year}-{pid:06d}", "title": f"Đề án thử tải {pid}", "organisation_id": org_id,
+            "commune_code": commune, "district_code": district, "province_code": "19",
+            "category": CATEGORIES[pid % len(CATEGORIES)], "sector": "agro_processing", "year": year,
+            "total_cost": 2 * requested, "requested_support": requested, "counterpart_funds": requested,
+            "duration_months": 12, "objectives": "", "expected_results": "", "expected_jobs": 5,
+            "expected_output": "", "priority_region": False, "priority_sector": False, "search_text": "",
+            "created_at": entered, "wf_workflow": v1.workflow, "wf_workflow_version": 1, "wf_sha256": v1.sha256,
+            "wf_state": state, "wf_version": reached, "wf_fired_by": {}, "wf_entered_at": entered})
+        if reached >= 5:
+            fundings.append({"proposal_id": pid, "envelope_id": envelope_of[year], "approved_amount": requested,
+                             "decision_number": "QĐ", "decision_date": entered.date(), "terms_version": 1,
+                             "content": "", "released": 0,
+                             "disbursed_total": requested if reached >= 8 else None,
+                             "refund_amount": 0 if reached >= 8 else None})
+        if reached >= 6:
+            advances.append({"proposal_id": pid, "amount": requested // 2, "paid_on": entered.date(), "note": ""})
+        prev, moment = GENESIS, entered
+        for seq in range(1, EVENTS_PER_PROPOSAL + 1):  # the path so far, then edits in the current state
+            to_state = PATH[min(seq, reached) - 1]
+            from_state = PATH[seq - 2] if 1 < seq <= reached else (to_state if seq > 1 else None)
+            moment += dt.timedelta(days=rng.randint(1, 20))
+            values = audit.event_values(
+                seq=seq, prev_hash=prev, subject_type="proposal", subject_id=str(pid),
+                action="create" if seq == 1 else "move" if seq <= reached else "edit",
+                outcome="created" if seq == 1 else "applied", actor_id="1", actor_role="centre_officer",
+                from_state=from_state, to_state=to_state, workflow=v1.workflow, workflow_version=1,
+                occurred_at=moment)
+            prev = values["hash"]
+            events.append({"body": values["body"], "hash": values["hash"]})
+        if pid % BATCH == 0 or pid == n:
+            with engine.begin() as conn:
+                conn.execute(insert(Proposal.__table__), proposals)
+                if fundings:
+                    conn.execute(insert(Funding.__table__), fundings)
+                if advances:
+                    conn.execute(insert(Advance.__table__), advances)
+                conn.execute(insert(audit.AuditEvent.__table__), events)
+            proposals, fundings, advances, events = [], [], [], []
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+
+
+def timed(client: Any, url: str) -> str:
+    """First request (trail figures not yet cached) and the median of RUNS requests, in ms."""
+    times = []
+    for _ in range(RUNS):
+        t0 = time.perf_counter()
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        response.get_data()
+        times.append((time.perf_counter() - t0) * 1000)
+    return f"first {times[0]:.0f} ms, median {statistics.median(times):.0f} ms"
+
+
+def peak_mib(client: Any, url: str) -> tuple[float, int]:
+    tracemalloc.start()
+    response = client.get(url)
+    size = len(response.get_data())
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20, size
+
+
+def plans(app: Any, client: Any) -> None:
+    """EXPLAIN every query the dashboard runs over proposals or the trail (captured as executed)."""
+    engine = app.extensions["db_engine"]
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and ("proposal" in statement or "audit" in statement):
+            captured.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    client.get("/dashboard")
+    event.remove(engine, "before_cursor_execute", capture)
+    prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+    with engine.connect() as conn:
+        for statement, params in captured:
+            print("  plan of: " + " ".join(statement.split())[:150] + " …")
+            for row in conn.exec_driver_sql(prefix + statement, params).all():
+                print("    " + " | ".join(str(c) for c in row))
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    which = sys.argv[2] if len(sys.argv) > 2 else "both"
+    print(f"{n:,} proposals, {n * EVENTS_PER_PROPOSAL:,} audit events; {machine()}")
+    for name, database in databases(which):
+        with database as url:
+            t0 = time.perf_counter()
+            fill(url, n)
+            print(f"{name}: loaded in {time.perf_counter() - t0:.0f} s")
+            app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True,
+                              "WTF_CSRF_ENABLED": False})
+            client = app.test_client()
+            assert client.post("/login", data={"username": "ttkc", "password": "matkhau"}).status_code == 302
+            print(f"  dashboard: {timed(client, '/dashboard')}")
+            print(f"  dashboard 2020 only: {timed(client, '/dashboard?year_from=2020&year_to=2020')}")
+            print(f"  annual XLSX 2020: {timed(client, '/reports/annual?year=2020&format=xlsx')}")
+            print(f"  period 2016-2020 XLSX: {timed(client, '/reports/period?period=2016-2020&format=xlsx')}")
+            for label, url_ in (("one year", "/proposals/export.xlsx?year=2020"), ("all years", "/proposals/export.xlsx")):
+                mib, size = peak_mib(client, url_)
+                print(f"  proposal list XLSX ({label}): peak Python memory {mib:.1f} MiB, file {size / 2**20:.1f} MiB")
+            plans(app, client)
+            app.extensions["db_engine"].dispose()
+            print(f"  ({machine()})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""reports: indexes for the dashboard's overdue and trail aggregates
+
+Revision ID: 0007_reports
+Revises: 0003_stages
+Create Date: 2026-12-01 22:58:00
+
+- proposal (wf_state, wf_entered_at): "in this state since before that instant" is a range scan per state
+  (overdue items, oldest first);
+- audit_event (subject_type, to_state, subject_id, seq): the lifecycle funnel and the stage durations read
+  the state changes from the index instead of the event bodies.
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = '0007_reports'
+down_revision = '0003_stages'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index('ix_proposal_state_entered', 'proposal', ['wf_state', 'wf_entered_at'])
+    op.create_index('ix_audit_event_transitions', 'audit_event', ['subject_type', 'to_state', 'subject_id', 'seq'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_audit_event_transitions', table_name='audit_event')
+    op.drop_index('ix_proposal_state_entered', table_name='proposal')
