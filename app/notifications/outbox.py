@@ -23,13 +23,15 @@ from workflow.notices import catalogue, declared
 from workflow.storage import WorkflowMixin, utcnow
 
 
-def _role_condition(definition: Definition, proposal: Proposal, role: str) -> Any:
+def _role_condition(definition: Definition, proposal: Proposal, role: str, member: int | None = None) -> Any:
     """Users holding ``role`` over the proposal, with the role's scope (as permissions read it)."""
     scope = definition.roles[role].scope
     held = RoleGrant.role == role
     if role == COUNCIL_ROLE:  # the council members assigned to this proposal (and not recused)
         assigned = select(CouncilMember.user_id).where(CouncilMember.proposal_id == proposal.id,
                                                        CouncilMember.recused.is_(False))
+        if member is not None:  # an action about one member (their assignment) tells that member alone
+            assigned = assigned.where(CouncilMember.user_id == member)
         return and_(held, User.id.in_(assigned))
     if scope == "own":
         return and_(held, User.organisation_id == proposal.organisation_id)
@@ -39,16 +41,17 @@ def _role_condition(definition: Definition, proposal: Proposal, role: str) -> An
 
 
 def recipients(session: Session, definition: Definition, proposal: Proposal, roles: Iterable[str],
-               exclude_user: int | None = None) -> list[tuple[int, str | None, str, bool]]:
+               exclude_user: int | None = None, member: int | None = None) -> list[tuple[int, str | None, str, bool]]:
     """(user id, e-mail, language, reached as council member) of the active users holding any of ``roles``
     over the proposal, in one query."""
     roles = [r for r in roles if r in definition.roles]
     if not roles:
         return []
-    council = _role_condition(definition, proposal, COUNCIL_ROLE) if COUNCIL_ROLE in roles else false()
+    council = _role_condition(definition, proposal, COUNCIL_ROLE, member) if COUNCIL_ROLE in roles else false()
     stmt = (select(User.id, User.email, User.language, council)
             .join(RoleGrant, RoleGrant.user_id == User.id)
-            .where(User.is_active.is_(True), or_(*(_role_condition(definition, proposal, r) for r in roles))))
+            .where(User.is_active.is_(True),
+                   or_(*(_role_condition(definition, proposal, r, member) for r in roles))))
     if exclude_user is not None:
         stmt = stmt.where(User.id != exclude_user)
     found: dict[int, tuple[int, str | None, str, bool]] = {}
@@ -118,7 +121,9 @@ def write_outbox(session: Session, subject: WorkflowMixin, compiled: CompiledWor
     if not wanted:
         return
     actor = int(event.actor_id) if event.actor_id and event.actor_id.isdigit() else None
-    notices = [(f"ev:{event.id}", d.key, recipients(session, compiled.definition, subject, d.roles, actor))
+    member = (event.diff or {}).get("member")  # council actions about one member name them in their diff
+    member = member if isinstance(member, int) else None
+    notices = [(f"ev:{event.id}", d.key, recipients(session, compiled.definition, subject, d.roles, actor, member))
                for d in wanted]
     params = notice_params(session, compiled, subject, comment=event.comment, actor_id=event.actor_id)
     insert_notices(session, subject, notices, params)
