@@ -79,8 +79,8 @@ def worker(app: Any, smtp: SimpleNamespace) -> Worker:
     return make_worker(app, smtp.port)
 
 
-def make_worker(app: Any, port: int, **settings: Any) -> Worker:
-    mail = MailSettings(port=port, timeout=2.0, base_url="http://grantflow.test")
+def make_worker(app: Any, port: int, timeout: float = 2.0, **settings: Any) -> Worker:
+    mail = MailSettings(port=port, timeout=timeout, base_url="http://grantflow.test")
     return Worker(app.extensions["db_engine"], mail, WorkerSettings(**{"retry_base_seconds": 0, **settings}))
 
 
