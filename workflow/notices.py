@@ -46,7 +46,8 @@ def _placeholders(text: str) -> set[str]:
 
 def load_catalogue(path: Path = CATALOGUE_PATH) -> dict[str, NoticeTemplate]:
     """Every notice template; DefinitionError with FILE:LINE for each problem."""
-    shown, smap, problems = str(path), SourceMap(str(path)), []
+    shown, smap = str(path), SourceMap(str(path))
+    problems: list[Problem] = []
     try:
         node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
     except (OSError, yaml.YAMLError) as exc:

@@ -90,9 +90,9 @@ def insert_notices(session: Session, proposal: Proposal, notices: list[tuple[str
     user_ids = {r[0] for _prefix, _key, found in notices for r in found}
     if not user_ids:
         return
-    disabled = set(session.execute(
+    disabled = {(user_id, key) for user_id, key in session.execute(
         select(NotificationPreference.user_id, NotificationPreference.key)
-        .where(NotificationPreference.user_id.in_(user_ids), NotificationPreference.email.is_(False))).all())
+        .where(NotificationPreference.user_id.in_(user_ids), NotificationPreference.email.is_(False)))}
     now = utcnow()
     rows, seen = [], set()
     for prefix, key, found in notices:

@@ -34,6 +34,13 @@ def _holds(user: Any, roles: tuple[str, ...] | list[str]) -> bool:
     return bool({g.role for g in user.grants} & set(roles))
 
 
+def _rule(action: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The roles and states of a domain action whose states are a fixed list."""
+    roles, states = RULES[action]
+    assert not callable(states), f"{action}: states depend on the proposal"
+    return roles, states
+
+
 def _states(pick: Any) -> Any:
     """(workflow, version, state) conditions for the states ``pick(compiled)`` names."""
     conditions = [and_(Proposal.wf_workflow == c.workflow, Proposal.wf_workflow_version == c.version,
@@ -59,7 +66,7 @@ def council_scoring(session: Session, user: Any, limit: int = LIMIT) -> list[Pro
 
 
 def changes_to_decide(session: Session, user: Any, limit: int = LIMIT) -> list[Proposal]:
-    roles, states = RULES["approve_change"]
+    roles, states = _rule("approve_change")
     if not _holds(user, roles):
         return []
     stmt = (select(Proposal).where(scope_clause(user), Proposal.wf_state.in_(states),
@@ -71,7 +78,7 @@ def changes_to_decide(session: Session, user: Any, limit: int = LIMIT) -> list[P
 
 def advances_to_pay(session: Session, user: Any, limit: int = LIMIT) -> list[Proposal]:
     """Running proposals with advance room left (machinery: once progress passed the threshold)."""
-    roles, states = RULES["record_advance"]
+    roles, states = _rule("record_advance")
     if not _holds(user, roles):
         return []
     advanced = (select(func.coalesce(func.sum(Advance.amount), 0)).where(Advance.proposal_id == Proposal.id)

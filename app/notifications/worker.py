@@ -117,7 +117,7 @@ class Worker:
             values = {"last_error": error, "next_attempt_at": now + self.settings.backoff(attempt)}
             outcome = "error"
         with self.sessions() as session, session.begin():
-            done = session.execute(
+            done = session.connection().execute(
                 update(Notification).where(Notification.id == notification.id,
                                            Notification.claimed_by == self.name,
                                            Notification.email_status == PENDING)
