@@ -67,8 +67,10 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> dict[str, NoticeTemplate]:
                                         f"'{'.'.join(map(str, err['loc']))}': {err['msg']}", code="notice"))
             continue
         for part in ("subject", "body"):
-            for lang in ("vi", "en"):
-                text = getattr(template, part).get(lang)
+            text_of = getattr(template, part)
+            for lang, text in (("vi", text_of.vi), ("en", text_of.en)):
+                if text is None:
+                    continue  # English falls back to the Vietnamese text, checked already
                 try:
                     unknown = _placeholders(text) - PLACEHOLDERS
                 except ValueError as exc:
