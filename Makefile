@@ -8,6 +8,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 PYTEST_ARGS ?= -n auto
+# The demo's e-mail: a local debugging SMTP server (aiosmtpd, a dev extra) that prints every message it gets.
+SMTP_HOST ?= 127.0.0.1
+SMTP_PORT ?= 8025
+DEMO_SMTP ?= 1
 
 .PHONY: install run test lint check bench clean
 
@@ -23,6 +27,11 @@ run: $(STAMP)
 	mkdir -p var
 	DATABASE_URL=$(DATABASE_URL) $(BIN)/flask --app app init-db
 	DATABASE_URL=$(DATABASE_URL) $(BIN)/flask --app app demo --if-empty
+	# the notification worker (and the demo's SMTP server) run beside gunicorn and stop with it
+	trap 'kill $$(jobs -p) 2>/dev/null' EXIT INT TERM; \
+	if [ "$(DEMO_SMTP)" = 1 ]; then $(BIN)/python -m aiosmtpd -n -l $(SMTP_HOST):$(SMTP_PORT) & fi; \
+	DATABASE_URL=$(DATABASE_URL) SMTP_HOST=$(SMTP_HOST) SMTP_PORT=$(SMTP_PORT) BASE_URL=http://$(HOST):$(PORT) \
+		$(BIN)/flask --app app worker & \
 	DATABASE_URL=$(DATABASE_URL) $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) 'app:create_app()'
 
 test: $(STAMP)

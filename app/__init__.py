@@ -9,7 +9,8 @@ from typing import Any
 
 from flask import Flask, Response, g
 
-BLUEPRINTS = ("auth", "proposals", "review", "audit", "admin", "reports", "api")  # reports adds API routes
+# reports and notifications before api: reports adds API routes
+BLUEPRINTS = ("auth", "proposals", "review", "audit", "admin", "reports", "notifications", "api")
 STAGE_BLUEPRINTS = ("council", "funding", "implementation")  # issue 5's areas, registered once they exist
 
 # Extra menu entries: (endpoint, label (vi, en), role that sees it). Shown only once the endpoint exists, so
@@ -17,6 +18,7 @@ STAGE_BLUEPRINTS = ("council", "funding", "implementation")  # issue 5's areas, 
 NAV_LINKS: list[tuple[str, tuple[str, str], str]] = [
     ("audit.index", ("Kiểm tra, giám sát", "Audit"), "auditor"),
     ("admin.index", ("Quản trị", "Administration"), "admin"),
+    ("notifications.outbox_admin", ("Hàng đợi thư", "E-mail outbox"), "admin"),
 ]
 
 

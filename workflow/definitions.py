@@ -98,6 +98,24 @@ class Indicator(_Strict):
     kind: Literal["int", "percent", "bool", "money"] = "int"
 
 
+class Notice(_Strict):
+    """Who is told what: roles (resolved with their scope, like permissions) and a key of the notice
+    catalogue (workflow/notices.yaml)."""
+
+    key: Name
+    roles: Annotated[list[Name], Field(min_length=1)]
+
+
+class Reminders(_Strict):
+    """Deadline notices of a state: a reminder ``before_working_days`` before the deadline and a notice when it
+    has passed, both to ``roles``; ``escalate_after_working_days`` more working days later, one to ``escalate_to``."""
+
+    roles: Annotated[list[Name], Field(min_length=1)]
+    before_working_days: Annotated[StrictInt, Field(gt=0)] | None = None
+    escalate_after_working_days: Annotated[StrictInt, Field(gt=0)] | None = None
+    escalate_to: list[Name] = []
+
+
 class State(_Strict):
     title: Text | None = None
     initial: StrictBool = False
@@ -107,6 +125,8 @@ class State(_Strict):
     deadline: Deadline | None = None
     council: Council | None = None
     indicators: list[Indicator] | None = None
+    notify: list[Notice] = []  # on entering the state
+    reminders: Reminders | None = None
 
 
 InputType = Literal["text", "string", "money", "int", "percent", "date", "bool", "choice", "user_list"]
@@ -172,6 +192,7 @@ class Transition(_Strict):
     requires: list[Name] = []
     separate_from: list[Name] = []
     title: Text | None = None
+    notify: list[Notice] = []
 
 
 class MigratesFrom(_Strict):
@@ -189,6 +210,7 @@ class Definition(_Strict):
     transitions: list[Transition]
     inputs: dict[Name, InputSpec] = {}
     migrates_from: MigratesFrom | None = None
+    action_notify: dict[Name, list[Notice]] = {}  # domain actions (workflow.operations.act) by name
 
     @property
     def key(self) -> tuple[str, int]:

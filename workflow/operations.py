@@ -41,6 +41,25 @@ _CHANGED_FIRST = {"vi": "Hồ sơ đã được người khác cập nhật; hã
 _NOTHING_CHANGED = {"vi": "Không có thay đổi nào", "en": "Nothing was changed"}
 
 
+# Told of every applied operation inside its transaction, after its audit event (the application writes its
+# notification outbox there, so a rolled-back operation leaves no notice behind).
+AppliedListener = Callable[[Session, WorkflowMixin, CompiledWorkflow, AuditEvent], None]
+_APPLIED_LISTENERS: list[AppliedListener] = []
+
+
+def on_applied(listener: AppliedListener) -> AppliedListener:
+    """Register ``listener(session, subject, compiled, event)``; registering the same one twice is a no-op."""
+    if listener not in _APPLIED_LISTENERS:
+        _APPLIED_LISTENERS.append(listener)
+    return listener
+
+
+def _applied(session: Session, subject: WorkflowMixin, compiled: CompiledWorkflow, event: AuditEvent) -> AuditEvent:
+    for listener in _APPLIED_LISTENERS:
+        listener(session, subject, compiled, event)
+    return event
+
+
 @dataclass
 class _Change:
     """What an applied operation did, for its audit event."""
@@ -173,11 +192,11 @@ def _operate(session: Session, subject: WorkflowMixin, actor: Actor, action: str
     change = perform(compiled, exp)
     session.flush()  # what perform changed through the ORM: edited fields, an action's rows (a fire: nothing)
     _store(session, subject, change.step)
-    return audit.append(
+    return _applied(session, subject, compiled, audit.append(
         session, subject_type=subject.wf_type(), subject_id=subject.wf_subject_id(), action=action,
         outcome="applied", from_state=from_state, to_state=subject.wf_state, **_pin(subject),
         **_actor_fields(actor, exp.grant), comment=change.comment, inputs=change.inputs, diff=change.diff,
-        request_id=request_id)
+        request_id=request_id))
 
 
 def create(session: Session, instance: WorkflowMixin, actor: Actor, compiled: CompiledWorkflow, *,
@@ -186,10 +205,10 @@ def create(session: Session, instance: WorkflowMixin, actor: Actor, compiled: Co
     instance.wf_pin(compiled)
     session.add(instance)
     session.flush()
-    return audit.append(
+    return _applied(session, instance, compiled, audit.append(
         session, subject_type=instance.wf_type(), subject_id=instance.wf_subject_id(), action="create",
         outcome="created", to_state=instance.wf_state, **_pin(instance), **_actor_fields(actor, None),
-        request_id=request_id)
+        request_id=request_id))
 
 
 def fire(session: Session, instance: WorkflowMixin, trigger: str, actor: Actor,

@@ -10,6 +10,7 @@ from workflow import guards as guard_registry
 from workflow.definitions import LoadedDefinition, iter_definition_files, load_file
 from workflow.errors import DefinitionError, Problem
 from workflow.inputs import BUILTIN_INPUTS
+from workflow.notices import catalogue, catalogue_problems
 
 
 def _reach(start: Iterable[str], edges: dict[str, set[str]]) -> set[str]:
@@ -154,8 +155,54 @@ def verify(loaded: LoadedDefinition, siblings: Iterable[LoadedDefinition] = ()) 
         elif not s.final and finals and name not in can_finish:
             error(line, f"no final state can be reached from state '{name}'", "no_final_reachable")
 
+    problems.extend(_verify_notices(loaded))
     if d.migrates_from is not None:
         problems.extend(_verify_migration(loaded, siblings))
+    return problems
+
+
+def _verify_notices(loaded: LoadedDefinition) -> list[Problem]:
+    """Every notice names a catalogue key and defined roles; reminders sit on states with a deadline."""
+    d, src = loaded.definition, loaded.source
+    problems: list[Problem] = []
+    keys = set(catalogue()) if not catalogue_problems() else None
+
+    def check(loc: tuple[str | int, ...], where: str, key: str | None, roles: list[str]) -> None:
+        if key is not None and keys is not None and key not in keys:
+            problems.append(Problem(loaded.path, src.line(*loc, "key"),
+                                    f"{where}: unknown notice key '{key}' (see workflow/notices.yaml)",
+                                    code="undefined_notice"))
+        for j, role in enumerate(roles):
+            if role not in d.roles:
+                problems.append(Problem(loaded.path, src.line(*loc, "roles", j),
+                                        f"{where}: notify names undefined role '{role}'", code="undefined_role"))
+
+    for name, state in d.states.items():
+        for i, n in enumerate(state.notify):
+            check(("states", name, "notify", i), f"state '{name}'", n.key, n.roles)
+        r = state.reminders
+        if r is None:
+            continue
+        loc = ("states", name, "reminders")
+        check(loc, f"state '{name}' reminders", None, r.roles)
+        for j, role in enumerate(r.escalate_to):
+            if role not in d.roles:
+                problems.append(Problem(loaded.path, src.line(*loc, "escalate_to", j),
+                                        f"state '{name}' reminders: escalate_to names undefined role '{role}'",
+                                        code="undefined_role"))
+        if state.deadline is None:
+            problems.append(Problem(loaded.path, src.line(*loc),
+                                    f"state '{name}' has reminders but no deadline", code="reminders"))
+        if (r.escalate_after_working_days is None) != (not r.escalate_to):
+            problems.append(Problem(loaded.path, src.line(*loc),
+                                    f"state '{name}' reminders: escalate_after_working_days and escalate_to "
+                                    f"go together", code="reminders"))
+    for i, t in enumerate(d.transitions):
+        for j, n in enumerate(t.notify):
+            check(("transitions", i, "notify", j), f"transition '{t.trigger}' (#{i + 1})", n.key, n.roles)
+    for action, notices in d.action_notify.items():
+        for j, n in enumerate(notices):
+            check(("action_notify", action, j), f"action '{action}'", n.key, n.roles)
     return problems
 
 
@@ -202,7 +249,7 @@ def _verify_migration(loaded: LoadedDefinition, siblings: Iterable[LoadedDefinit
 def check_paths(paths: list[str | Path]) -> tuple[list[LoadedDefinition], list[Problem]]:
     """Load and verify every definition file under ``paths``; returns the loaded ones and all problems."""
     loaded: list[LoadedDefinition] = []
-    problems: list[Problem] = []
+    problems: list[Problem] = catalogue_problems()
     seen_files: set[Path] = set()
     for f in iter_definition_files(paths):
         if f.resolve() in seen_files:

@@ -1,5 +1,6 @@
 """Domain models. Import this package to register every mapped class."""
 
+from app.models.notifications import Notification, NotificationDelivery, NotificationPreference
 from app.models.proposals import CATEGORIES, ORGANISATION_KINDS, SECTORS, Attachment, Proposal
 from app.models.stages import (
     Advance,
@@ -19,4 +20,5 @@ __all__ = [
     "ApiToken", "Attachment", "Organisation", "Proposal", "RoleGrant", "Unit", "User",
     "Advance", "BudgetEnvelope", "ChangeRequest", "CouncilMember", "Funding", "IndicatorValue", "ProgressReport",
     "ScoreSheet",
+    "Notification", "NotificationDelivery", "NotificationPreference",
 ]

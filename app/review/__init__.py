@@ -64,4 +64,7 @@ def home() -> Any:
 @bp.route("/my-work")
 @requires("logged_in")
 def my_work() -> Any:
-    return render_template("review/my_work.html", items=my_work_items(current_user))
+    from app.notifications.waiting import waiting_items
+
+    return render_template("review/my_work.html", items=my_work_items(current_user),
+                           waiting=waiting_items(db_session(), current_user))

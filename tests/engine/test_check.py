@@ -80,6 +80,8 @@ RULES = {
     "input": "a choice without choices, min above max",
     "initial_final": "a state both initial and final",
     "council": "a repeated criterion, a pass mark above the maximum",
+    "undefined_notice": "a notice key missing from workflow/notices.yaml",
+    "reminders": "reminders on a state without a deadline",
 }
 
 

@@ -1,0 +1,117 @@
+"""What waits on a user besides workflow transitions, for "Việc của tôi": council scoring tasks, change requests to
+decide, advances that may be paid, and completed progress to confirm by acceptance.
+
+Each kind is one set-based query (correlated subqueries, no per-proposal round trip), scoped with the same
+``scope_clause`` as every list, limited to ``limit`` rows; the result is plain rows for the template.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.i18n import lang
+from app.models import Advance, ChangeRequest, CouncilMember, Funding, ProgressReport, Proposal, ScoreSheet
+from app.review.deadlines import due_date
+from app.scoping import scope_clause
+from app.stages.common import RULES
+from app.stages.implementation import ADVANCE_SHARE_PERCENT, MACHINERY_PROGRESS_PERCENT
+from workflow.registry import default_registry
+
+LIMIT = 50
+Step = tuple[str, str]
+NEXT_STEPS: dict[str, Step] = {
+    "council_scoring": ("Chấm điểm hội đồng", "Score as council member"),
+    "change_to_decide": ("Quyết định đề nghị điều chỉnh", "Decide the change request"),
+    "advance_to_pay": ("Có thể tạm ứng", "An advance may be paid"),
+    "progress_to_confirm": ("Tiến độ 100%: nghiệm thu", "Progress at 100%: accept the results"),
+}
+
+
+def _holds(user: Any, roles: tuple[str, ...] | list[str]) -> bool:
+    return bool({g.role for g in user.grants} & set(roles))
+
+
+def _rule(action: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The roles and states of a domain action whose states are a fixed list."""
+    roles, states = RULES[action]
+    assert not callable(states), f"{action}: states depend on the proposal"
+    return roles, states
+
+
+def _states(pick: Any) -> Any:
+    """(workflow, version, state) conditions for the states ``pick(compiled)`` names."""
+    conditions = [and_(Proposal.wf_workflow == c.workflow, Proposal.wf_workflow_version == c.version,
+                       Proposal.wf_state.in_(names))
+                  for c in default_registry() if (names := list(pick(c)))]
+    return or_(*conditions) if conditions else false()
+
+
+def _latest_progress() -> Any:
+    return (select(ProgressReport.percent).where(ProgressReport.proposal_id == Proposal.id)
+            .order_by(ProgressReport.period.desc(), ProgressReport.id.desc()).limit(1).scalar_subquery())
+
+
+def council_scoring(session: Session, user: Any, limit: int = LIMIT) -> list[Proposal]:
+    """Proposals in their council state where the user is an assigned member with no score sheet yet."""
+    council_states = _states(lambda c: [n for n, s in c.states.items() if s.council is not None])
+    stmt = (select(Proposal).join(CouncilMember, and_(CouncilMember.proposal_id == Proposal.id,
+                                                      CouncilMember.user_id == user.id,
+                                                      CouncilMember.recused.is_(False)))
+            .where(council_states, ~exists().where(ScoreSheet.member_id == CouncilMember.id))
+            .order_by(Proposal.wf_entered_at, Proposal.id).limit(limit))
+    return list(session.scalars(stmt))
+
+
+def changes_to_decide(session: Session, user: Any, limit: int = LIMIT) -> list[Proposal]:
+    roles, states = _rule("approve_change")
+    if not _holds(user, roles):
+        return []
+    stmt = (select(Proposal).where(scope_clause(user), Proposal.wf_state.in_(states),
+                                   exists().where(ChangeRequest.proposal_id == Proposal.id,
+                                                  ChangeRequest.status == "pending"))
+            .order_by(Proposal.wf_entered_at, Proposal.id).limit(limit))
+    return list(session.scalars(stmt))
+
+
+def advances_to_pay(session: Session, user: Any, limit: int = LIMIT) -> list[Proposal]:
+    """Running proposals with advance room left (machinery: once progress passed the threshold)."""
+    roles, states = _rule("record_advance")
+    if not _holds(user, roles):
+        return []
+    advanced = (select(func.coalesce(func.sum(Advance.amount), 0)).where(Advance.proposal_id == Proposal.id)
+                .scalar_subquery())
+    stmt = (select(Proposal).join(Funding, Funding.proposal_id == Proposal.id)
+            .where(scope_clause(user), Proposal.wf_state.in_(states),
+                   advanced < Funding.approved_amount * ADVANCE_SHARE_PERCENT / 100,
+                   or_(Proposal.category != "machinery",
+                       func.coalesce(_latest_progress(), 0) > MACHINERY_PROGRESS_PERCENT))
+            .order_by(Proposal.wf_entered_at, Proposal.id).limit(limit))
+    return list(session.scalars(stmt))
+
+
+def progress_to_confirm(session: Session, user: Any, limit: int = LIMIT) -> list[Proposal]:
+    """Proposals whose latest progress report says 100%, waiting for the acceptance (``accept``)."""
+    accept_states = _states(lambda c: [s for r in c.rules if r.trigger == "accept" and _holds(user, list(r.roles))
+                                       for s in r.sources])
+    stmt = (select(Proposal).where(scope_clause(user), accept_states, _latest_progress() >= 100)
+            .order_by(Proposal.wf_entered_at, Proposal.id).limit(limit))
+    return list(session.scalars(stmt))
+
+
+def waiting_items(session: Session, user: Any) -> list[dict[str, Any]]:
+    """Every kind, as rows for the "my work" page: proposal, kind, next step, link, due date."""
+    registry = default_registry()
+    items = []
+    for kind, rows, endpoint in (("council_scoring", council_scoring(session, user), "/council/proposals/"),
+                                 ("change_to_decide", changes_to_decide(session, user), "/proposals/"),
+                                 ("advance_to_pay", advances_to_pay(session, user), "/proposals/"),
+                                 ("progress_to_confirm", progress_to_confirm(session, user), "/proposals/")):
+        for p in rows:
+            compiled = registry.for_subject(p)
+            items.append({"kind": kind, "proposal": p, "next_step": NEXT_STEPS[kind], "link": f"{endpoint}{p.id}",
+                          "state_title": compiled.title_of(p.wf_state, lang()),
+                          "due": due_date(p.wf_entered_at, compiled.states[p.wf_state].deadline)})
+    return items
