@@ -37,12 +37,16 @@ class Recorded:
         return self.field or self.column
 
 
-# The amounts a proposal's trail records. A row recorded before its trail recorded the amount is not judged.
+# The amounts the trail records: a proposal's, its funding's, and each budget envelope's (on its own chain).
+# A row whose trail has not recorded the amount (written before it was recorded) is not judged.
 RECORDED = (
     Recorded("proposal", "proposal", "id", "requested_support", (("create", "inputs"), ("edit", "diff"))),
     Recorded("proposal", "proposal", "id", "total_cost", (("create", "inputs"), ("edit", "diff"))),
     Recorded("proposal", "funding", "proposal_id", "approved_amount",
              (("approve_funding", "inputs"), ("approve_change", "diff"))),
+    Recorded("budget_envelope", "budget_envelope", "id", "amount", (("create", "inputs"),)),
+    Recorded("budget_envelope", "budget_envelope", "id", "committed",
+             (("create", "inputs"), ("commit", "diff"), ("release", "diff"))),
 )
 
 
@@ -62,7 +66,7 @@ def check(conn: Connection, recorded: tuple[Recorded, ...] = RECORDED) -> list[B
     problems = [b for table in tables for b in _states(conn, table)]
     existing = set(inspect(conn).get_table_names())
     for rule in recorded:
-        if rule.table in existing and rule.subject_type in tables:
+        if rule.table in existing:
             problems += _amounts(conn, rule)
     return problems
 
@@ -125,7 +129,7 @@ def _amounts(conn: Connection, rule: Recorded) -> Iterator[Break]:
         if _same(value, expected):
             continue
         yield Break(event_id, chain_name(rule.subject_type, str(subject_id)), seq, "data",
-                    f"{rule.table}.{rule.column} of {rule.subject_type} {subject_id} is {value}, but the trail "
+                    f"{rule.table}.{rule.column} of {rule.subject_type}:{subject_id} is {value}, but the trail "
                     f"last recorded {expected} (event {event_id}, #{seq})")
 
 

@@ -390,7 +390,8 @@ def list_envelopes() -> Any:
 @requires("funding_manage")
 def post_envelope() -> Any:
     payload = EnvelopeIn.model_validate_json(request.get_data() or b"{}")
-    envelope = funding.create_envelope(db_session(), current_user, _province(), payload.model_dump())
+    envelope = funding.create_envelope(db_session(), current_user, _province(), payload.model_dump(),
+                                      request_id=g.request_id)
     response = jsonify(_envelope_out(envelope).model_dump(mode="json"))
     response.status_code = 201
     return response

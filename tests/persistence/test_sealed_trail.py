@@ -254,3 +254,14 @@ def test_data_checks_name_state_and_amount(engine, sealed):
 
 def test_standalone_verifier_is_chaincheck_byte_for_byte():
     assert (ROOT / "tools" / "verify_audit_export.py").read_bytes() == (ROOT / "workflow" / "chaincheck.py").read_bytes()
+
+
+@pytest.mark.parametrize("body", [
+    '{"a":1,"a":2}',  # a key twice: jsonb and json.loads kept the last, the offline verifier disagreed
+    '{"b":1,"a":2}', '{"a": 1}', '{"a":{"y":1,"x":2}}', '[1,2]',
+], ids=["duplicate_key", "unsorted", "spaced", "nested_unsorted", "not_an_object"])
+def test_non_canonical_bodies_are_rejected_on_insert(engine, body):
+    from sqlalchemy.exc import DBAPIError
+
+    with pytest.raises(DBAPIError, match="canonical"), engine.begin() as conn:
+        conn.execute(text("INSERT INTO audit_event (body, hash) VALUES (:b, :h)"), {"b": body, "h": digest(body)})
