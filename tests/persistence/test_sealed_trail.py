@@ -265,3 +265,21 @@ def test_non_canonical_bodies_are_rejected_on_insert(engine, body):
 
     with pytest.raises(DBAPIError, match="canonical"), engine.begin() as conn:
         conn.execute(text("INSERT INTO audit_event (body, hash) VALUES (:b, :h)"), {"b": body, "h": digest(body)})
+
+
+def test_the_shipped_schedule_runs_a_signed_checkpoint(engine, sealed, make_proposal, database_url):
+    """The cron line and the systemd unit call the real command line; run it as they would."""
+    make_proposal()
+    env = {"DATABASE_URL": database_url, "AUDIT_SIGNING_KEY_FILE": str(sealed["private"]),
+           "PUBLISHED_DIGESTS": str(sealed["published"])}
+    cron = (ROOT / "deploy" / "cron" / "grantflow-audit-checkpoint").read_text().splitlines()[-1]
+    unit = (ROOT / "deploy" / "systemd" / "grantflow-audit-checkpoint.service").read_text()
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    for command in (cron.split("python ", 1)[1].split(" >>")[0], exec_start.split("python ", 1)[1]):
+        for name, value in env.items():
+            command = command.replace(f'"${name}"', value).replace(f"${{{name}}}", value)
+        args = command.split()
+        assert args[:2] == ["-m", "workflow"]
+        assert main(args[2:]) == 0
+    assert len(sealed["published"].read_text().splitlines()) == 2  # the second run had nothing new to seal
+    assert _verify(engine, sealed).ok
