@@ -164,6 +164,8 @@ def assign_member(session: Session, proposal: Any, actor: Actor, inputs: Mapping
         conflict = conflict_with(user, proposal)
         if conflict is not None:
             found.append(Reason(SEPARATION, conflict, "council_member"))
+        found.extend(Reason(SEPARATION, m, "council_member") for m in _forming_problems(session, proposal, actor,
+                                                                                           user_id))
         return found
 
     def apply() -> dict[str, Any]:
@@ -175,6 +177,22 @@ def assign_member(session: Session, proposal: Any, actor: Actor, inputs: Mapping
         session, proposal, actor, "assign_council_member",
         check=lambda: explain_action(proposal, actor, "assign_council_member", problems),
         apply=apply, inputs={"user_id": user_id}, expected_version=expected_version, request_id=request_id)
+
+
+def _forming_problems(session: Session, proposal: Any, actor: Actor, user_id: int) -> list[dict[str, str]]:
+    """Separation of duties: whoever forms a council (assigns any of its members) never sits on it."""
+    found = []
+    if user_id == int(actor.user_id):
+        found.append(msg("Người lập hội đồng không được tự phân công mình làm thành viên",
+                         "Whoever forms the council may not sit on it"))
+    elif session.scalar(select(func.count()).select_from(CouncilMember).where(
+            CouncilMember.proposal_id == proposal.id, CouncilMember.assigned_by_id == user_id)):
+        found.append(msg("Người này đã tham gia lập hội đồng nên không được làm thành viên",
+                         "This user helped form the council and may not sit on it"))
+    if membership(session, proposal.id, int(actor.user_id)) is not None:
+        found.append(msg("Thành viên hội đồng không được tham gia lập hội đồng",
+                         "A member of the council may not form it"))
+    return found
 
 
 def _member_problems(session: Session, proposal: Any, actor: Actor) -> list[Reason | dict[str, str]]:
