@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from api.world import BOTH_DATABASES
 from conftest import DISTRICT, OTHER_DISTRICT, PROVINCE, login
+
 from audit_admin.test_admin_pages import _events, _grants, _post
 
 pytestmark = BOTH_DATABASES
