@@ -18,7 +18,7 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from app.models.stages import CouncilMember, ScoreSheet
 from app.models.users import User
@@ -309,14 +309,13 @@ def sheet_commitment(sheet: Mapping[str, Any], salt: str) -> str:
 
 # --- what a user may see ------------------------------------------------------------------------------------
 
-def is_council_only(user: Any) -> bool:
-    """True for a user whose only province work here is appraising (blind review applies to them)."""
-    return MEMBER_ROLE in user.roles and not (user.roles - {MEMBER_ROLE})
-
-
 def hides_applicant(proposal: Any, user: Any) -> bool:
+    """Blind review goes with the council seat: a member of a blind council never sees the applicant, whatever
+    other grants they hold."""
     _, council = council_of(proposal)
-    return bool(council is not None and council.blind and is_council_only(user))
+    session = object_session(proposal)
+    return bool(council is not None and council.blind and session is not None
+                and membership(session, proposal.id, user.id) is not None)
 
 
 OVERSEERS = frozenset({"centre_officer", "director", "auditor", "admin"})  # see the whole council at work
@@ -329,10 +328,16 @@ def council_running(proposal: Any) -> bool:
     return council is not None and proposal.wf_state == state
 
 
+def oversees(session: Session, proposal: Any, user: Any) -> bool:
+    """Officers, directors, auditors and admins see the whole council at work, unless they sit on it."""
+    return bool(user.roles & OVERSEERS) and membership(session, proposal.id, user.id) is None
+
+
 def visible_events(proposal: Any, user: Any, events: Iterable[Any]) -> list[Any]:
     """The history as ``user`` may read it: while the council runs, whoever does not oversee it (the
     applicant, the members) sees none of its events but their own: no sheet commitments, no member names."""
-    if not council_running(proposal) or user.roles & OVERSEERS:
+    session = object_session(proposal)
+    if not council_running(proposal) or (session is not None and oversees(session, proposal, user)):
         return list(events)
     me = str(user.id)
     return [e for e in events if e.action not in COUNCIL_ACTIONS or e.actor_id == me]
@@ -345,9 +350,9 @@ def hides_member_names(session: Session, proposal: Any, user: Any) -> bool:
 
 
 def may_see_sheets(session: Session, proposal: Any, user: Any) -> bool:
-    """Officers, directors and auditors see every sheet; a member only after submitting their own;
-    the applicant never sees individual sheets."""
-    if is_council_only(user):
-        member = membership(session, proposal.id, user.id)
-        return member is not None and member.id in current_sheets(session, proposal.id)
-    return bool(user.roles & {"centre_officer", "director", "auditor", "admin"})
+    """A member of the council sees the others' sheets only after submitting their own (whatever other grants
+    they hold); officers, directors, auditors and admins see every sheet; the applicant none."""
+    member = membership(session, proposal.id, user.id)
+    if member is not None:
+        return member.id in current_sheets(session, proposal.id)
+    return bool(user.roles & OVERSEERS)

@@ -59,3 +59,38 @@ def test_whoever_forms_the_council_never_sits_on_it(db, people, walk, make_propo
         council.assign_member(db, proposal, actor(db, member_officer), {"user_id": people.members[1].id})
     db.rollback()
     assert "may not form it" in refused.value.reasons[0].message["en"]
+
+
+def _blind_definitions(tmp_path: Path, monkeypatch: Any) -> None:
+    import shutil
+
+    from workflow.registry import DEFAULT_DEFINITIONS
+
+    folder = tmp_path / "definitions"
+    shutil.copytree(DEFAULT_DEFINITIONS, folder)
+    v2 = folder / "khuyen_cong" / "v2.yaml"
+    v2.write_text(v2.read_text().replace("      veto: true\n", "      veto: true\n      blind: true\n"))
+    monkeypatch.setenv("GRANTFLOW_DEFINITIONS", str(folder))
+
+
+def test_blind_review_goes_with_the_council_seat_not_the_set_of_roles(tmp_path, monkeypatch, client, db, people,
+                                                                     walk, make_proposal, make_user):
+    """Finding 2: a member who also holds another grant (here: director) is still blind on that council; a
+    council-only member sees only the proposals assigned to them."""
+    from conftest import login
+
+    _blind_definitions(tmp_path, monkeypatch)
+    proposal = walk.to_appraisal(make_proposal(people.applicant, version=2))
+    unassigned = walk.to_appraisal(make_proposal(people.applicant, version=2))
+    director_member = make_user("giam_doc_kiem_hoi_dong", [("director", PROVINCE), ("council_member", PROVINCE)])
+    walk.assign(proposal, [director_member, people.members[0]])
+    name = proposal.organisation.name
+    login(client, director_member.username)
+    page = client.get(f"/council/proposals/{proposal.id}").get_data(as_text=True)
+    assert name not in page and "(ẩn danh" in page
+    assert client.get(f"/proposals/{proposal.id}").status_code == 404  # not through the director grant either
+    assert client.get(f"/proposals/{unassigned.id}").status_code == 200  # not on that council: a director
+    client.post("/logout", data={"csrf_token": __import__("conftest").csrf_token(client, "/council/")})
+    login(client, people.members[0].username)
+    assert client.get(f"/council/proposals/{proposal.id}").status_code == 200
+    assert client.get(f"/council/proposals/{unassigned.id}").status_code == 404  # never assigned
