@@ -522,16 +522,3 @@ def cli_export(url: str, out: TextIO) -> int:
         engine.dispose()
     print(f"exported {count} events", file=sys.stderr)
     return 0
-
-
-def cli_checkpoint(url: str) -> int:
-    engine = create_db_engine(url)
-    try:
-        with Session(engine) as session, session.begin():
-            event = checkpoint(session)
-            message = (f"checkpoint {event.id}: {len(event.diff['heads'])} chain head(s) moved; "
-                       f"digest {event.diff['digest']}") if event else "nothing moved since the last checkpoint"
-    finally:
-        engine.dispose()
-    print(message)
-    return 0

@@ -145,10 +145,6 @@ class SealedResult:
         return self.problems[0] if self.problems else None
 
 
-def _checkpoint_events(session: Session) -> list[tuple[int, int, dict[str, Any]]]:
-    return list(audit._checkpoint_diffs(session))
-
-
 def check_signatures(checkpoints: Iterable[tuple[int, int, dict[str, Any]]],
                      public_key: Ed25519PublicKey) -> list[Break]:
     return [Break(event_id, CHECKPOINT_CHAIN, seq, "forged",
@@ -198,11 +194,11 @@ def verify(source: Engine, *, public_key: Ed25519PublicKey | None = None,
            published: list[dict[str, Any]] | None = None, require_sealed: bool = False,
            check_data: bool = True, workers: int = 1) -> SealedResult:
     """:func:`workflow.audit.verify_chain`, then signatures (given the public key), published digests and data."""
-    chains = audit.verify_chain(source, workers=workers, min_stretch=1 if workers > 1 else audit._BATCH)
+    chains = audit.verify_chain(source, workers=workers)
     result = SealedResult(chains, list(chains.problems))
     engine = audit._engine_of(source)
     with engine.connect() as conn, Session(bind=conn) as session:
-        checkpoints = _checkpoint_events(session)
+        checkpoints = list(audit._checkpoint_diffs(session))
         if public_key is not None:
             forged = check_signatures(checkpoints, public_key)
             result.problems += forged
