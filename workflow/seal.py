@@ -21,7 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from workflow import audit, consistency
@@ -190,7 +190,7 @@ def _unsealed(session: Session, checkpoints: list[tuple[int, int, dict[str, Any]
     return out
 
 
-def verify(source: Engine, *, public_key: Ed25519PublicKey | None = None,
+def verify(source: Engine | Connection | Session, *, public_key: Ed25519PublicKey | None = None,
            published: list[dict[str, Any]] | None = None, require_sealed: bool = False,
            check_data: bool = True, workers: int = 1) -> SealedResult:
     """:func:`workflow.audit.verify_chain`, then signatures (given the public key), published digests and data."""
