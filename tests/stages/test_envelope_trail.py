@@ -51,3 +51,19 @@ def test_amounts_changed_behind_the_trail_are_caught(app, db, people, walk, make
         conn.execute(text(statement))
     problems = _problems(app)
     assert any(needle in p and "trail last recorded" in p for p in problems), problems
+
+
+def test_the_auditors_verify_endpoint_reports_data_changed_behind_the_trail(app, db, people, walk, make_proposal):
+    from app.api.tokens import issue_token
+    from app.models import User
+
+    proposal = walk.to_appraisal(make_proposal(people.applicant))
+    token = issue_token(db, db.get(User, people.auditor.id), "verify")
+    db.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert app.test_client().get("/api/v1/audit/verify", headers=headers).get_json()["ok"] is True
+    with app.extensions["db_engine"].begin() as conn:
+        conn.execute(text("UPDATE proposal SET wf_state = 'funded' WHERE id = :i"), {"i": proposal.id})
+    body = app.test_client().get("/api/v1/audit/verify", headers=headers).get_json()
+    assert body["ok"] is False
+    assert any(f"proposal:{proposal.id}" in p and "'funded'" in p for p in body["problems"]), body
