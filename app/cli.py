@@ -105,10 +105,12 @@ def create_token(username: str, name: str) -> None:
 @click.command("audit-verify")
 @with_appcontext
 def audit_verify() -> None:
-    """Verify every audit hash chain in the app's database; exits non-zero when broken."""
-    from workflow import audit
+    """Verify every audit hash chain, checkpoint signature (given AUDIT_PUBLIC_KEY_FILE) and subject row in the
+    app's database; exits non-zero when broken."""
+    from workflow import seal
 
-    raise SystemExit(audit.cli_verify(current_app.config["DATABASE_URL"]))
+    raise SystemExit(seal.cli_verify(current_app.config["DATABASE_URL"],
+                                     public_key_path=current_app.config.get("AUDIT_PUBLIC_KEY_FILE")))
 
 
 def register(app: Flask) -> None:

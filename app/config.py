@@ -41,4 +41,7 @@ def default_config() -> dict[str, object]:
         # One process's memory by default; set e.g. redis://... so several gunicorn workers share the counts.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE") == "1",  # set behind HTTPS
+        # Checkpoint signing (docs/security.md): the private key lives only where the checkpoint job runs.
+        "AUDIT_SIGNING_KEY_FILE": os.environ.get("AUDIT_SIGNING_KEY_FILE"),
+        "AUDIT_PUBLIC_KEY_FILE": os.environ.get("AUDIT_PUBLIC_KEY_FILE"),
     }

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort
-from sqlalchemy import Select, and_, false, not_, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, exists, false, not_, or_, select, true
+from sqlalchemy.orm import Session, aliased
 
-from app.models import Proposal
+from app.models import CouncilMember, Proposal
 from workflow.registry import default_registry
 
 
@@ -23,13 +23,20 @@ def role_scopes() -> dict[str, str]:
 COUNCIL_ROLE = "council_member"
 
 
+def _on_its_council(user: Any) -> Any:
+    seat = aliased(CouncilMember)  # its own alias: queries that already join CouncilMember must not correlate it
+    return exists().where(seat.proposal_id == Proposal.id, seat.user_id == user.id)
+
+
 def _outside_blind_review(user: Any) -> Any:
-    """Under blind review a council-only user reaches those proposals through the council pages alone,
-    which hide the applicant; everywhere else (lists, proposal page, files, API) they do not exist."""
+    """Under blind review a member of a proposal's council reaches it through the council pages alone, which
+    hide the applicant; everywhere else (lists, proposal page, files, API) it does not exist for them, whatever
+    other grants they hold: blindness goes with the council seat, not with the set of roles."""
     blind = default_registry().blind_review_keys
-    if {g.role for g in user.grants} != {COUNCIL_ROLE} or not blind:
+    if COUNCIL_ROLE not in {g.role for g in user.grants} or not blind:
         return true()
-    return not_(or_(*(and_(Proposal.wf_workflow == w, Proposal.wf_workflow_version == v) for w, v in blind)))
+    blind_workflow = or_(*(and_(Proposal.wf_workflow == w, Proposal.wf_workflow_version == v) for w, v in blind))
+    return not_(and_(blind_workflow, _on_its_council(user)))
 
 
 def scope_clause(user: Any, *, council_review: bool = False) -> Any:
@@ -39,7 +46,9 @@ def scope_clause(user: Any, *, council_review: bool = False) -> Any:
     conditions = []
     for grant in user.grants:
         scope = scopes.get(grant.role)
-        if scope == "own" and user.organisation_id is not None:
+        if grant.role == COUNCIL_ROLE:  # the council grant reaches the proposals the user is assigned to
+            conditions.append(_on_its_council(user))
+        elif scope == "own" and user.organisation_id is not None:
             conditions.append(Proposal.organisation_id == user.organisation_id)
         elif scope == "commune" and grant.unit_code:
             conditions.append(Proposal.commune_code == grant.unit_code)

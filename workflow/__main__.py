@@ -57,12 +57,15 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from workflow import audit
+    from workflow import audit, seal
 
     if args.audit_command == "verify":
-        return audit.cli_verify(args.db, workers=args.workers)
+        return seal.cli_verify(args.db, workers=args.workers, public_key_path=args.public_key,
+                               published_path=args.published, require_sealed=args.require_sealed)
     if args.audit_command == "checkpoint":
-        return audit.cli_checkpoint(args.db)
+        return seal.cli_checkpoint(args.db, args.key, args.publish)
+    if args.audit_command == "keygen":
+        return seal.cli_keygen(args.private, args.public)
     return audit.cli_export(args.db, sys.stdout)
 
 
@@ -90,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print the JSON Schema of the definition format")
     schema.set_defaults(func=_schema)
 
-    audit = sub.add_parser("audit", help="verify or export the audit trail")
+    audit = sub.add_parser("audit", help="verify, checkpoint or export the audit trail; make a signing key")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     for name in ("verify", "export", "checkpoint"):
         p = audit_sub.add_parser(name)
@@ -98,6 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "verify":
             p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                            help="processes scanning stretches of the trail side by side (default: one per CPU)")
+            p.add_argument("--public-key", default=os.environ.get("AUDIT_PUBLIC_KEY_FILE"),
+                           help="PEM public key: every checkpoint must be signed by its private key")
+            p.add_argument("--published", help="the published digests file: each must still be in the trail")
+            p.add_argument("--require-sealed", action="store_true",
+                           help="events no signed checkpoint covers yet fail the run too")
+        if name == "checkpoint":
+            p.add_argument("--key", default=os.environ.get("AUDIT_SIGNING_KEY_FILE"),
+                           help="PEM Ed25519 private key that signs the digest (never stored in the database)")
+            p.add_argument("--publish", metavar="FILE", help="append the signed digest to this file")
+    keygen = audit_sub.add_parser("keygen", help="write a new Ed25519 key pair for signing checkpoints")
+    keygen.add_argument("--private", required=True, help="where to write the private key (mode 0600)")
+    keygen.add_argument("--public", required=True, help="where to write the public key")
     audit.set_defaults(func=_audit)
 
     migrate = sub.add_parser("migrate", help="move live subjects to a newer definition version")

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import multiprocessing
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from hashlib import sha256
@@ -265,9 +265,10 @@ def _current_heads(session: Session) -> dict[str, tuple[int, str]]:
     return {name: (s, h) for t, i, s, h in rows if (name := chain_name(t, i)) != CHECKPOINT_CHAIN}
 
 
-def checkpoint(session: Session) -> AuditEvent | None:
+def checkpoint(session: Session, sign: Callable[[str], dict[str, str]] | None = None) -> AuditEvent | None:
     """Append a checkpoint naming every chain head that moved since the last one, and the digest of all
-    heads. None when nothing moved. Flushes; the caller commits."""
+    heads (with what ``sign`` gives for the digest: see workflow.seal). None when nothing moved. Flushes; the
+    caller commits."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(_CHECKPOINT_LOCK)))
     known: dict[str, tuple[int, str]] = {}
@@ -278,6 +279,8 @@ def checkpoint(session: Session) -> AuditEvent | None:
         return None
     known.update(moved)
     diff = {"heads": {k: list(v) for k, v in sorted(moved.items())}, "digest": head_digest(known)}
+    if sign is not None:
+        diff.update(sign(diff["digest"]))
     return append(session, subject_type=_CHECKPOINT[0], subject_id=_CHECKPOINT[1],
                   action="checkpoint", outcome="checkpoint", diff=diff)
 
@@ -518,17 +521,4 @@ def cli_export(url: str, out: TextIO) -> int:
     finally:
         engine.dispose()
     print(f"exported {count} events", file=sys.stderr)
-    return 0
-
-
-def cli_checkpoint(url: str) -> int:
-    engine = create_db_engine(url)
-    try:
-        with Session(engine) as session, session.begin():
-            event = checkpoint(session)
-            message = (f"checkpoint {event.id}: {len(event.diff['heads'])} chain head(s) moved; "
-                       f"digest {event.diff['digest']}") if event else "nothing moved since the last checkpoint"
-    finally:
-        engine.dispose()
-    print(message)
     return 0

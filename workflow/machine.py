@@ -32,7 +32,7 @@ from workflow.explain import (
 )
 from workflow.guards import Guard, GuardContext
 from workflow.inputs import BUILTIN_INPUTS, clean_inputs
-from workflow.permissions import Actor, Grant, Place, covering_grants
+from workflow.permissions import Actor, Grant, Place, acts_on_own, covering_grants, grant_covers
 
 STATE_ATTRIBUTE = "wf_state"
 
@@ -195,7 +195,13 @@ class CompiledWorkflow:
                                              "en": f"Needs the role: {self._role_titles(rule, 'en')}"}, names))
         else:
             covering = covering_grants(actor, rule.roles, place)
-            if not covering:
+            if not covering and any(grant_covers(actor, g, rule.roles[g.role], place)
+                                    and acts_on_own(actor, rule.roles[g.role], place) for g in holding):
+                reasons.append(Reason(SEPARATION, {
+                    "vi": "Không được xử lý đề án của chính tổ chức mình (chỉ được thao tác với tư cách người nộp)",
+                    "en": "You may not act on your own organisation's proposal except as its applicant",
+                }, "own_organisation"))
+            elif not covering:
                 scopes = sorted({rule.roles[g.role] for g in holding})
                 reasons.append(Reason(SCOPE, {
                     "vi": f"Đề án nằm ngoài phạm vi phụ trách của bạn ({', '.join(SCOPE_VI[s] for s in scopes)})",

@@ -200,15 +200,16 @@ def _operate(session: Session, subject: WorkflowMixin, actor: Actor, action: str
 
 
 def create(session: Session, instance: WorkflowMixin, actor: Actor, compiled: CompiledWorkflow, *,
-           request_id: str | None = None) -> AuditEvent:
-    """Pin a new subject to ``compiled`` in its initial state, add it and record its "create" event."""
+           inputs: Mapping[str, Any] | None = None, request_id: str | None = None) -> AuditEvent:
+    """Pin a new subject to ``compiled`` in its initial state, add it and record its "create" event (with the
+    initial values given in ``inputs``, so that verify can hold the row to them: workflow.consistency)."""
     instance.wf_pin(compiled)
     session.add(instance)
     session.flush()
     return _applied(session, instance, compiled, audit.append(
         session, subject_type=instance.wf_type(), subject_id=instance.wf_subject_id(), action="create",
         outcome="created", to_state=instance.wf_state, **_pin(instance), **_actor_fields(actor, None),
-        request_id=request_id))
+        inputs=dict(inputs or {}), request_id=request_id))
 
 
 def fire(session: Session, instance: WorkflowMixin, trigger: str, actor: Actor,

@@ -78,6 +78,14 @@ def grant_covers(actor: Actor, grant: Grant, scope: str, place: Place) -> bool:
     return predicate is not None and predicate(actor, grant, place)
 
 
+def acts_on_own(actor: Actor, scope: str, place: Place) -> bool:
+    """Separation of duties: an officer's grant (any scope but ``own``) never covers the actor's own
+    organisation's subject; only the applicant side may act on it."""
+    return scope != "own" and place.owner is not None and place.owner in actor.owner_keys
+
+
 def covering_grants(actor: Actor, roles: Mapping[str, str], place: Place) -> list[Grant]:
-    """The actor's grants, among ``roles`` (role name -> scope), that cover ``place``."""
-    return [g for g in actor.grants if g.role in roles and grant_covers(actor, g, roles[g.role], place)]
+    """The actor's grants, among ``roles`` (role name -> scope), that cover ``place`` (never an officer's
+    grant over the actor's own organisation: :func:`acts_on_own`)."""
+    return [g for g in actor.grants if g.role in roles and grant_covers(actor, g, roles[g.role], place)
+            and not acts_on_own(actor, roles[g.role], place)]

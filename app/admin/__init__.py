@@ -20,6 +20,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 from app.access import requires
 from app.admin.audit import record
 from app.extensions import db_session
+from app.i18n import tr
 from app.models import Organisation, RoleGrant, Unit, User
 from app.scoping import role_scopes
 
@@ -98,11 +99,34 @@ def _load_user(session: Any, user_id: int) -> User:
     return user
 
 
+def _units_around(session: Any, commune_code: str | None) -> set[str]:
+    """The commune and every unit above it (district, former district, province)."""
+    codes: set[str] = set()
+    visited: set[str] = set()
+    code = commune_code
+    while code and code not in visited and len(visited) < 8:
+        visited.add(code)
+        unit = session.get(Unit, code)
+        if unit is None:
+            break
+        codes.update(c for c in (unit.code, unit.district_code) if c)
+        code = unit.parent_code
+    return codes
+
+
 def _grant_problem(session: Any, user: User, role: str, unit_code: str) -> str | None:
-    """Why this grant is not valid, or None: the role must exist and its unit match the role's scope."""
+    """Why this grant is not valid, or None: the role must exist and its unit match the role's scope; no admin
+    grants to themselves, and no officer's grant covers the grantee's own organisation (separation of duties)."""
     scope = role_scopes().get(role)
     if scope is None:
         return _("Unknown role.")
+    if user.id == current_user.id:
+        return tr(("Quản trị viên không được tự cấp vai trò cho chính mình.",
+                   "An administrator may not grant a role to themselves."))
+    organisation = session.get(Organisation, user.organisation_id) if user.organisation_id else None
+    if scope != "own" and organisation is not None and unit_code in _units_around(session, organisation.commune_code):
+        return tr(("Vai trò này bao trùm chính tổ chức của người dùng (xung đột lợi ích).",
+                   "This role would cover the user's own organisation (conflict of interest)."))
     if scope == "own":
         if unit_code:
             return _("This role covers the user's own organisation: choose no unit.")

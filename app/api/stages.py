@@ -135,8 +135,8 @@ class SheetOut(BaseModel):
 
 
 class MemberOut(BaseModel):
-    user_id: int
-    name: str
+    user_id: int | None = Field(description="null for the applicant while appraisal runs")
+    name: str | None = Field(description="null for the applicant while appraisal runs")
     recused: bool
     recusal_kind: str | None
     sheet: SheetOut | None
@@ -244,8 +244,10 @@ def _stages_out(proposal: Any) -> StagesOut:
     council_out = None
     if s["council"] is not None and result is not None:
         shown = s["sheets_visible"]
+        anonymous = s["member_names_hidden"]
         members = [MemberOut(
-            user_id=r["member"].user_id, name=r["member"].user.full_name or r["member"].user.username,
+            user_id=None if anonymous else r["member"].user_id,
+            name=None if anonymous else r["member"].user.full_name or r["member"].user.username,
             recused=r["member"].recused, recusal_kind=r["member"].recusal_kind,
             sheet=None if r["sheet"] is None else SheetOut(
                 version=r["sheet"].version, points=r["sheet"].points if shown else None,
@@ -388,7 +390,8 @@ def list_envelopes() -> Any:
 @requires("funding_manage")
 def post_envelope() -> Any:
     payload = EnvelopeIn.model_validate_json(request.get_data() or b"{}")
-    envelope = funding.create_envelope(db_session(), current_user, _province(), payload.model_dump())
+    envelope = funding.create_envelope(db_session(), current_user, _province(), payload.model_dump(),
+                                      request_id=g.request_id)
     response = jsonify(_envelope_out(envelope).model_dump(mode="json"))
     response.status_code = 201
     return response

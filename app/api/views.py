@@ -38,6 +38,7 @@ from app.models import Attachment, Proposal, Unit
 from app.proposals import filtered, upload_permission
 from app.proposals.service import add_attachment, create_proposal, edit_proposal
 from app.scoping import load_proposal
+from app.stages import council
 from app.uploads import RejectedFile, discard, display_name, store
 from workflow import audit
 from workflow.errors import Refused
@@ -219,7 +220,8 @@ def act(proposal_id: int, trigger: str) -> Any:
 def history(proposal_id: int) -> Any:
     session = db_session()
     proposal = load_proposal(session, current_user, proposal_id)
-    events = audit.events_for(session, Proposal.wf_type(), proposal.wf_subject_id())
+    events = council.visible_events(proposal, current_user,
+                                    audit.events_for(session, Proposal.wf_type(), proposal.wf_subject_id()))
     return jsonify(History(proposal_id=proposal.id, items=[event_out(e) for e in events]).model_dump(mode="json"))
 
 

@@ -40,7 +40,8 @@ def envelopes() -> Any:
         if not may_manage():
             return error_response(403)
         try:
-            envelope = funding.create_envelope(session, current_user, _province(), request.form.to_dict())
+            envelope = funding.create_envelope(session, current_user, _province(), request.form.to_dict(),
+                                              request_id=request_id())
         except WorkflowError as exc:
             session.rollback()
             return error_response(status_of(exc), reasons=workflow_reasons(exc))

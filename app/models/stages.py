@@ -97,6 +97,7 @@ class ScoreSheet(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     not_eligible: Mapped[bool] = mapped_column(Boolean, default=False)
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    salt: Mapped[str | None] = mapped_column(String(64))  # keys the sheet's commitment in the trail
 
     member: Mapped[CouncilMember] = relationship(lazy="joined")
 

@@ -36,6 +36,7 @@ from app.proposals.forms import ProposalForm, UploadForm, action_form, commune_c
 from app.proposals.service import WORKFLOW, add_attachment, create_proposal, edit_proposal
 from app.review.deadlines import today
 from app.scoping import load_proposal, visible_proposals
+from app.stages import council
 from app.uploads import RejectedFile, discard, display_name, path_of, store
 from workflow.audit import events_for
 from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
@@ -158,7 +159,7 @@ def context(proposal: Proposal) -> dict[str, Any]:
         if trigger not in allowed_triggers:
             explanation = compiled.explain(proposal, actor, trigger, session=session)
             refused.append((rules[0].title, [tr(r.message) for r in explanation.reasons]))
-    events = events_for(session, "proposal", str(proposal.id))
+    events = council.visible_events(proposal, current_user, events_for(session, "proposal", str(proposal.id)))
     ids = {int(e.actor_id) for e in events if e.actor_id and e.actor_id.isdigit()}
     names = {str(u.id): u.full_name or u.username for u in session.scalars(select(User).where(User.id.in_(ids)))}
     return {

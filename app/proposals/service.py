@@ -21,6 +21,7 @@ WORKFLOW = "khuyen-cong-local"
 # The two-tier reform: from 1 July 2025 communes review (v2); earlier years ran district review (v1).
 REFORM_YEAR = 2025
 CODE_ATTEMPTS = 3
+RECORDED_AMOUNTS = ("requested_support", "total_cost")  # in the create event: verify holds the row to them
 
 
 def workflow_for_year(year: int) -> CompiledWorkflow:
@@ -48,7 +49,8 @@ def create_proposal(session: Session, user: User, fields: Mapping[str, Any], *, 
         proposal.code = next_code(session, proposal.year)
         try:
             with session.begin_nested():  # two concurrent drafts may pick the same next code
-                operations.create(session, proposal, user.actor(), compiled, request_id=request_id)
+                operations.create(session, proposal, user.actor(), compiled, request_id=request_id,
+                                  inputs={name: getattr(proposal, name) for name in RECORDED_AMOUNTS})
             return proposal
         except IntegrityError:
             if attempt == CODE_ATTEMPTS - 1:

@@ -8,7 +8,9 @@ the proposal has, rounded half-up to 2 decimals. Exact (Fraction) until the fina
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -16,7 +18,7 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from app.models.stages import CouncilMember, ScoreSheet
 from app.models.users import User
@@ -162,6 +164,8 @@ def assign_member(session: Session, proposal: Any, actor: Actor, inputs: Mapping
         conflict = conflict_with(user, proposal)
         if conflict is not None:
             found.append(Reason(SEPARATION, conflict, "council_member"))
+        found.extend(Reason(SEPARATION, m, "council_member") for m in _forming_problems(session, proposal, actor,
+                                                                                           user_id))
         return found
 
     def apply() -> dict[str, Any]:
@@ -173,6 +177,22 @@ def assign_member(session: Session, proposal: Any, actor: Actor, inputs: Mapping
         session, proposal, actor, "assign_council_member",
         check=lambda: explain_action(proposal, actor, "assign_council_member", problems),
         apply=apply, inputs={"user_id": user_id}, expected_version=expected_version, request_id=request_id)
+
+
+def _forming_problems(session: Session, proposal: Any, actor: Actor, user_id: int) -> list[dict[str, str]]:
+    """Separation of duties: whoever forms a council (assigns any of its members) never sits on it."""
+    found = []
+    if user_id == int(actor.user_id):
+        found.append(msg("Người lập hội đồng không được tự phân công mình làm thành viên",
+                         "Whoever forms the council may not sit on it"))
+    elif session.scalar(select(func.count()).select_from(CouncilMember).where(
+            CouncilMember.proposal_id == proposal.id, CouncilMember.assigned_by_id == user_id)):
+        found.append(msg("Người này đã tham gia lập hội đồng nên không được làm thành viên",
+                         "This user helped form the council and may not sit on it"))
+    if membership(session, proposal.id, int(actor.user_id)) is not None:
+        found.append(msg("Thành viên hội đồng không được tham gia lập hội đồng",
+                         "A member of the council may not form it"))
+    return found
 
 
 def _member_problems(session: Session, proposal: Any, actor: Actor) -> list[Reason | dict[str, str]]:
@@ -259,9 +279,10 @@ def submit_sheet(session: Session, proposal: Any, actor: Actor, inputs: Mapping[
     has_sheet = member is not None and member.id in current_sheets(session, proposal.id)
     action = "replace_score_sheet" if has_sheet else "submit_score_sheet"
 
-    # The event carries the sheet's digest, not its points: every reader of the history must not see a sheet
-    # before the member has submitted their own. The digest ties the kept sheet row to the chain.
-    digest = sheet_digest(sheet)
+    # The event carries a commitment to the sheet, not its points: an HMAC keyed with a random salt kept only
+    # in the sheet row, so the few possible point combinations cannot be tried against what the history shows.
+    salt = secrets.token_hex(32)
+    commitment = sheet_commitment(sheet, salt)
 
     def apply() -> dict[str, Any]:
         assert member is not None
@@ -269,39 +290,69 @@ def submit_sheet(session: Session, proposal: Any, actor: Actor, inputs: Mapping[
         version = previous.version + 1 if previous else 1
         session.add(ScoreSheet(proposal_id=proposal.id, member_id=member.id, version=version,
                                points=sheet["points"], total=sum(sheet["points"].values()),
-                               comment=sheet["comment"], not_eligible=sheet["not_eligible"]))
+                               comment=sheet["comment"], not_eligible=sheet["not_eligible"], salt=salt))
         session.flush()
-        return {"member": member.user_id, "version": version, "sheet_sha256": digest}
+        return {"member": member.user_id, "version": version, "sheet_hmac": commitment}
 
     return operations.act(
         session, proposal, actor, action,
         check=lambda: explain_action(proposal, actor, action, lambda: _member_problems(session, proposal, actor)),
-        apply=apply, inputs={"sheet_sha256": digest}, expected_version=expected_version, request_id=request_id)
+        apply=apply, inputs={"sheet_hmac": commitment}, expected_version=expected_version, request_id=request_id)
 
 
-def sheet_digest(sheet: Mapping[str, Any]) -> str:
-    """SHA-256 of a sheet's canonical JSON (points, comment, not_eligible)."""
+def sheet_commitment(sheet: Mapping[str, Any], salt: str) -> str:
+    """HMAC-SHA256, keyed with the sheet's salt, of its canonical JSON (points, comment, not_eligible)."""
     body = json.dumps({k: sheet[k] for k in ("points", "comment", "not_eligible")}, sort_keys=True,
                       separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(body.encode()).hexdigest()
+    return hmac.new(bytes.fromhex(salt), body.encode(), hashlib.sha256).hexdigest()
 
 
 # --- what a user may see ------------------------------------------------------------------------------------
 
-def is_council_only(user: Any) -> bool:
-    """True for a user whose only province work here is appraising (blind review applies to them)."""
-    return MEMBER_ROLE in user.roles and not (user.roles - {MEMBER_ROLE})
-
-
 def hides_applicant(proposal: Any, user: Any) -> bool:
+    """Blind review goes with the council seat: a member of a blind council never sees the applicant, whatever
+    other grants they hold."""
     _, council = council_of(proposal)
-    return bool(council is not None and council.blind and is_council_only(user))
+    session = object_session(proposal)
+    return bool(council is not None and council.blind and session is not None
+                and membership(session, proposal.id, user.id) is not None)
+
+
+OVERSEERS = frozenset({"centre_officer", "director", "auditor", "admin"})  # see the whole council at work
+COUNCIL_ACTIONS = frozenset({"assign_council_member", "recuse", "declare_conflict", "submit_score_sheet",
+                             "replace_score_sheet"})
+
+
+def council_running(proposal: Any) -> bool:
+    state, council = council_of(proposal)
+    return council is not None and proposal.wf_state == state
+
+
+def oversees(session: Session, proposal: Any, user: Any) -> bool:
+    """Officers, directors, auditors and admins see the whole council at work, unless they sit on it."""
+    return bool(user.roles & OVERSEERS) and membership(session, proposal.id, user.id) is None
+
+
+def visible_events(proposal: Any, user: Any, events: Iterable[Any]) -> list[Any]:
+    """The history as ``user`` may read it: while the council runs, whoever does not oversee it (the
+    applicant, the members) sees none of its events but their own: no sheet commitments, no member names."""
+    session = object_session(proposal)
+    if not council_running(proposal) or (session is not None and oversees(session, proposal, user)):
+        return list(events)
+    me = str(user.id)
+    return [e for e in events if e.action not in COUNCIL_ACTIONS or e.actor_id == me]
+
+
+def hides_member_names(session: Session, proposal: Any, user: Any) -> bool:
+    """While appraisal runs, only overseers and the council's own members see who sits on it."""
+    return (council_running(proposal) and not user.roles & OVERSEERS
+            and membership(session, proposal.id, user.id) is None)
 
 
 def may_see_sheets(session: Session, proposal: Any, user: Any) -> bool:
-    """Officers, directors and auditors see every sheet; a member only after submitting their own;
-    the applicant never sees individual sheets."""
-    if is_council_only(user):
-        member = membership(session, proposal.id, user.id)
-        return member is not None and member.id in current_sheets(session, proposal.id)
-    return bool(user.roles & {"centre_officer", "director", "auditor", "admin"})
+    """A member of the council sees the others' sheets only after submitting their own (whatever other grants
+    they hold); officers, directors, auditors and admins see every sheet; the applicant none."""
+    member = membership(session, proposal.id, user.id)
+    if member is not None:
+        return member.id in current_sheets(session, proposal.id)
+    return bool(user.roles & OVERSEERS)

@@ -22,10 +22,12 @@ from app.models.stages import BudgetEnvelope, Funding
 from app.stages.caps import cap_problem
 from app.stages.common import clean, lock, msg, transition_inputs
 from app.stages.council import council_result
-from workflow import operations
+from workflow import audit, operations
 from workflow.definitions import InputSpec
 from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
 from workflow.permissions import Actor
+
+ENVELOPE_CHAIN = "budget_envelope"  # each envelope's creation and every change of its commitments
 
 APPRAISED = ("shortlisted", "reserve")
 ENVELOPE_SPECS = {"fund": InputSpec(type="string"), "year": InputSpec(type="int", min=2000, max=2100),
@@ -42,8 +44,10 @@ class FundingRequest:
 
 # --- envelopes ---------------------------------------------------------------------------------------------
 
-def create_envelope(session: Session, user: Any, province: str, inputs: Mapping[str, Any]) -> BudgetEnvelope:
-    """A new (fund, year) envelope; the views admit centre officers and directors only."""
+def create_envelope(session: Session, user: Any, province: str, inputs: Mapping[str, Any], *,
+                    request_id: str | None = None) -> BudgetEnvelope:
+    """A new (fund, year) envelope, recorded on its own audit chain; the views admit centre officers and
+    directors only."""
     cleaned = clean(inputs, ENVELOPE_SPECS)
     envelope = BudgetEnvelope(province_code=province, created_by_id=user.id, committed=0, **cleaned)
     try:
@@ -52,7 +56,20 @@ def create_envelope(session: Session, user: Any, province: str, inputs: Mapping[
     except IntegrityError:
         raise Conflict(msg(f"Đã có dự toán '{cleaned['fund']}' năm {cleaned['year']}",
                            f"An envelope '{cleaned['fund']}' for {cleaned['year']} already exists")) from None
+    audit.append(session, subject_type=ENVELOPE_CHAIN, subject_id=str(envelope.id), action="create",
+                 outcome="created", actor_id=str(user.id), request_id=request_id,
+                 inputs={"province_code": province, **cleaned, "committed": 0})
     return envelope
+
+
+def move_money(session: Session, envelope: BudgetEnvelope, delta: int, proposal_id: int, action: str,
+               actor_id: str | None = None) -> None:
+    """Change what the (locked) envelope has committed, and record it on the envelope's own chain."""
+    old = envelope.committed
+    envelope.committed = old + delta
+    audit.append(session, subject_type=ENVELOPE_CHAIN, subject_id=str(envelope.id), action=action,
+                 outcome="applied", actor_id=actor_id, inputs={"proposal_id": proposal_id, "amount": delta},
+                 diff={"committed": [old, envelope.committed]})
 
 
 def envelopes(session: Session, province: str, year: int | None = None) -> list[BudgetEnvelope]:
@@ -114,7 +131,7 @@ def approve_funding(session: Session, proposal: Proposal, trigger: str, actor: A
         event = operations.fire(session, proposal, trigger, actor, inputs, expected_version, request_id=request_id)
     finally:
         del proposal.funding_request  # type: ignore[attr-defined]
-    envelope.committed += amount
+    move_money(session, envelope, amount, proposal.id, "commit", actor.user_id)
     session.add(Funding(proposal_id=proposal.id, envelope_id=envelope.id, approved_amount=amount,
                         decision_number=cleaned["decision_number"], decision_date=cleaned["decision_date"],
                         content=proposal.objectives))
@@ -193,7 +210,7 @@ def release(session: Session, funding: Funding, amount: int) -> None:
     if amount <= 0:
         return
     envelope = lock(session, BudgetEnvelope, funding.envelope_id)
-    envelope.committed -= amount
+    move_money(session, envelope, -amount, funding.proposal_id, "release")
     funding.released += amount
     session.flush()
 

@@ -18,7 +18,7 @@ from app.formatting import vnd
 from app.models.stages import Advance, BudgetEnvelope, ChangeRequest, Funding, ProgressReport
 from app.stages.caps import cap_problem
 from app.stages.common import clean, compiled_for, explain_action, lock, msg, rule, today
-from app.stages.funding import funding_of, no_check, records_on_funding, release
+from app.stages.funding import funding_of, move_money, no_check, records_on_funding, release
 from workflow import operations
 from workflow.definitions import InputSpec
 from workflow.errors import InvalidInput
@@ -218,7 +218,7 @@ def decide_change(session: Session, proposal: Any, actor: Actor, change_id: int,
         change.decision_comment = cleaned.get("comment")
         details: dict[str, Any] = {"change_request": change.id, "status": change.status}
         if cleaned["approve"]:
-            field, old, new = _apply_change(funding, envelope, change)
+            field, old, new = _apply_change(session, funding, envelope, change, actor.user_id)
             change.old_value = None if old is None else str(old)
             funding.terms_version += 1
             details.update({field: [old, new], "terms_version": funding.terms_version})
@@ -233,11 +233,12 @@ def decide_change(session: Session, proposal: Any, actor: Actor, change_id: int,
         request_id=request_id)
 
 
-def _apply_change(funding: Funding, envelope: BudgetEnvelope | None, change: ChangeRequest) -> tuple[str, Any, Any]:
+def _apply_change(session: Session, funding: Funding, envelope: BudgetEnvelope | None, change: ChangeRequest,
+                  actor_id: str) -> tuple[str, Any, Any]:
     if change.kind == "amount":
         assert envelope is not None
         old, new = funding.approved_amount, int(change.new_value)
-        envelope.committed += new - old
+        move_money(session, envelope, new - old, funding.proposal_id, "commit", actor_id)
         funding.approved_amount = new
         return "approved_amount", old, new
     if change.kind == "content":

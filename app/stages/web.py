@@ -75,6 +75,7 @@ def stage_view(proposal: Any) -> dict[str, Any]:
         "can": {a: may(proposal, actor, a) for a in STAGE_ACTIONS},
         "council": council_def, "council_state": state, "result": result,
         "sheets_visible": council.may_see_sheets(session, proposal, user),
+        "member_names_hidden": council.hides_member_names(session, proposal, user),
         "my_membership": council.membership(session, proposal.id, user.id),
         "candidates": members,
         "cap": caps.proposal_cap(proposal),

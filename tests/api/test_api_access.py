@@ -45,7 +45,7 @@ def test_read_proposal(client, world, who):
     ("applicant_a", {"a"}), ("applicant_b", {"b"}),
     ("district_own", {"a"}), ("district_other", {"b"}),
     ("commune_own", {"a"}), ("commune_other", {"b"}),
-    ("centre", {"a", "b"}), ("council", {"a", "b"}), ("director", {"a", "b"}),
+    ("centre", {"a", "b"}), ("council", set()), ("director", {"a", "b"}),
     ("auditor", {"a", "b"}), ("admin", {"a", "b"}),
 ])
 def test_list_is_scoped(client, world, who, expected):

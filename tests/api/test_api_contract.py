@@ -80,7 +80,7 @@ def test_403_role_with_reasons(client, world):
 
 def test_403_scope_with_reasons(client, world, make_user, db):
     """Sees the proposal through one grant, but the acting role's grant covers another district."""
-    user = make_user("two_hats", [("district_officer", OTHER_DISTRICT), ("council_member", PROVINCE)])
+    user = make_user("two_hats", [("district_officer", OTHER_DISTRICT), ("auditor", PROVINCE)])
     token = issue_token(db, user, "t")
     db.commit()
     _submit(client, world, world.pa)

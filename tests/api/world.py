@@ -35,7 +35,8 @@ ROLES: dict[str, list[tuple[str, str | None]]] = {
     "admin": [("admin", PROVINCE)],
 }
 # Who sees org A's proposal (in commune 05761, district 171).
-SEES_A = {"applicant_a", "district_own", "commune_own", "centre", "council", "director", "auditor", "admin"}
+SEES_A = {"applicant_a", "district_own", "commune_own", "centre", "director", "auditor", "admin"}  # not "council":
+# a council member sees only the proposals they are assigned to
 DOSSIER = ("business_registration", "quotes", "non_duplication")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from conftest import ROLES, World, tiny_pdf, token
 
-PROVINCE_ROLES = ("centre", "council", "director", "auditor", "admin")
+PROVINCE_ROLES = ("centre", "director", "auditor", "admin")  # a council member sees only assigned proposals
 APPLICANTS = ("applicant_own", "applicant_other")
 
 
@@ -21,7 +21,7 @@ def expect(default: int, anonymous: int = 302, **overrides: int) -> dict[str, in
 
 # Scope of the proposal under test: it belongs to applicant_own, in district_own's district.
 IN_SCOPE = {"applicant_own": 200, "applicant_other": 404, "district_own": 200, "district_other": 404,
-            **dict.fromkeys(PROVINCE_ROLES, 200)}
+            "council": 404, **dict.fromkeys(PROVINCE_ROLES, 200)}
 # Only the owner may edit a draft; others in scope get 403, others out of scope 404.
 OWNER_ONLY = {**IN_SCOPE, "district_own": 403, **dict.fromkeys(PROVINCE_ROLES, 403)}
 

@@ -29,7 +29,8 @@ INDICATORS = ["jobs_created", "output_increase", "machine_in_use", "revenue_chan
 def covers(actor: Actor, grant: Grant, scope: str) -> bool:
     if scope == "own":
         return PLACE.owner in actor.owner_keys
-    return grant.unit is not None and grant.unit == getattr(PLACE, scope)
+    # Separation of duties: an officer's grant never covers their own organisation's subject.
+    return grant.unit is not None and grant.unit == getattr(PLACE, scope) and PLACE.owner not in actor.owner_keys
 
 
 def permitted(d: Definition, t: Transition, actor: Actor, history: dict[str, list[str]]) -> bool:
@@ -75,7 +76,8 @@ def actors(d: Definition, likely: tuple[str, ...]) -> st.SearchStrategy[Actor]:
         owners = st.lists(st.sampled_from(["org1", "org2"]), unique=True).map(frozenset)
         anyone = st.builds(lambda u, g, o: Actor(u, tuple(g), o), st.sampled_from(USERS), grants, owners)
         fitting = st.builds(
-            lambda u, r, g: Actor(u, (Grant(r, getattr(PLACE, d.roles[r].scope, None)), *g), frozenset({"org1"})),
+            lambda u, r, g: Actor(u, (Grant(r, getattr(PLACE, d.roles[r].scope, None)), *g),
+                                  frozenset({"org1"} if d.roles[r].scope == "own" else {"org2"})),
             st.sampled_from(USERS), st.sampled_from(likely or sorted(d.roles)), grants)
         _ACTORS[key] = st.one_of(fitting, fitting, anyone) if likely else anyone
     return _ACTORS[key]
@@ -153,8 +155,9 @@ def test_a_walk_can_reach_every_final_state(shipped, version: int):
         state = frontier.pop()
         for t in (t for t in d.transitions if state in t.source):
             subject = Instance(state, PLACE, **passing)
-            actor = Actor.of(f"fresh-{t.trigger}", [(t.roles[0], getattr(PLACE, d.roles[t.roles[0]].scope, None))],
-                             owner_keys=["org1"])
+            scope = d.roles[t.roles[0]].scope
+            actor = Actor.of(f"fresh-{t.trigger}", [(t.roles[0], getattr(PLACE, scope, None))],
+                             owner_keys=["org1"] if scope == "own" else [])
             inputs = {name: valid_input(wf.input_specs[name]) for name in t.requires}
             wf.apply(subject, t.trigger, actor, inputs)
             if subject.wf_state not in seen:

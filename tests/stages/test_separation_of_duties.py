@@ -1,0 +1,96 @@
+"""Issue 14, finding 3: an officer never acts on their own organisation's proposal, and whoever forms a council
+never sits on it. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import COMMUNE, PROVINCE, _make_app
+
+from app.models import Organisation
+from app.stages import council
+from tests.stages.conftest import actor, attach
+from workflow.errors import Refused
+from workflow.explain import SEPARATION
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    application = _make_app(request.getfixturevalue(f"{request.param}_url"), tmp_path)
+    yield application
+    application.extensions["db_engine"].dispose()
+
+
+def test_an_officer_cannot_forward_their_own_organisations_proposal(db, people, walk, make_proposal, make_user):
+    proposal = make_proposal(people.applicant)
+    attach(db, proposal, "business_registration", "quotes", "non_duplication")
+    walk.fire(proposal, "submit", people.applicant)
+    insider = make_user("can_bo_xa_kiem_chu", [("applicant", None), ("commune_officer", COMMUNE)],
+                        organisation=db.get(Organisation, people.applicant.organisation_id))
+    with pytest.raises(Refused) as refused:
+        walk.fire(proposal, "forward", insider, comment="Đạt")
+    db.rollback()
+    assert refused.value.kind == "permission"
+    assert [r.code for r in refused.value.reasons] == [SEPARATION]
+    assert "own organisation" in refused.value.reasons[0].message["en"]
+    walk.fire(proposal, "forward", people.commune, comment="Đạt")  # any other officer of the commune may
+    assert proposal.wf_state == "provincial_appraisal"
+
+
+def test_whoever_forms_the_council_never_sits_on_it(db, people, walk, make_proposal, make_user):
+    proposal = walk.to_appraisal(make_proposal(people.applicant))
+    both = make_user("can_bo_kiem_hoi_dong", [("centre_officer", PROVINCE), ("council_member", PROVINCE)])
+    with pytest.raises(Refused) as refused:  # assigning themselves
+        council.assign_member(db, proposal, actor(db, both), {"user_id": both.id})
+    db.rollback()
+    assert "may not sit on it" in refused.value.reasons[0].message["en"]
+    council.assign_member(db, proposal, actor(db, both), {"user_id": people.members[0].id})
+    db.commit()
+    with pytest.raises(Refused) as refused:  # another officer assigns the one who helped form it
+        council.assign_member(db, proposal, actor(db, people.officer), {"user_id": both.id})
+    db.rollback()
+    assert "helped form the council" in refused.value.reasons[0].message["en"]
+    member_officer = make_user("thanh_vien_kiem_can_bo", [("centre_officer", PROVINCE), ("council_member", PROVINCE)])
+    council.assign_member(db, proposal, actor(db, people.officer), {"user_id": member_officer.id})
+    db.commit()
+    with pytest.raises(Refused) as refused:  # a member may not form the council they sit on
+        council.assign_member(db, proposal, actor(db, member_officer), {"user_id": people.members[1].id})
+    db.rollback()
+    assert "may not form it" in refused.value.reasons[0].message["en"]
+
+
+def _blind_definitions(tmp_path: Path, monkeypatch: Any) -> None:
+    import shutil
+
+    from workflow.registry import DEFAULT_DEFINITIONS
+
+    folder = tmp_path / "definitions"
+    shutil.copytree(DEFAULT_DEFINITIONS, folder)
+    v2 = folder / "khuyen_cong" / "v2.yaml"
+    v2.write_text(v2.read_text().replace("      veto: true\n", "      veto: true\n      blind: true\n"))
+    monkeypatch.setenv("GRANTFLOW_DEFINITIONS", str(folder))
+
+
+def test_blind_review_goes_with_the_council_seat_not_the_set_of_roles(tmp_path, monkeypatch, client, db, people,
+                                                                     walk, make_proposal, make_user):
+    """Finding 2: a member who also holds another grant (here: director) is still blind on that council; a
+    council-only member sees only the proposals assigned to them."""
+    from conftest import login
+
+    _blind_definitions(tmp_path, monkeypatch)
+    proposal = walk.to_appraisal(make_proposal(people.applicant, version=2))
+    unassigned = walk.to_appraisal(make_proposal(people.applicant, version=2))
+    director_member = make_user("giam_doc_kiem_hoi_dong", [("director", PROVINCE), ("council_member", PROVINCE)])
+    walk.assign(proposal, [director_member, people.members[0]])
+    name = proposal.organisation.name
+    login(client, director_member.username)
+    page = client.get(f"/council/proposals/{proposal.id}").get_data(as_text=True)
+    assert name not in page and "(ẩn danh" in page
+    assert client.get(f"/proposals/{proposal.id}").status_code == 404  # not through the director grant either
+    assert client.get(f"/proposals/{unassigned.id}").status_code == 200  # not on that council: a director
+    client.post("/logout", data={"csrf_token": __import__("conftest").csrf_token(client, "/council/")})
+    login(client, people.members[0].username)
+    assert client.get(f"/council/proposals/{proposal.id}").status_code == 200
+    assert client.get(f"/council/proposals/{unassigned.id}").status_code == 404  # never assigned
