@@ -7,6 +7,7 @@ the line of every key, so that both structural errors (here) and semantic ones (
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -189,6 +190,9 @@ class Definition(_Strict):
     transitions: list[Transition]
     inputs: dict[Name, InputSpec] = {}
     migrates_from: MigratesFrom | None = None
+    effective_from: Annotated[dt.date | None, Field(
+        description="The first day (YYYY-MM-DD) a proposal created on it runs this version; it runs until the "
+                    "day before the next version's effective_from")] = None
 
     @property
     def key(self) -> tuple[str, int]:

@@ -31,7 +31,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 PASSWORD = "matkhau-e2e-2026"
 PROVINCE = "19"
-DISTRICT, COMMUNE = "171", "05761"  # Đại Từ, Hùng Sơn
+DISTRICT, COMMUNE = "171", "05830"  # Đại Từ, Hùng Sơn
 OTHER_COMMUNE = "05908"  # Hương Sơn, Phú Bình
 TIMEOUT_MS = 15_000
 
