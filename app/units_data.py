@@ -112,9 +112,9 @@ def read_successors(units: list[UnitRow], path: Path = SUCCESSORS_FILE) -> list[
     for row in rows.values():
         chain = follow_successors(row.old_code, targets, valid_now)
         if chain[-1] not in valid_now:
-            what = "comes back to" if chain.count(chain[-1]) > 1 else "ends on the abolished"
+            what = "come back to" if chain.count(chain[-1]) > 1 else "end on the abolished"
             raise UnitDataError(f"{path}:{row.line}: the successors of {row.old_code} ({' -> '.join(chain)}) "
-                                f"{what} {chain[-1]}" + (": a cycle" if what == "comes back to" else ""))
+                                f"{what} {chain[-1]}" + (": a cycle" if what == "come back to" else ""))
     return list(rows.values())
 
 

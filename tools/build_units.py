@@ -1,6 +1,7 @@
 """Build app/data/units_thai_nguyen.csv and app/data/unit_successors.csv from maintained packages.
 
-Run: /work/main/.venv/bin/python tools/build_units.py   (rewrites both files; never edit them by hand)
+Run: /work/main/.venv/bin/python tools/build_units.py [OUT_DIR]   (rewrites both files in app/data by default;
+never edit them by hand)
 
 Sources:
 - post-reform units and codes (from 1 July 2025): PyPI ``vietnam-provinces`` (official list, Resolution
@@ -36,7 +37,7 @@ def header(disagreements: list[str]) -> list[str]:
             "# Post-reform units: Resolution 1683/NQ-UBTVQH15 (16 June 2025) and 202/2025/QH15; do not edit by hand."]
 
 
-def main() -> int:
+def main(out: Path = OUT) -> int:
     db = sqlite3.connect(PKG / "dataset.db")
     nested = json.loads(vietnam_provinces.NESTED_DIVISIONS_JSON_PATH.read_text(encoding="utf-8"))
     province = next(p for p in nested if p["code"] == int(PROVINCE))
@@ -88,12 +89,12 @@ def main() -> int:
         print(f"no successor for {missing}", file=sys.stderr)
         return 1
 
-    with open(OUT / "units_thai_nguyen.csv", "w", encoding="utf-8", newline="") as f:
+    with open(out / "units_thai_nguyen.csv", "w", encoding="utf-8", newline="") as f:
         f.write("\n".join(header(disagreements)) + "\n")
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(("code", "level", "name", "parent_code", "district_code", "valid_from", "valid_to"))
         writer.writerows(rows)
-    with open(OUT / "unit_successors.csv", "w", encoding="utf-8", newline="") as f:
+    with open(out / "unit_successors.csv", "w", encoding="utf-8", newline="") as f:
         f.write("\n".join(header(disagreements)) + "\n")
         f.write("# Checked against Resolution 1683/NQ-UBTVQH15 for the pairs held by tests/units/test_successors.py;"
                 " verified: false for the others.\n")
@@ -102,9 +103,9 @@ def main() -> int:
         for old in sorted(successors):
             code, note = successors[old]
             writer.writerow((old, old_names[old], code, new[code], note))
-    print(f"{len(rows)} units, {len(successors)} successors written to {OUT}")
+    print(f"{len(rows)} units, {len(successors)} successors written to {out}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT))

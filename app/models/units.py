@@ -88,7 +88,7 @@ class UnitHistory:
         for code, start, end, name in bind.execute(select(UnitPeriod.code, UnitPeriod.valid_from,
                                                           UnitPeriod.valid_to, UnitPeriod.name)):
             periods.setdefault(code, []).append((start, end, name))
-        successors = dict(bind.execute(select(UnitSuccessor.old_code, UnitSuccessor.new_code)).tuples())
+        successors = {old: new for old, new in bind.execute(select(UnitSuccessor.old_code, UnitSuccessor.new_code))}
         valid_now = frozenset(bind.scalars(select(Unit.code).where(Unit.valid_to.is_(None))))
         return cls(periods, successors, unit_names(bind), valid_now)
 
