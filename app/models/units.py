@@ -109,6 +109,13 @@ class UnitHistory:
                 return f"{_lower_first(name)} (cũ), nay là {_lower_first(now)}" if now else f"{name} (cũ)"
         return self.current.get(code, code)
 
+    def place_on(self, commune: str | None, district: str | None, day: dt.date) -> str:
+        """Commune as of ``day``, followed by its district if a district of that code existed on ``day``."""
+        place = self.name_on(commune, day)
+        held = [name for start, end, name in self.periods.get(district or "", ())
+                if (start is None or start <= day) and (end is None or day <= end)]
+        return f"{place}, {held[0]}" if held else place
+
 
 def unit_names(bind: Session | Connection, codes: Iterable[str | None] | None = None) -> dict[str, str]:
     """code -> name from the unit table (all units, or just ``codes``), so units an admin added are named too."""

@@ -128,3 +128,10 @@ def test_the_version_follows_the_day_not_the_plan_year():
     registry = default_registry()
     assert registry.for_date("khuyen-cong-local", dt.date(2025, 6, 30)).version == 1
     assert registry.for_date("khuyen-cong-local", dt.date(2025, 7, 1)).version == 2
+
+
+def test_a_place_shows_its_district_only_while_districts_existed(db: Any):
+    history = UnitHistory.load(db)
+    assert history.place_on("05497", "164", dt.date(2018, 3, 1)) == (
+        "xã Thịnh Đức (cũ), nay là xã Tân Cương, Thành phố Thái Nguyên")
+    assert history.place_on("05503", "164", dt.date(2026, 3, 1)) == "Xã Tân Cương"
