@@ -101,7 +101,7 @@ def _candidates(session: Session, target: CompiledWorkflow,
                 source: CompiledWorkflow) -> Iterator[tuple[type, WorkflowMixin]]:
     assert target.definition.migrates_from is not None
     source_version = target.definition.migrates_from.version
-    tables = set(inspect(session.get_bind()).get_table_names())
+    tables = set(inspect(session.connection()).get_table_names())  # the session's own connection
     for cls in subject_classes():
         if getattr(cls, "__tablename__", None) not in tables:
             continue

@@ -135,3 +135,27 @@ def test_a_place_shows_its_district_only_while_districts_existed(db: Any):
     assert history.place_on("05497", "164", dt.date(2018, 3, 1)) == (
         "xã Thịnh Đức (cũ), nay là xã Tân Cương, Thành phố Thái Nguyên")
     assert history.place_on("05503", "164", dt.date(2026, 3, 1)) == "Xã Tân Cương"
+
+
+def test_admin_sees_grants_on_abolished_units_and_corrects_a_successor_audited(app: Any, db: Any, make_user: Any):
+    from app.models import UnitSuccessor
+    from workflow.audit import events_for
+
+    make_user("quantri", "admin", "19")
+    grant_id = make_user("can_bo_cu", "commune_officer", "05497").grants[0].id  # xã Thịnh Đức, abolished
+    db.commit()  # end the read: SQLite sessions here begin immediate transactions
+    client = app.test_client()
+    login(client, "quantri")
+    page = client.get("/admin/reform").get_data(as_text=True)
+    row = page.split(f'id="stale-{grant_id}"', 1)[1].split("</tr>", 1)[0]
+    assert "Xã Tân Cương (05503)" in row
+    response = client.post("/admin/reform/successors", data={
+        "old_code": "05497", "new_code": "05443", "csrf_token": csrf_token(client, "/admin/reform")})
+    assert response.status_code == 303
+    db.expire_all()
+    assert (db.get(UnitSuccessor, "05497").new_code, db.get(UnitSuccessor, "05497").source) == ("05443", "admin:quantri")
+    assert events_for(db, "unit", "05497")[-1].diff == {"successor": ["05503", "05443"]}
+    db.commit()
+    refused = client.post("/admin/reform/successors", data={
+        "old_code": "05497", "new_code": "05470", "csrf_token": csrf_token(client, "/admin/reform")})
+    assert refused.status_code == 422  # phường Phú Xá is abolished: not a successor
