@@ -121,15 +121,13 @@ OTHER_TITLES = {
 OTHER_COUNTS = {"demonstration": 12, "typical_product": 10, "training": 8, "cleaner_production": 6,
                 "craft_village": 6}
 
-# Target states of the 188 v1 proposals (sum 188). The historical years are mostly finished.
-V1_TARGETS = {
-    "evaluated": 80, "settled": 12, "implemented": 6, "implementing": 8, "funded": 5, "terminated": 4,
-    "shortlisted": 5, "reserve": 6, "rejected_appraisal": 10, "provincial_appraisal": 8,
-    "rejected_local": 14, "withdrawn": 10, "returned": 6, "district_review": 8, "draft": 6,
-}
+# The 2016–2020 files, all closed on v1 (seed article: 188 carried out, i.e. funded and implemented, 146 of them
+# machinery, across the 9 former district-level units), and those that were not carried out.
+CARRIED_OUT = 188
+NOT_CARRIED_OUT = {"rejected_appraisal": 10, "rejected_local": 14, "withdrawn": 10, "terminated": 4}
+# Filed on the old units in the first half of 2025 (v1) and still open: what `workflow migrate` moves.
+PRE_REFORM_LIVE = {"district_review": 4, "returned": 1, "draft": 2}
 V2_TARGETS = {"draft": 3, "local_review": 4, "returned": 1, "provincial_appraisal": 3, "withdrawn": 1}
-MY_TARGETS = {"draft", "district_review", "local_review", "returned", "withdrawn", "rejected_local",
-              "provincial_appraisal"}
 
 STAFF = [
     ("quantri", "Nguyễn Văn Quản", "admin", PROVINCE_CODE),
@@ -253,16 +251,14 @@ def _organisations(session: Session, rng: random.Random) -> list[tuple[Organisat
 
 
 def _plan(rng: random.Random) -> list[tuple[str, int, str]]:
-    """(category, year, target) for the 188 v1 proposals, machinery first then the rest, shuffled together."""
+    """(category, year, target) of the 2016–2020 files: the 188 carried out (146 machinery) evaluated, the others
+    closed without being carried out (other categories), shuffled together."""
     categories = ["machinery"] * 146 + [c for c, n in OTHER_COUNTS.items() for _ in range(n)]
-    rng.shuffle(categories)
-    targets = [t for t, n in V1_TARGETS.items() for _ in range(n)]
-    rng.shuffle(targets)
-    plan = []
-    for category, target in zip(categories, targets, strict=True):
-        # unfinished business sits in the latest year; finished proposals spread over 2016–2020
-        year = 2020 if target in MY_TARGETS - {"withdrawn", "rejected_local"} else rng.randint(2016, 2020)
-        plan.append((category, year, target))
+    assert len(categories) == CARRIED_OUT
+    plan = [(category, rng.randint(2016, 2020), "evaluated") for category in categories]
+    plan += [(rng.choice(list(OTHER_COUNTS)), rng.randint(2016, 2020), target)
+             for target, n in NOT_CARRIED_OUT.items() for _ in range(n)]
+    rng.shuffle(plan)
     return plan
 
 
@@ -344,11 +340,19 @@ def load(session: Session) -> str:
                                    province_code=PROVINCE_CODE, created_on=filed)
         _drive(session, demo, proposal, applicant, target)
 
-    # Today the organisations sit in the post-reform communes that took over their old ones.
+    # Open files of early 2025, on the old units, in communes whose successors have an officer: none is stranded.
     history = UnitHistory.load(session)
+    officer_communes = {c for _, _, c in COMMUNE_OFFICERS}
+    covered = [o for o in old_orgs if history.successor(o[0].commune_code) in officer_communes]
+    for index, target in enumerate(t for t, n in PRE_REFORM_LIVE.items() for _ in range(n)):
+        org, sector, work = covered[index % len(covered)]
+        proposal = create_proposal(session, applicant_of[org.id], _fields(rng, org, sector, work, "machinery", 2025),
+                                   province_code=PROVINCE_CODE, created_on=dt.date(2025, rng.randint(1, 6), 15))
+        _drive(session, demo, proposal, applicant_of[org.id], target)
+
+    # Today the organisations sit in the post-reform communes that took over their old ones.
     for org, _sector, _work in orgs:
         org.commune_code = history.successor(org.commune_code)
-    officer_communes = {c for _, _, c in COMMUNE_OFFICERS}
     local_orgs = [o for o in orgs if o[0].commune_code in officer_communes]
     v2_targets = [t for t, n in V2_TARGETS.items() for _ in range(n)]
     for index, target in enumerate(v2_targets):
