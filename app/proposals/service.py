@@ -26,7 +26,7 @@ CODE_ATTEMPTS = 3
 
 def workflow_on(day: dt.date) -> CompiledWorkflow:
     """The lifecycle a proposal created on ``day`` runs: by date (effective_from in the definitions), never by
-    plan year. Web, API, demo and import all come through here."""
+    plan year. Web, API and demo all come through here (create_proposal)."""
     return default_registry().for_date(WORKFLOW, day)
 
 
@@ -41,10 +41,10 @@ def commune_refusal(session: Session, code: str | None, day: dt.date) -> dict[st
         return None
     history = UnitHistory.load(session)
     successor = history.successor(code)
-    if successor != code and successor in history.valid_now:
-        name = history.current[successor]
-        return {"vi": f"{unit.name} (mã {code}) không còn từ ngày 01/7/2025; nay là {name} (mã {successor})",
-                "en": f"{unit.name} ({code}) no longer exists since 1 July 2025; it is now {name} ({successor})"}
+    if successor != code and successor in history.valid_now and unit.valid_to is not None:
+        name, end = history.current[successor], unit.valid_to
+        return {"vi": f"{unit.name} (mã {code}) không còn sau ngày {end:%d/%m/%Y}; nay là {name} (mã {successor})",
+                "en": f"{unit.name} ({code}) no longer exists after {end:%d %B %Y}; it is now {name} ({successor})"}
     return {"vi": f"{unit.name} (mã {code}) không còn hiệu lực", "en": f"{unit.name} ({code}) is no longer in use"}
 
 
