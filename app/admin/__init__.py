@@ -21,8 +21,9 @@ from app.access import requires
 from app.admin.audit import record
 from app.extensions import db_session
 from app.i18n import tr
-from app.models import Organisation, RoleGrant, Unit, UnitSuccessor, User
+from app.models import Organisation, RoleGrant, Unit, UnitPeriod, UnitSuccessor, User
 from app.models.units import UnitHistory
+from app.review.deadlines import today
 from app.scoping import role_scopes
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -243,8 +244,10 @@ def units() -> Any:
             district = form.district_code.data or None
             province = session.scalar(select(Unit.code).where(Unit.level == "province"))
             unit = Unit(code=form.code.data, name=form.name.data.strip(), level="commune",
-                        parent_code=district or province, district_code=district, active=True)
+                        parent_code=district or province, district_code=district, active=True, valid_from=today())
             session.add(unit)
+            session.add(UnitPeriod(code=unit.code, name=unit.name, level="commune", district_code=district,
+                                   valid_from=unit.valid_from))
             session.flush()
             record(session, current_user, unit, "add_commune", outcome="created", inputs={
                 "code": unit.code, "name": unit.name, "parent_code": unit.parent_code, "district_code": district})
