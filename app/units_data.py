@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 DATA_DIR = Path(__file__).resolve().parent / "data"
 UNITS_FILE = DATA_DIR / "units_thai_nguyen.csv"
 SUCCESSORS_FILE = DATA_DIR / "unit_successors.csv"
-REFORM_DAY = dt.date(2025, 7, 1)
 
 
 class UnitDataError(ValueError):
