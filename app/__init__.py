@@ -75,8 +75,19 @@ def _register_template_helpers(app: Flask) -> None:
             g.unit_names = unit_names(db_session())
         return g.unit_names.get(code or "", code or "")
 
+    def place_as_filed(proposal: Any) -> str:
+        """The proposal's commune as named when it was filed (and what it is now if abolished since), with its
+        district when districts still existed then (read once per request)."""
+        from app.models.units import UnitHistory
+        from app.review.deadlines import today
+
+        if "unit_history" not in g:
+            g.unit_history = UnitHistory.load(db_session())
+        day = formatting.local(proposal.created_at).date() if proposal.created_at is not None else today()
+        return g.unit_history.place_on(proposal.commune_code, proposal.district_code, day)
+
     app.jinja_env.filters.update(vnd=formatting.vnd, date=formatting.date, datetime=formatting.datetime,
-                                 tr=i18n.tr_filter, unit_name=unit_name)
+                                 tr=i18n.tr_filter, unit_name=unit_name, place_as_filed=place_as_filed)
 
     def nav_extra() -> list[tuple[str, str, str]]:
         return [(endpoint, i18n.tr(label), role) for endpoint, label, role in NAV_LINKS

@@ -1,5 +1,6 @@
-"""Demo data for Thái Nguyên: units, users for every role and district, organisations, and 188 proposals of
-2016–2020 (146 machinery and technology transfer) on the v1 lifecycle plus a few 2025–2026 ones on v2.
+"""Demo data for Thái Nguyên as it is now: units over time, users for every role, organisations, 188 proposals of
+2016–2020 (146 machinery and technology transfer) filed on the old units under v1, and 2025–2026 ones filed on
+the post-reform communes (the former Bắc Kạn included) under v2. The lifecycle follows each filing date.
 
 Every proposal reaches its state by firing the real transitions through ``workflow.operations`` as the right
 demo user, so every audit trail is genuine. States beyond provincial appraisal need the later stages' facts
@@ -9,6 +10,7 @@ demo user, so every audit trail is genuine. States beyond provincial appraisal n
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import random
@@ -23,7 +25,8 @@ from werkzeug.security import generate_password_hash
 
 from app.models import Attachment, Organisation, Proposal, RoleGrant, User
 from app.models.proposals import fold
-from app.proposals.service import add_attachment, create_proposal, workflow_for_year
+from app.models.units import UnitHistory
+from app.proposals.service import add_attachment, create_proposal
 from app.units_data import COMMUNES, DISTRICTS, PROVINCE, seed_units
 from app.uploads import store
 from workflow import operations
@@ -118,15 +121,13 @@ OTHER_TITLES = {
 OTHER_COUNTS = {"demonstration": 12, "typical_product": 10, "training": 8, "cleaner_production": 6,
                 "craft_village": 6}
 
-# Target states of the 188 v1 proposals (sum 188). The historical years are mostly finished.
-V1_TARGETS = {
-    "evaluated": 80, "settled": 12, "implemented": 6, "implementing": 8, "funded": 5, "terminated": 4,
-    "shortlisted": 5, "reserve": 6, "rejected_appraisal": 10, "provincial_appraisal": 8,
-    "rejected_local": 14, "withdrawn": 10, "returned": 6, "district_review": 8, "draft": 6,
-}
+# The 2016–2020 files, all closed on v1 (seed article: 188 carried out, i.e. funded and implemented, 146 of them
+# machinery, across the 9 former district-level units), and those that were not carried out.
+CARRIED_OUT = 188
+NOT_CARRIED_OUT = {"rejected_appraisal": 10, "rejected_local": 14, "withdrawn": 10, "terminated": 4}
+# Filed on the old units in the first half of 2025 (v1) and still open: what `workflow migrate` moves.
+PRE_REFORM_LIVE = {"district_review": 4, "returned": 1, "draft": 2}
 V2_TARGETS = {"draft": 3, "local_review": 4, "returned": 1, "provincial_appraisal": 3, "withdrawn": 1}
-MY_TARGETS = {"draft", "district_review", "local_review", "returned", "withdrawn", "rejected_local",
-              "provincial_appraisal"}
 
 STAFF = [
     ("quantri", "Nguyễn Văn Quản", "admin", PROVINCE_CODE),
@@ -142,8 +143,13 @@ STAFF = [
     ("hoidong6", "Lương Thị Hoa", "council_member", PROVINCE_CODE),
     ("hoidong7", "Dương Văn Tú", "council_member", PROVINCE_CODE),
 ]
-COMMUNE_OFFICERS = [("xa_tancuong", "Nguyễn Thị Cương", "05503"), ("xa_hungson", "Trịnh Văn Sơn", "05761"),
-                    ("xa_labang", "Ma Thị Bằng", "05815"), ("xa_huongson", "Lý Văn Hương", "05908")]
+# Officers of post-reform communes (units from 1 July 2025, app/data/units_thai_nguyen.csv); xã Chợ Mới is in the
+# former Bắc Kạn.
+COMMUNE_OFFICERS = [("xa_tancuong", "Nguyễn Thị Cương", "05503"), ("xa_daitu", "Trịnh Văn Sơn", "05830"),
+                    ("xa_labang", "Ma Thị Bằng", "05818"), ("xa_phubinh", "Lý Văn Hương", "05908"),
+                    ("xa_chomoi", "Hà Văn Mới", "02086")]
+# (kind, name, sector, kind of work, commune): organisations in post-reform communes of the former Bắc Kạn
+NEW_ORGANISATIONS = [("cooperative", "Hợp tác xã miến dong Chợ Mới", "agro_processing", "food", "02086")]
 
 
 def _slug(name: str) -> str:
@@ -235,21 +241,24 @@ def _organisations(session: Session, rng: random.Random) -> list[tuple[Organisat
             org = Organisation(name=name, kind=kind, tax_code=str(tax), commune_code=commune)
             session.add(org)
             out.append((org, sector, work))
+    for kind, name, sector, work, commune in NEW_ORGANISATIONS:
+        tax += rng.randint(11, 997)
+        org = Organisation(name=name, kind=kind, tax_code=str(tax), commune_code=commune)
+        session.add(org)
+        out.append((org, sector, work))
     session.flush()
     return out
 
 
 def _plan(rng: random.Random) -> list[tuple[str, int, str]]:
-    """(category, year, target) for the 188 v1 proposals, machinery first then the rest, shuffled together."""
+    """(category, year, target) of the 2016–2020 files: the 188 carried out (146 machinery) evaluated, the others
+    closed without being carried out (other categories), shuffled together."""
     categories = ["machinery"] * 146 + [c for c, n in OTHER_COUNTS.items() for _ in range(n)]
-    rng.shuffle(categories)
-    targets = [t for t, n in V1_TARGETS.items() for _ in range(n)]
-    rng.shuffle(targets)
-    plan = []
-    for category, target in zip(categories, targets, strict=True):
-        # unfinished business sits in the latest year; finished proposals spread over 2016–2020
-        year = 2020 if target in MY_TARGETS - {"withdrawn", "rejected_local"} else rng.randint(2016, 2020)
-        plan.append((category, year, target))
+    assert len(categories) == CARRIED_OUT
+    plan = [(category, rng.randint(2016, 2020), "evaluated") for category in categories]
+    plan += [(rng.choice(list(OTHER_COUNTS)), rng.randint(2016, 2020), target)
+             for target, n in NOT_CARRIED_OUT.items() for _ in range(n)]
+    rng.shuffle(plan)
     return plan
 
 
@@ -281,9 +290,9 @@ def _drive(session: Session, demo: Demo, proposal: Proposal, applicant: User, ta
     """Fire the real transitions, as the right users, up to the target (or provincial appraisal)."""
     compiled = default_registry().for_subject(proposal)
     local_review = "district_review" if compiled.version == 1 else "local_review"
-    if proposal.district_code is None:
+    if compiled.version == 1 and proposal.district_code is None:
         raise ValueError(f"{proposal.code} has no district")
-    reviewer = (demo.users[district_officer_username(proposal.district_code)] if compiled.version == 1 else
+    reviewer = (demo.users[district_officer_username(proposal.district_code or "")] if compiled.version == 1 else
                 next(u for u in demo.by_role["commune_officer"] if u.grants[0].unit_code == proposal.commune_code))
 
     def fire(user: User, trigger: str, **inputs: Any) -> None:
@@ -320,25 +329,40 @@ def load(session: Session) -> str:
     _users(session, demo, orgs)
     applicant_of = {u.organisation_id: u for u in demo.by_role["applicant"]}
 
+    old_orgs = [o for o in orgs if o[0].commune_code not in {c for *_, c in NEW_ORGANISATIONS}]
     for category, year, target in _plan(rng):
-        org, sector, work = rng.choice(orgs)
+        org, sector, work = rng.choice(old_orgs)
         if category != "machinery" and work == "mechanical":
             sector = "agri_machinery"
         applicant = applicant_of[org.id]
+        filed = dt.date(year - 1, rng.randint(8, 11), rng.randint(1, 28))  # filed the autumn before the plan year
         proposal = create_proposal(session, applicant, _fields(rng, org, sector, work, category, year),
-                                   province_code=PROVINCE_CODE, compiled=workflow_for_year(year))
+                                   province_code=PROVINCE_CODE, created_on=filed)
         _drive(session, demo, proposal, applicant, target)
 
+    # Open files of early 2025, on the old units, in communes whose successors have an officer: none is stranded.
+    history = UnitHistory.load(session)
     officer_communes = {c for _, _, c in COMMUNE_OFFICERS}
+    covered = [o for o in old_orgs if history.successor(o[0].commune_code) in officer_communes]
+    for index, target in enumerate(t for t, n in PRE_REFORM_LIVE.items() for _ in range(n)):
+        org, sector, work = covered[index % len(covered)]
+        proposal = create_proposal(session, applicant_of[org.id], _fields(rng, org, sector, work, "machinery", 2025),
+                                   province_code=PROVINCE_CODE, created_on=dt.date(2025, rng.randint(1, 6), 15))
+        _drive(session, demo, proposal, applicant_of[org.id], target)
+
+    # Today the organisations sit in the post-reform communes that took over their old ones.
+    for org, _sector, _work in orgs:
+        org.commune_code = history.successor(org.commune_code)
     local_orgs = [o for o in orgs if o[0].commune_code in officer_communes]
-    for target, count in V2_TARGETS.items():
-        for _ in range(count):
-            org, sector, work = rng.choice(local_orgs)
-            year = rng.choice((2025, 2026))
-            applicant = applicant_of[org.id]
-            proposal = create_proposal(session, applicant, _fields(rng, org, sector, work, "machinery", year),
-                                       province_code=PROVINCE_CODE, compiled=workflow_for_year(year))
-            _drive(session, demo, proposal, applicant, target)
+    v2_targets = [t for t, n in V2_TARGETS.items() for _ in range(n)]
+    for index, target in enumerate(v2_targets):
+        # every officer's commune gets at least one, the former Bắc Kạn included
+        org, sector, work = (local_orgs[index] if index < len(local_orgs) else rng.choice(local_orgs))
+        year = rng.choice((2025, 2026))
+        applicant = applicant_of[org.id]
+        proposal = create_proposal(session, applicant, _fields(rng, org, sector, work, "machinery", year),
+                                   province_code=PROVINCE_CODE)
+        _drive(session, demo, proposal, applicant, target)
 
     for hook in DEMO_HOOKS:
         hook(session, demo)

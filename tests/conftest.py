@@ -107,7 +107,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
 #   after reading with ``db``, call db.commit()/db.rollback() before making a request.
 # - ``make_user(username, role, unit_code=None, organisation=None, password=PASSWORD)`` -> User; ``role``
 #   may be None (no grant) or a list of (role, unit_code) pairs. Applicants with no organisation get one.
-# - ``make_org(name=..., kind="cooperative", tax_code=None, commune_code="05761")`` -> Organisation.
+# - ``make_org(name=..., kind="cooperative", tax_code=None, commune_code="05830")`` -> Organisation.
 # - ``make_proposal(owner, commune_code=None, version=None, **fields)`` -> Proposal (a draft through
 #   workflow.operations.create; owner is an applicant User or an Organisation; version pins v1 or v2,
 #   default by year: before 2025 v1 district review, else v2 commune review).
@@ -119,7 +119,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
 #   to ``applicant_own``), one attachment on ``world.own``; ``world.client(role)`` is a logged-in client.
 #   Helpers: ``token(client)`` (the session's CSRF token), ``attach(app, db, proposal, user, kinds)``,
 #   ``tiny_pdf(text)``.
-# - ``DISTRICT``/``OTHER_DISTRICT``, ``COMMUNE``/``OTHER_COMMUNE``: Đại Từ (171, Hùng Sơn 05761) and Phú Bình
+# - ``DISTRICT``/``OTHER_DISTRICT``, ``COMMUNE``/``OTHER_COMMUNE``: Đại Từ (171; post-reform xã Đại Từ 05830) and Phú Bình
 #   (173, Hương Sơn 05908).
 # =====================================================================================================
 
@@ -136,7 +136,7 @@ from sqlalchemy import select  # noqa: E402
 PASSWORD = "matkhau-demo"
 PROVINCE = "19"
 DISTRICT, OTHER_DISTRICT = "171", "173"
-COMMUNE, OTHER_COMMUNE = "05761", "05908"
+COMMUNE, OTHER_COMMUNE = "05830", "05908"
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -256,8 +256,9 @@ def make_proposal(db: Any, make_user: Callable[..., Any]) -> Callable[..., Any]:
                   "duration_months": 12, "objectives": "Nâng cao năng suất chế biến chè",
                   "expected_results": "Tăng sản lượng 30 %", "expected_jobs": 5, **fields}
         values["commune_code"] = commune_code or user.organisation.commune_code
-        compiled = default_registry().get("khuyen-cong-local", version) if version else None
-        proposal = create_proposal(db, user, values, province_code=PROVINCE, compiled=compiled)
+        # a version is asked for by its first day: the lifecycle follows the creation date
+        created_on = default_registry().get("khuyen-cong-local", version).definition.effective_from if version else None
+        proposal = create_proposal(db, user, values, province_code=PROVINCE, created_on=created_on)
         db.commit()
         return proposal
 

@@ -72,7 +72,7 @@ def _audit(args: argparse.Namespace) -> int:
 def _migrate(args: argparse.Namespace) -> int:
     from workflow import migrate
 
-    return migrate.cli_migrate(args.db, args.to, dry_run=args.dry_run)
+    return migrate.cli_migrate(args.db, args.to, dry_run=args.dry_run, allow_stranded=args.allow_stranded)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--db", required=True, help="database URL")
     migrate.add_argument("--to", required=True, metavar="WORKFLOW:VERSION")
     migrate.add_argument("--dry-run", action="store_true")
+    migrate.add_argument("--allow-stranded", action="store_true",
+                         help="move the others even though some would be stranded")
     migrate.set_defaults(func=_migrate)
     return parser
 

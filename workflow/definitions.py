@@ -7,6 +7,7 @@ the line of every key, so that both structural errors (here) and semantic ones (
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -211,6 +212,9 @@ class Definition(_Strict):
     inputs: dict[Name, InputSpec] = {}
     migrates_from: MigratesFrom | None = None
     action_notify: dict[Name, list[Notice]] = {}  # domain actions (workflow.operations.act) by name
+    effective_from: Annotated[dt.date | None, Field(
+        description="The first day (YYYY-MM-DD) a proposal created on it runs this version; it runs until the "
+                    "day before the next version's effective_from")] = None
 
     @property
     def key(self) -> tuple[str, int]:

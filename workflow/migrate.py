@@ -1,10 +1,13 @@
 """Moving live subjects to a newer version of their definition, through its declared state map.
 
 Subjects are found generically: every mapped class that uses :class:`WorkflowMixin` and whose table exists.
-A subject is *stranded* (left on its old version, which stays loaded and runnable) when its state has no
-counterpart, its pin names another revision of the old file, or nobody could act on it in its new state
-because its place lacks the unit a transition's roles are scoped to (v2's commune officers need a commune).
-Each move runs in its own short transaction and appends a "migrated" audit event.
+Only live subjects move: one in a final state stays pinned to the version it finished on. A subject class may
+re-home a subject as it moves (``wf_rehome(session)`` -> {field: (old, new)}, e.g. an abolished commune to its
+successor; recorded in the audit event) and name the people who could act (``wf_actors(session)`` ->
+{label: Actor}, active users only). A subject is *stranded* when its state has no counterpart, its pin names
+another revision of the old file, or nobody could take a non-withdraw action on it in its new state and place.
+With any stranded subject nothing moves unless ``allow_stranded``. Each move runs in its own short transaction
+and appends a "migrated" audit event.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ import importlib
 import os
 import sys
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
@@ -24,12 +28,15 @@ from workflow import audit
 from workflow.errors import WorkflowError
 from workflow.machine import CompiledWorkflow, place_of
 from workflow.operations import lock_subject
+from workflow.permissions import Actor, covering_grants
 from workflow.registry import Registry, default_registry
 from workflow.storage import WorkflowMixin, create_db_engine
 
 MIGRATION_ACTOR = "system:migrate"
 # Which field of a Place each role scope needs, to say why nobody could act.
 _SCOPE_FIELD = {"own": "owner", "commune": "commune", "district": "district", "province": "province"}
+# Triggers that do not count as acting on a subject: an applicant can always withdraw, which helps nobody.
+NOT_ACTING = frozenset({"withdraw"})
 
 
 @dataclass(frozen=True)
@@ -42,11 +49,15 @@ class Move:
     from_state: str
     to_state: str | None
     stranded: str | None = None
+    changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # field -> (old, new), e.g. re-homing
+    who: tuple[str, ...] | None = None  # who could act afterwards (None: the subject class cannot say)
 
     def __str__(self) -> str:
+        rehomed = "".join(f", {name} {old} -> {new}" for name, (old, new) in self.changes.items())
+        who = "" if self.who is None else f"; can act: {', '.join(self.who) or 'nobody'}"
         if self.stranded:
-            return f"strand {self.subject} in {self.from_state}: {self.stranded}"
-        return f"move {self.subject}: {self.from_state} -> {self.to_state}"
+            return f"strand {self.subject} in {self.from_state}{rehomed}: {self.stranded}{who}"
+        return f"move {self.subject}: {self.from_state} -> {self.to_state}{rehomed}{who}"
 
 
 def subject_classes() -> list[type[WorkflowMixin]]:
@@ -78,15 +89,24 @@ def _stranded(subject: WorkflowMixin, source: CompiledWorkflow, target: Compiled
     return f"nobody could {', '.join(sorted(dead))} it in '{to_state}': the roles need its {needed}, which is not set"
 
 
-def _candidates(session: Session, target: CompiledWorkflow) -> Iterator[tuple[type, WorkflowMixin]]:
+def _who_can_act(actors: Mapping[str, Actor], target: CompiledWorkflow, to_state: str, subject: Any) -> list[str]:
+    place = place_of(subject)
+    return [label for label, actor in actors.items()
+            if any(covering_grants(actor, rule.roles, place)
+                   for trigger, rules in target.rules_from.get(to_state, {}).items() if trigger not in NOT_ACTING
+                   for rule in rules)]
+
+
+def _candidates(session: Session, target: CompiledWorkflow,
+                source: CompiledWorkflow) -> Iterator[tuple[type, WorkflowMixin]]:
     assert target.definition.migrates_from is not None
     source_version = target.definition.migrates_from.version
-    tables = set(inspect(session.get_bind()).get_table_names())
+    tables = set(inspect(session.connection()).get_table_names())  # the session's own connection
     for cls in subject_classes():
         if getattr(cls, "__tablename__", None) not in tables:
             continue
-        query = select(cls).where(cls.wf_workflow == target.workflow,
-                                  cls.wf_workflow_version == source_version)
+        query = select(cls).where(cls.wf_workflow == target.workflow, cls.wf_workflow_version == source_version,
+                                  cls.wf_state.not_in(sorted(source.finals)))
         for subject in session.scalars(query.order_by(*inspect(cls).primary_key)):
             yield cls, subject
 
@@ -98,12 +118,27 @@ def plan(session: Session, target: CompiledWorkflow, registry: Registry) -> list
         raise WorkflowError(f"{target.workflow} version {target.version} declares no migrates_from")
     source = registry.get(target.workflow, mf.version)
     moves = []
-    for cls, subject in _candidates(session, target):
-        to_state = mf.states.get(subject.wf_state, subject.wf_state)
-        identity = inspect(subject).identity
-        assert identity is not None
-        moves.append(Move(cls, tuple(identity), f"{subject.wf_type()}:{subject.wf_subject_id()}",
-                          subject.wf_state, to_state, _stranded(subject, source, target, to_state)))
+    actors: dict[type, Mapping[str, Actor] | None] = {}
+    with session.no_autoflush:  # re-homing is tried on the loaded object, then undone: plan writes nothing
+        for cls, subject in _candidates(session, target, source):
+            if cls not in actors:
+                actors[cls] = cls.wf_actors(session) if hasattr(cls, "wf_actors") else None
+            to_state = mf.states.get(subject.wf_state, subject.wf_state)
+            identity = inspect(subject).identity
+            assert identity is not None
+            changes = subject.wf_rehome(session) if hasattr(subject, "wf_rehome") else {}
+            for name, (_old, new) in changes.items():
+                setattr(subject, name, new)
+            stranded = _stranded(subject, source, target, to_state)
+            who = None
+            if actors[cls] is not None and to_state in target.states:
+                who = tuple(_who_can_act(actors[cls] or {}, target, to_state, subject))
+                if not who and stranded is None:
+                    stranded = f"no active user could act on it in '{to_state}' at its place {place_of(subject)}"
+            for name, (old, _new) in changes.items():
+                setattr(subject, name, old)
+            moves.append(Move(cls, tuple(identity), f"{subject.wf_type()}:{subject.wf_subject_id()}",
+                              subject.wf_state, to_state, stranded, changes, who))
     return moves
 
 
@@ -116,6 +151,10 @@ def _apply(engine: Engine, move: Move, target: CompiledWorkflow, run_id: str) ->
         if subject is None or subject.wf_workflow_version == target.version or subject.wf_state != move.from_state:
             return False
         assert move.to_state is not None
+        if any(getattr(subject, name) != old for name, (old, _new) in move.changes.items()):
+            return False
+        for name, (_old, new) in move.changes.items():
+            setattr(subject, name, new)
         old = (subject.wf_workflow_version, subject.wf_sha256)
         subject.wf_workflow_version, subject.wf_sha256 = target.version, target.sha256
         subject.wf_state = move.to_state
@@ -125,14 +164,16 @@ def _apply(engine: Engine, move: Move, target: CompiledWorkflow, run_id: str) ->
             session, subject_type=subject.wf_type(), subject_id=subject.wf_subject_id(), action="migrate",
             outcome="migrated", actor_id=MIGRATION_ACTOR, from_state=move.from_state, to_state=move.to_state,
             workflow=target.workflow, workflow_version=target.version, workflow_sha256=target.sha256,
-            diff={"workflow_version": [old[0], target.version], "workflow_sha256": [old[1], target.sha256]},
+            diff={"workflow_version": [old[0], target.version], "workflow_sha256": [old[1], target.sha256],
+                  **{name: [before, after] for name, (before, after) in move.changes.items()}},
             request_id=run_id)
     return True
 
 
 def migrate(engine: Engine, target: CompiledWorkflow, registry: Registry | None = None, *,
-            dry_run: bool = False) -> tuple[list[Move], list[Move]]:
-    """Plan, then (unless ``dry_run``) move every subject that is not stranded. Returns (moved, stranded)."""
+            dry_run: bool = False, allow_stranded: bool = False) -> tuple[list[Move], list[Move]]:
+    """Plan, then (unless ``dry_run``) move every subject that is not stranded; with a stranded one nothing moves
+    unless ``allow_stranded``. Returns (moved, stranded), or (would move, stranded) for a dry run."""
     registry = registry or default_registry()
     with Session(engine) as session:
         moves = plan(session, target, registry)
@@ -140,6 +181,8 @@ def migrate(engine: Engine, target: CompiledWorkflow, registry: Registry | None 
     movable = [m for m in moves if not m.stranded]
     if dry_run:
         return movable, stranded
+    if stranded and not allow_stranded:
+        return [], stranded
     run_id = f"migrate-{uuid.uuid4().hex[:12]}"
     return [m for m in movable if _apply(engine, m, target, run_id)], stranded
 
@@ -150,8 +193,9 @@ def _import_models() -> None:
         importlib.import_module(name.strip())
 
 
-def cli_migrate(url: str, to: str, dry_run: bool = False) -> int:
-    """``python -m workflow migrate --db URL --to WORKFLOW:VERSION [--dry-run]``; exit 1 if any is stranded."""
+def cli_migrate(url: str, to: str, dry_run: bool = False, allow_stranded: bool = False) -> int:
+    """``python -m workflow migrate --db URL --to WORKFLOW:VERSION [--dry-run] [--allow-stranded]``; exit 1 if any
+    is stranded (and then, without ``--allow-stranded``, nothing was moved)."""
     workflow, _, version = to.rpartition(":")
     if not workflow or not version.isdigit():
         print(f"--to must be WORKFLOW:VERSION, got {to!r}", file=sys.stderr)
@@ -161,11 +205,14 @@ def cli_migrate(url: str, to: str, dry_run: bool = False) -> int:
     target = registry.get(workflow, int(version))
     engine = create_db_engine(url)
     try:
-        moved, stranded = migrate(engine, target, registry, dry_run=dry_run)
+        moved, stranded = migrate(engine, target, registry, dry_run=dry_run, allow_stranded=allow_stranded)
     finally:
         engine.dispose()
     verb = "would move" if dry_run else "moved"
     for move in moved + stranded:
         print(move)
     print(f"{verb} {len(moved)}, stranded {len(stranded)} (to {workflow} version {version})")
+    if stranded and not dry_run and not allow_stranded:
+        print("refused: nothing was moved while a proposal would be stranded; grant someone who can act on it, "
+              "or give --allow-stranded", file=sys.stderr)
     return 1 if stranded else 0

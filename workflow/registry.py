@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterable, Iterator
 from functools import cached_property, lru_cache
@@ -41,6 +42,18 @@ class Registry:
         if not versions:
             raise UnknownWorkflow(f"no definition {workflow}")
         return max(versions, key=lambda c: c.version)
+
+    def for_date(self, workflow: str, day: dt.date) -> CompiledWorkflow:
+        """The one rule for which version a new subject runs: the version whose effective_from period holds
+        ``day`` (the day it is created, or the historical day of an imported record). Without dates: the latest."""
+        versions = sorted((c for (w, _), c in self._by_key.items() if w == workflow), key=lambda c: c.version)
+        if not versions:
+            raise UnknownWorkflow(f"no definition {workflow}")
+        started = [c for c in versions if c.definition.effective_from is None or c.definition.effective_from <= day]
+        if not started:
+            raise UnknownWorkflow(f"no version of {workflow} is in effect on {day.isoformat()}; the first starts on "
+                                  f"{versions[0].definition.effective_from}")
+        return started[-1]
 
     def __iter__(self) -> Iterator[CompiledWorkflow]:
         return iter(sorted(self._by_key.values(), key=lambda c: c.key))

@@ -274,4 +274,33 @@ def check_paths(paths: list[str | Path]) -> tuple[list[LoadedDefinition], list[P
     for item in loaded:
         found = verify(item, [x for x in loaded if x is not item])
         problems.extend(sorted(found, key=lambda p: p.line or 0))
+    problems.extend(_verify_periods(list(seen.values())))
     return loaded, problems
+
+
+def _verify_periods(loaded: list[LoadedDefinition]) -> list[Problem]:
+    """Versions of one workflow cover time without overlap or gap: when any version declares effective_from,
+    every version does, and the dates rise strictly with the version numbers (each runs until the next starts)."""
+    problems: list[Problem] = []
+    by_workflow: dict[str, list[LoadedDefinition]] = {}
+    for item in loaded:
+        by_workflow.setdefault(item.definition.workflow, []).append(item)
+    for workflow, items in by_workflow.items():
+        items.sort(key=lambda i: i.definition.version)
+        dated = [i for i in items if i.definition.effective_from is not None]
+        if not dated:
+            continue
+        for item in items:
+            if item.definition.effective_from is None:
+                problems.append(Problem(item.path, item.source.line("version"),
+                                        f"{workflow} version {item.definition.version} has no effective_from while "
+                                        f"other versions do: which dates it covers is a gap", code="period"))
+        for before, after in zip(dated, dated[1:], strict=False):
+            start, previous = after.definition.effective_from, before.definition.effective_from
+            assert start is not None and previous is not None
+            if start <= previous:
+                problems.append(Problem(after.path, after.source.line("effective_from"),
+                                        f"{workflow} version {after.definition.version} starts on {start}, not after "
+                                        f"version {before.definition.version} ({previous}, {before.path}): the "
+                                        f"periods overlap", code="period"))
+    return problems

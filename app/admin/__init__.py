@@ -21,7 +21,9 @@ from app.access import requires
 from app.admin.audit import record
 from app.extensions import db_session
 from app.i18n import tr
-from app.models import Organisation, RoleGrant, Unit, User
+from app.models import Organisation, RoleGrant, Unit, UnitPeriod, UnitSuccessor, User
+from app.models.units import UnitHistory
+from app.review.deadlines import today
 from app.scoping import role_scopes
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -265,8 +267,10 @@ def units() -> Any:
             district = form.district_code.data or None
             province = session.scalar(select(Unit.code).where(Unit.level == "province"))
             unit = Unit(code=form.code.data, name=form.name.data.strip(), level="commune",
-                        parent_code=district or province, district_code=district, active=True)
+                        parent_code=district or province, district_code=district, active=True, valid_from=today())
             session.add(unit)
+            session.add(UnitPeriod(code=unit.code, name=unit.name, level="commune", district_code=district,
+                                   valid_from=unit.valid_from))
             session.flush()
             record(session, current_user, unit, "add_commune", outcome="created", inputs={
                 "code": unit.code, "name": unit.name, "parent_code": unit.parent_code, "district_code": district})
@@ -274,3 +278,59 @@ def units() -> Any:
             return redirect(url_for("admin.units"), 303)
     status = 400 if form.is_submitted() else 200
     return render_template("admin/units.html", units=_units(session), form=form), status
+
+
+class SuccessorForm(FlaskForm):
+    old_code = StringField(validators=[DataRequired(), Regexp(r"^\d{5}$")])
+    new_code = StringField(validators=[DataRequired(), Regexp(r"^\d{5}$")])
+
+
+def _reform_page(session: Any, form: SuccessorForm, status: int = 200) -> Any:
+    """Grants on abolished units with the successor to grant instead, proposals a migration would strand
+    (with the grant that would let someone act), and the successor table."""
+    from workflow.migrate import plan
+    from workflow.registry import default_registry
+
+    history = UnitHistory.load(session)
+    stale = [(grant, history.successor(grant.unit_code)) for grant in session.scalars(
+        select(RoleGrant).join(Unit, Unit.code == RoleGrant.unit_code).where(Unit.valid_to.is_not(None)))]
+    registry = default_registry()
+    orphans = []
+    for compiled in registry:
+        if compiled.definition.migrates_from is not None:
+            orphans += [(move, compiled) for move in plan(session, compiled, registry) if move.stranded]
+    successors = session.scalars(select(UnitSuccessor).order_by(UnitSuccessor.old_code)).all()
+    return render_template("admin/reform.html", stale=stale, orphans=orphans, successors=successors,
+                           history=history, form=form), status
+
+
+@bp.get("/reform")
+@requires("admin")
+def reform() -> Any:
+    return _reform_page(db_session(), SuccessorForm())
+
+
+@bp.post("/reform/successors")
+@requires("admin")
+def correct_successor() -> Any:
+    """An admin corrects where an abolished commune went; audited on the old unit's chain."""
+    session = db_session()
+    form = SuccessorForm()
+    if not form.validate_on_submit():
+        return _reform_page(session, form, 400)
+    row = session.get(UnitSuccessor, form.old_code.data)
+    new = session.get(Unit, form.new_code.data)
+    if row is None:
+        form.old_code.errors.append(tr(("Mã này không phải đơn vị đã bị bãi bỏ", "No abolished unit has this code")))
+    if new is None or new.level != "commune" or new.valid_to is not None:
+        form.new_code.errors.append(tr(("Đơn vị kế thừa phải là xã/phường đang hoạt động",
+                                        "The successor must be a commune in use today")))
+    if form.errors or row is None or new is None:
+        return _reform_page(session, form, 422)
+    if row.new_code != new.code:
+        old_unit = session.get(Unit, row.old_code)
+        record(session, current_user, old_unit, "correct_successor", diff={"successor": [row.new_code, new.code]})
+        row.new_code, row.source = new.code, f"admin:{current_user.username}"
+        flash(tr((f"Đã sửa đơn vị kế thừa của {old_unit.name if old_unit else row.old_code}: {new.name}",
+                  f"Successor of {old_unit.name if old_unit else row.old_code} corrected: {new.name}")), "success")
+    return redirect(url_for("admin.reform"), 303)

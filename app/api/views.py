@@ -36,7 +36,8 @@ from app.audit.log import verify as verify_audit
 from app.extensions import db_session
 from app.models import Attachment, Proposal, Unit
 from app.proposals import filtered, upload_permission
-from app.proposals.service import add_attachment, create_proposal, edit_proposal
+from app.proposals.service import add_attachment, commune_refusal, create_proposal, edit_proposal
+from app.review.deadlines import today
 from app.scoping import load_proposal
 from app.stages import council
 from app.uploads import RejectedFile, discard, display_name, store
@@ -56,13 +57,10 @@ def _json_body(model: type[BaseModel], *, empty_ok: bool = False) -> BaseModel:
     return model.model_validate_json(data)
 
 
-def _commune_problem(session: Session, code: str | None) -> Any:
-    if code is None:
-        return None
-    unit = session.get(Unit, code)
-    if unit is None or unit.level != "commune" or not unit.active:
-        return invalid("commune_code", {"vi": f"Không có xã/phường mã {code}", "en": f"No commune with code {code}"})
-    return None
+def _commune_problem(session: Session, code: str | None, current: str | None = None) -> Any:
+    """A 422 naming the successor when ``code`` (other than the proposal's ``current`` one) cannot be filed in."""
+    refusal = None if code == current else commune_refusal(session, code, today())
+    return invalid("commune_code", refusal) if refusal else None
 
 
 def _edit_refusal_status(proposal: Proposal) -> int:
@@ -147,7 +145,7 @@ def patch_proposal(proposal_id: int) -> Any:
     expected_version = changes.pop("expected_version", None)
     if not changes:
         return invalid("", {"vi": "Không có trường nào để sửa", "en": "No field to change"})
-    problem = _commune_problem(session, changes.get("commune_code"))
+    problem = _commune_problem(session, changes.get("commune_code"), proposal.commune_code)
     if problem is not None:
         return problem
     try:

@@ -12,12 +12,12 @@ from app.models.stages import (
     ProgressReport,
     ScoreSheet,
 )
-from app.models.units import Unit
+from app.models.units import Unit, UnitPeriod, UnitSuccessor
 from app.models.users import ApiToken, Organisation, RoleGrant, User
 
 __all__ = [
     "CATEGORIES", "ORGANISATION_KINDS", "SECTORS",
-    "ApiToken", "Attachment", "Organisation", "Proposal", "RoleGrant", "Unit", "User",
+    "ApiToken", "Attachment", "Organisation", "Proposal", "RoleGrant", "Unit", "UnitPeriod", "UnitSuccessor", "User",
     "Advance", "BudgetEnvelope", "ChangeRequest", "CouncilMember", "Funding", "IndicatorValue", "ProgressReport",
     "ScoreSheet",
     "Notification", "NotificationDelivery", "NotificationPreference",

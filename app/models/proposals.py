@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, event, inspect
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    event,
+    inspect,
+    select,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -119,6 +131,30 @@ class Proposal(StageFacts, WorkflowMixin, Base):
     def wf_place(self) -> Place:
         return Place(owner=f"org:{self.organisation_id}", commune=self.commune_code,
                      district=self.district_code, province=self.province_code)
+
+    def wf_rehome(self, session: Session) -> dict[str, tuple[Any, Any]]:
+        """For a migration: an abolished commune moves to its successor (and the derived district with it)."""
+        from app.models.units import UnitHistory
+
+        history = session.info.get("unit_history")
+        if history is None:
+            history = session.info["unit_history"] = UnitHistory.load(session)
+        if self.commune_code is None or self.commune_code in history.valid_now:
+            return {}
+        new = history.successor(self.commune_code)
+        if new == self.commune_code:
+            return {}
+        changes: dict[str, tuple[Any, Any]] = {"commune_code": (self.commune_code, new)}
+        district = district_of(session, new)
+        if district != self.district_code:
+            changes["district_code"] = (self.district_code, district)
+        return changes
+
+    @classmethod
+    def wf_actors(cls, session: Session) -> dict[str, Any]:
+        """For a migration: every active user with a grant, by username, as the engine sees them."""
+        users = session.scalars(select(User).where(User.is_active.is_(True)))
+        return {u.username: u.actor() for u in users if u.grants}
 
     def locate(self, session: Session, commune_code: str | None, province_code: str) -> None:
         """Set the commune and derive its (former) district from the unit table, so scope predicates see

@@ -33,7 +33,7 @@ from app.models import Attachment, Proposal, Unit, User
 from app.models.proposals import ACCEPTANCE_KINDS, DOSSIER_KINDS, fold
 from app.models.stages import Funding
 from app.proposals.forms import ProposalForm, UploadForm, action_form, commune_choices
-from app.proposals.service import WORKFLOW, add_attachment, create_proposal, edit_proposal
+from app.proposals.service import add_attachment, commune_refusal, create_proposal, edit_proposal
 from app.review.deadlines import today
 from app.scoping import load_proposal, visible_proposals
 from app.stages import council
@@ -127,13 +127,14 @@ def new() -> Any:
         form.year.data = form.year.data or workflow_year_default()
         form.commune_code.data = current_user.organisation.commune_code
         return _render_form(form, None)
-    if not form.validate():
+    refusal = commune_refusal(session, form.commune_code.data or None, today())
+    if not form.validate() or refusal:
+        if refusal:
+            form.commune_code.errors = [tr(refusal)]
         return _render_form(form, None, 422)
     try:
-        # new proposals always run the current lifecycle; older versions only hold earlier years' cases
         proposal = create_proposal(session, current_user, form.values(),
-                                   province_code=current_app.config["PROVINCE_CODE"],
-                                   compiled=default_registry().latest(WORKFLOW), request_id=request_id())
+                                   province_code=current_app.config["PROVINCE_CODE"], request_id=request_id())
     except WorkflowError as exc:
         session.rollback()
         return _render_form(form, None, _status(exc), workflow_reasons(exc))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -11,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from app.models import Attachment, Proposal, User
 from app.models.proposals import EDITABLE_FIELDS, district_of
+from app.models.units import Unit, UnitHistory
+from app.review.deadlines import today
 from workflow import operations
 from workflow.explain import Explanation
 from workflow.machine import CompiledWorkflow
@@ -18,15 +21,32 @@ from workflow.permissions import Actor
 from workflow.registry import default_registry
 
 WORKFLOW = "khuyen-cong-local"
-# The two-tier reform: from 1 July 2025 communes review (v2); earlier years ran district review (v1).
-REFORM_YEAR = 2025
 CODE_ATTEMPTS = 3
 RECORDED_AMOUNTS = ("requested_support", "total_cost")  # in the create event: verify holds the row to them
 
 
-def workflow_for_year(year: int) -> CompiledWorkflow:
-    registry = default_registry()
-    return registry.get(WORKFLOW, 1) if year < REFORM_YEAR else registry.latest(WORKFLOW)
+def workflow_on(day: dt.date) -> CompiledWorkflow:
+    """The lifecycle a proposal created on ``day`` runs: by date (effective_from in the definitions), never by
+    plan year. Web, API and demo all come through here (create_proposal)."""
+    return default_registry().for_date(WORKFLOW, day)
+
+
+def commune_refusal(session: Session, code: str | None, day: dt.date) -> dict[str, str] | None:
+    """Why ``code`` cannot be a new proposal's commune on ``day`` (unknown, or abolished: naming its successor)."""
+    if code is None:
+        return None
+    unit = session.get(Unit, code)
+    if unit is None or unit.level != "commune":
+        return {"vi": f"Không có xã/phường mã {code}", "en": f"No commune with code {code}"}
+    if unit.active and (unit.valid_from is None or unit.valid_from <= day):
+        return None
+    history = UnitHistory.load(session)
+    successor = history.successor(code)
+    if successor != code and successor in history.valid_now and unit.valid_to is not None:
+        name, end = history.current[successor], unit.valid_to
+        return {"vi": f"{unit.name} (mã {code}) không còn sau ngày {end:%d/%m/%Y}; nay là {name} (mã {successor})",
+                "en": f"{unit.name} ({code}) no longer exists after {end:%d %B %Y}; it is now {name} ({successor})"}
+    return {"vi": f"{unit.name} (mã {code}) không còn hiệu lực", "en": f"{unit.name} ({code}) is no longer in use"}
 
 
 def next_code(session: Session, year: int) -> str:
@@ -37,14 +57,15 @@ def next_code(session: Session, year: int) -> str:
 
 
 def create_proposal(session: Session, user: User, fields: Mapping[str, Any], *, province_code: str,
-                    compiled: CompiledWorkflow | None = None, request_id: str | None = None) -> Proposal:
-    """A new draft for the user's organisation, created through the engine so it is audited."""
+                    created_on: dt.date | None = None, request_id: str | None = None) -> Proposal:
+    """A new draft for the user's organisation, created through the engine so it is audited, on the lifecycle
+    in effect on ``created_on`` (today in Vietnam unless an import gives the historical day)."""
     if user.organisation is None:
         raise ValueError("only a user acting for an organisation can create a proposal")
     values = {k: v for k, v in fields.items() if k in EDITABLE_FIELDS and k != "commune_code"}
     proposal = Proposal(organisation=user.organisation, created_by=user, **values)
     proposal.locate(session, fields.get("commune_code") or user.organisation.commune_code, province_code)
-    compiled = compiled or workflow_for_year(proposal.year)
+    compiled = workflow_on(created_on or today())
     for attempt in range(CODE_ATTEMPTS):
         proposal.code = next_code(session, proposal.year)
         try:

@@ -27,7 +27,7 @@ def test_units_for_everyone(client, world, who):
     r = client.get("/api/v1/units", headers=world.headers(who))
     assert r.status_code == 200
     codes = {u["code"]: u["level"] for u in r.get_json()["items"]}
-    assert codes["19"] == "province" and codes["171"] == "district" and codes["05761"] == "commune"
+    assert codes["19"] == "province" and codes["171"] == "district" and codes["05830"] == "commune"
 
 
 @pytest.mark.parametrize("who", ALL)

@@ -26,7 +26,7 @@ def test_create_returns_201_with_location_and_an_audited_draft(client, world):
     body = r.get_json()
     assert r.headers["Location"].endswith(f"/api/v1/proposals/{body['id']}")
     assert (body["state"], body["version"], body["workflow"]) == ("draft", 1, "khuyen-cong-local")
-    assert body["requested_support"] == 197_000_000 and body["commune_code"] == "05761"
+    assert body["requested_support"] == 197_000_000 and body["commune_code"] == "05830"
     assert body["organisation"]["name"] == "Hợp tác xã chè Hùng Sơn"
     assert {a["trigger"] for a in body["allowed_actions"]} == {"withdraw"}  # submit waits for the dossier
     assert body["editable"] is True
@@ -64,7 +64,7 @@ def test_list_filters_search_and_pagination(client, world, make_proposal):
     assert ids(q="MÁY CHẺ TRE")[1] == [world.pb.id]
     assert ids(q="phu binh")[1] == [world.pb.id]            # the district's name is searchable too
     assert ids(unit="173")[1] == [world.pb.id]
-    assert ids(unit="05761")[0] == 4
+    assert ids(unit="05830")[0] == 4
     assert ids(category="training")[0] == 3 and ids(year=2023)[0] == 3
     assert ids(state="draft")[0] == 5 and ids(state="funded")[0] == 0
     assert ids(q="100%_")[0] == 0                            # LIKE wildcards are plain text
@@ -77,12 +77,12 @@ def test_list_filters_search_and_pagination(client, world, make_proposal):
 def test_patch_edits_and_records_a_diff(client, world):
     h = world.headers("applicant_a")
     path = f"/api/v1/proposals/{world.pa.id}"
-    r = client.patch(path, headers=h, json={"requested_support": 180_000_000, "commune_code": "05764",
+    r = client.patch(path, headers=h, json={"requested_support": 180_000_000, "commune_code": "05851",
                                             "expected_version": 1})
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
     assert (body["requested_support"], body["commune_code"], body["district_code"], body["version"]) == (
-        180_000_000, "05764", "171", 2)
+        180_000_000, "05851", "171", 2)
     last = client.get(f"{path}/history", headers=h).get_json()["items"][-1]
     assert last["action"] == "edit" and last["diff"]["requested_support"] == [190_000_000, 180_000_000]
     assert last["request_id"]

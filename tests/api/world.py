@@ -1,7 +1,7 @@
 """A small province for request tests: one user per role (own and other unit), proposals in two districts,
 and an API token per user.
 
-Org A sits in Hùng Sơn (commune 05761), district Đại Từ (171); org B in Hương Sơn (05908), Phú Bình (173).
+Org A sits in Đại Từ (commune 05830), district Đại Từ (171); org B in Hương Sơn (05908), Phú Bình (173).
 ``pa`` is org A's draft under v1 (district review), ``pb`` org B's; both are complete enough to submit.
 """
 
@@ -34,9 +34,9 @@ ROLES: dict[str, list[tuple[str, str | None]]] = {
     "auditor": [("auditor", PROVINCE)],
     "admin": [("admin", PROVINCE)],
 }
-# Who sees org A's proposal (in commune 05761, district 171).
-SEES_A = {"applicant_a", "district_own", "commune_own", "centre", "director", "auditor", "admin"}  # not "council":
+# Who sees org A's proposal (in commune 05830, former district 171): not "council", since
 # a council member sees only the proposals they are assigned to
+SEES_A = {"applicant_a", "district_own", "commune_own", "centre", "director", "auditor", "admin"}
 DOSSIER = ("business_registration", "quotes", "non_duplication")
 
 

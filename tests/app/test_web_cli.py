@@ -9,6 +9,9 @@ from conftest import login
 from sqlalchemy import func, select
 
 from app.models import Proposal, User
+from app.models.units import UnitHistory
+from workflow.migrate import migrate
+from workflow.registry import default_registry
 
 
 def run(app: Any, *args: str) -> Any:
@@ -27,17 +30,36 @@ def test_demo_loads_genuine_histories_and_prints_logins(app: Any, db: Any) -> No
     assert "pkt_daitu" in result.output and "matkhau-demo" in result.output and "giamdoc" in result.output
 
     historical = db.scalars(select(Proposal).where(Proposal.year.between(2016, 2020))).all()
-    assert len(historical) == 188
-    assert sum(p.category == "machinery" for p in historical) == 146
+    # the seed article's figures: 188 carried out (reached implementing or later, not terminated), 146 machinery
+    carried_out = [p for p in historical if p.wf_state in {"implementing", "implemented", "settled", "evaluated"}]
+    assert len(carried_out) == 188
+    assert sum(p.category == "machinery" for p in carried_out) == 146
+    assert len({p.district_code for p in carried_out}) == 9
     assert {p.wf_workflow_version for p in historical} == {1}
-    assert len({p.district_code for p in historical}) == 9
+    v1 = default_registry().get("khuyen-cong-local", 1)
+    assert {p.wf_state for p in historical} <= v1.finals  # the 2016–2020 files are closed
     recent = db.scalars(select(Proposal).where(Proposal.year >= 2025)).all()
-    assert recent and {p.wf_workflow_version for p in recent} == {2}
+    on_v2 = [p for p in recent if p.wf_workflow_version == 2]
+    assert on_v2 and all(p.created_at.year >= 2025 for p in on_v2)
+    history = UnitHistory.load(db)
+    assert {p.commune_code for p in on_v2} <= history.valid_now  # filed on post-reform communes
+    assert "02086" in {p.commune_code for p in on_v2}  # xã Chợ Mới, in the former Bắc Kạn
     states = Counter(p.wf_state for p in historical + recent)
     assert {"draft", "district_review", "local_review", "returned", "provincial_appraisal", "rejected",
             "withdrawn"} <= set(states)
 
     db.rollback()  # end the read transaction: on SQLite every transaction holds the write lock
+
+    # the pre-reform open files move to v2, re-homed on post-reform communes, each with someone who can act
+    live_v1 = {p.id for p in recent if p.wf_workflow_version == 1}
+    db.rollback()
+    moved, stranded = migrate(app.extensions["db_engine"], default_registry().get("khuyen-cong-local", 2))
+    assert stranded == [] and {m.identity[0] for m in moved} == live_v1 and live_v1
+    assert all(m.who for m in moved)
+    db.expire_all()
+    assert {db.get(Proposal, pid).commune_code for pid in live_v1} <= history.valid_now
+    assert {p.wf_workflow_version for p in db.scalars(select(Proposal).where(Proposal.year <= 2020))} == {1}
+    db.rollback()
 
     verify = run(app, "audit-verify")
     assert verify.exit_code == 0, verify.output

@@ -102,7 +102,7 @@ def test_bad_input_is_a_4xx_never_a_500(world: World) -> None:
     response = client.post("/proposals/new", data={"title": "A\x00B", "csrf_token": token(client)})
     assert response.status_code == 400 and "ký tự không được phép" in response.get_data(as_text=True)
     huge = client.post("/proposals/new", data={
-        "title": "Đề án", "commune_code": "05761", "category": "machinery", "sector": "agro_processing",
+        "title": "Đề án", "commune_code": "05830", "category": "machinery", "sector": "agro_processing",
         "year": "2027", "total_cost": "9" * 30, "requested_support": "1", "counterpart_funds": "1",
         "duration_months": "12", "expected_jobs": "1", "csrf_token": token(client)})
     assert huge.status_code == 422 and "Số tiền quá lớn" in huge.get_data(as_text=True)

@@ -31,8 +31,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 PASSWORD = "matkhau-e2e-2026"
 PROVINCE = "19"
-DISTRICT, COMMUNE = "171", "05761"  # Đại Từ, Hùng Sơn
-OTHER_COMMUNE = "05908"  # Hương Sơn, Phú Bình
+DISTRICT, COMMUNE = "171", "05830"  # former Đại Từ district; post-reform xã Đại Từ
+OTHER_COMMUNE = "05908"  # post-reform xã Phú Bình (former Phú Bình district)
 TIMEOUT_MS = 15_000
 
 

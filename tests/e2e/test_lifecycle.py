@@ -163,7 +163,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     form = page.locator("#proposal-form")
     expect()(form).to_be_visible()
     page.fill("#title", "Đầu tư dây chuyền sao sấy chè chân không La Bằng")
-    page.select_option("#commune_code", "05761")
+    page.select_option("#commune_code", "05830")
     page.select_option("#category", "machinery")
     page.select_option("#sector", "agro_processing")
     page.fill("#year", str(PLAN_YEAR))

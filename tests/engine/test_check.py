@@ -82,6 +82,7 @@ RULES = {
     "council": "a repeated criterion, a pass mark above the maximum",
     "undefined_notice": "a notice key missing from workflow/notices.yaml",
     "reminders": "reminders on a state without a deadline",
+    "period": "versions of one workflow whose effective_from dates overlap or leave a gap",
 }
 
 
@@ -216,4 +217,4 @@ def test_a_file_named_twice_is_checked_once(capsys: pytest.CaptureFixture[str]):
     v1 = GOOD / "demo_v1.yaml"
     code, out, err = _run(capsys, "check", str(GOOD), str(v1), str(GOOD / ".." / "good" / "demo_v1.yaml"))
     assert (code, out) == (0, "")
-    assert "2 definition(s) checked" in err
+    assert "3 definition(s) checked" in err

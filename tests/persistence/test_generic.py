@@ -38,7 +38,7 @@ class Permit(WorkflowMixin, _Base):
         return self.ref
 
 
-CLERK = Actor.of("clerk-1", [("clerk", "05761")])
+CLERK = Actor.of("clerk-1", [("clerk", "05830")])
 OTHER_CLERK = Actor.of("clerk-2", [("clerk", "05908")])
 OWNER = Actor.of("owner-1", [("owner", None)], owner_keys=["h1"])
 
@@ -51,7 +51,7 @@ def permits(engine):
 
 def test_permit_lifecycle_is_audited(permits):
     with Session(permits) as s:
-        permit = Permit(ref="GP-001", holder="h1", commune="05761")
+        permit = Permit(ref="GP-001", holder="h1", commune="05830")
         operations.create(s, permit, OWNER, REGISTRY.get("test-permit", 1))
         s.commit()
         operations.edit(s, permit, OWNER, {"note": "xin cấp"}, expected_version=1, registry=REGISTRY)
@@ -71,5 +71,5 @@ def test_permit_lifecycle_is_audited(permits):
             ("create", "created", "open"), ("edit", "applied", "open"), ("grant", "refused", "open"),
             ("grant", "applied", "granted")]
         assert events[1].diff == {"note": ["", "xin cấp"]}
-        assert events[-1].actor_unit == "05761" and events[2].actor_id == "clerk-2"
+        assert events[-1].actor_unit == "05830" and events[2].actor_id == "clerk-2"
     assert verify_chain(permits).ok

@@ -12,7 +12,7 @@ from workflow import operations
 from workflow.permissions import Actor
 from workflow.registry import default_registry
 
-PROVINCE, DISTRICT, COMMUNE = "19", "171", "05761"
+PROVINCE, DISTRICT, COMMUNE = "19", "171", "05830"
 DOSSIER = ("business_registration", "quotes", "non_duplication")
 _codes = itertools.count(1)
 

@@ -215,6 +215,6 @@ def _proposal(db: Any, people: Any) -> Proposal:
         "title": "Máy sao chè", "category": "machinery", "sector": "agro_processing", "year": 2026,
         "total_cost": 400_000_000, "requested_support": 190_000_000, "counterpart_funds": 210_000_000,
         "duration_months": 12, "objectives": "Năng suất", "expected_results": "", "expected_jobs": 3,
-        "commune_code": "05761"}, province_code="19")
+        "commune_code": "05830"}, province_code="19")
     db.commit()
     return proposal
