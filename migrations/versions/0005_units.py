@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0005_units'
-down_revision = '0003_stages'
+down_revision = "0003_stages"
 branch_labels = None
 depends_on = None
 

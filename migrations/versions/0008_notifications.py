@@ -1,7 +1,7 @@
 """notifications: outbox and inbox rows, delivery log, e-mail preferences
 
 Revision ID: 0008_notifications
-Revises: 0003_stages
+Revises: 0007_reports
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0008_notifications'
-down_revision = '0003_stages'
+down_revision = "0007_reports"
 branch_labels = None
 depends_on = None
 
