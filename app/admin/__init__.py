@@ -250,3 +250,13 @@ def units() -> Any:
             return redirect(url_for("admin.units"), 303)
     status = 400 if form.is_submitted() else 200
     return render_template("admin/units.html", units=_units(session), form=form), status
+
+
+@bp.route("/caps")
+@requires("admin")
+def caps() -> Any:
+    """The support levels in force per version, each with its rule; unconfirmed figures are marked."""
+    from app.stages.caps import caps_dir, load_caps
+
+    files = [load_caps(path) for path in sorted(caps_dir().glob("*.yaml"))]
+    return render_template("admin/caps.html", files=files)
