@@ -70,6 +70,9 @@ ACCEPTANCE_KINDS: dict[str, tuple[str, str]] = {
     "contract_liquidation": ("Biên bản thanh lý hợp đồng", "Contract liquidation"),
     "invoices": ("Hóa đơn", "Invoices"),
     "counterpart_proof": ("Chứng từ vốn đối ứng", "Proof of counterpart funds"),
+    "attendee_list": ("Danh sách học viên", "Attendee list"),
+    "attendance_list": ("Danh sách người tham dự trình diễn", "Demonstration attendance list"),
+    "brand_certificate": ("Giấy chứng nhận đăng ký nhãn hiệu", "Brand registration certificate"),
 }
 ATTACHMENT_KINDS = {**DOSSIER_KINDS, **ACCEPTANCE_KINDS}
 
@@ -119,12 +122,17 @@ class Proposal(StageFacts, WorkflowMixin, Base):
     expected_output: Mapped[str] = mapped_column(String(300), default="")
     priority_region: Mapped[bool] = mapped_column(Boolean, default=False)
     priority_sector: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An officer confirms (or corrects) the applicant's priority flags before the appraisal concludes.
+    priority_confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    priority_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    fund: Mapped[str] = mapped_column(String(16), default="local", server_default="local", index=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("plan_round.id"), index=True)
     search_text: Mapped[str] = mapped_column(Text, default="")  # folded title, code, organisation, unit names
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     attachments: Mapped[list[Attachment]] = relationship(back_populates="proposal", order_by="Attachment.id",
                                                          cascade="all, delete-orphan")
 

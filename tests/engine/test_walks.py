@@ -132,6 +132,7 @@ def test_random_walk(shipped, version: int, data: st.DataObject):
         assert permitted(d, used, actor, history), f"{actor} may not fire {trigger} in {before}"
         assert subject.wf_state == used.dest and subject.wf_state in d.states
         history.setdefault(trigger, []).append(actor.user_id)
+        history.setdefault(f"{trigger}@{before}", []).append(actor.user_id)  # counted per stage too
         assert subject.wf_fired_by == history
 
         if d.states[subject.wf_state].final:

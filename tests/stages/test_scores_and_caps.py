@@ -35,11 +35,27 @@ def test_average_is_the_mean_of_scaled_sheets_plus_bonuses(data, region, sector)
         bonus = bonus_points(council, proposal)
         assert bonus == 5 * region + 3 * sector
         top = sum(c.max_points for c in council.criteria)
-        exact = Fraction(sum(sum(s.values()) for s in sheets) * 100, top * len(sheets)) + bonus
+        exact = min(Fraction(sum(sum(s.values()) for s in sheets) * 100, top * len(sheets)) + bonus, 100)
         expected = (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(Decimal("0.01"), ROUND_HALF_UP)
         assert average_score(council, sheets, bonus) == expected
         for s in sheets:  # each sheet is within 0..100 once scaled
             assert 0 <= sheet_score(council, s) <= 100
+
+
+SHIPPED_COUNCILS = [s.council for c in default_registry() for s in c.states.values() if s.council is not None]
+
+
+@given(data=st.data(), region=st.booleans(), sector=st.booleans())
+def test_council_averages_stay_within_0_and_100(data, region, sector):
+    for council in (*SHIPPED_COUNCILS, ODD):
+        sheets = data.draw(sheets_for(council))
+        bonus = bonus_points(council, SimpleNamespace(priority_region=region, priority_sector=sector))
+        assert 0 <= average_score(council, sheets, bonus) <= 100
+
+
+def test_priority_is_no_longer_score_points():
+    for key in (("khuyen-cong-local", 3), ("khuyen-cong-national", 1)):
+        assert default_registry().get(*key).states["provincial_appraisal"].council.bonuses == []
 
 
 def test_shipped_weights_sum_to_100_so_points_are_the_score():
