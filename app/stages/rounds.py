@@ -30,7 +30,7 @@ from workflow.registry import default_registry
 ROUND_WORKFLOW = "plan-round"
 # The proposal definition each fund's proposals follow (the latest version of it).
 FUND_WORKFLOWS = {"local": "khuyen-cong-local", "national": "khuyen-cong-national"}
-PLANNED = ("shortlisted", "reserve")  # appraised and passed: what a plan list holds
+PLANNED = ("shortlisted", "reserve", "ministry_appraisal")  # passed the province's appraisal: the plan list
 ROUND_SPECS = {
     "fund": InputSpec(type="choice", choices=list(FUNDS)),
     "plan_year": InputSpec(type="int", min=2000, max=2100),
