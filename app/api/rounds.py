@@ -225,17 +225,17 @@ def post_decision_file(round_id: int) -> Any:
     return _detail(plan_round)
 
 
-@bp.post("/rounds/<int:round_id>/actions/<trigger>")
+@bp.post("/rounds/<int:round_id>/actions/<action>")
 @documented("Fire a round transition (close_registration, submit_plan, return_plan, record_approval, "
             "close_round, cancel_round)", body=RoundActionIn, response=RoundDetail, errors=ALL_ERRORS)
 @requires("funding_view")
-def post_round_action(round_id: int, trigger: str) -> Any:
+def post_round_action(round_id: int, action: str) -> Any:
     plan_round = _round(round_id)
     if plan_round is None:
         return _not_found()
     payload = RoundActionIn.model_validate_json(request.get_data() or b"{}").model_dump(exclude_none=True)
     expected_version = payload.pop("expected_version", None)
-    rounds.fire_round(db_session(), plan_round, trigger, current_user.actor(), payload, expected_version,
+    rounds.fire_round(db_session(), plan_round, action, current_user.actor(), payload, expected_version,
                       request_id=g.request_id)
     return _detail(plan_round)
 
