@@ -308,6 +308,15 @@ def round_open(ctx: GuardContext) -> GuardOutcome:
     return ctx.fact("round_problem") or True
 
 
+@guard("eligible_beneficiary", {
+    "vi": "Cơ sở hoặc địa điểm không thuộc đối tượng được hỗ trợ",
+    "en": "The applicant or the site is not eligible for support",
+})
+def eligible_beneficiary(ctx: GuardContext) -> GuardOutcome:
+    """The ``eligibility_problem`` fact: why the beneficiary kind or the location is not eligible."""
+    return ctx.fact("eligibility_problem") or True
+
+
 @guard("priority_confirmed", {
     "vi": "Cán bộ chưa xác nhận đối tượng ưu tiên (địa bàn, ngành nghề) của đề án",
     "en": "An officer has not yet confirmed the proposal's priority flags (region, sector)",

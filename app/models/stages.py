@@ -42,6 +42,11 @@ class StageFacts:
 
         return cap_problem(self, self.requested_support or 0)  # type: ignore[attr-defined]
 
+    def eligibility_problem(self) -> dict[str, str] | None:
+        from app.stages.eligibility import eligibility_problem
+
+        return eligibility_problem(object_session(self), self)
+
     def round_problem(self) -> dict[str, str] | None:
         from app.stages.rounds import round_problem
 

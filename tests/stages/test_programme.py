@@ -9,7 +9,7 @@ import pytest
 from conftest import PROVINCE
 from sqlalchemy import select
 
-from app.models import Funding, PlanRound, User
+from app.models import Funding, PlanRound, Unit, User
 from app.stages import council, funding, rounds
 from app.stages.common import msg
 from tests.stages.conftest import GOOD, actor, attach
@@ -275,3 +275,27 @@ def test_acceptance_dated_in_the_future_is_refused(db, people, walk, make_propos
     db.rollback()
     assert twice.value.errors["committee_members"] == msg("Một thành viên được ghi hai lần", "A member is listed twice")
     assert proposal.wf_state == "implementing"
+
+
+def test_eligibility_refusals_name_the_reason(db, people, walk, make_proposal):
+    proposal = make_proposal(people.applicant)
+    attach(db, proposal, *DOSSIER)
+    proposal.organisation.kind = "state_enterprise"  # not a rural industrial facility
+    db.commit()
+    with pytest.raises(Refused) as refused:
+        walk.fire(proposal, "submit", people.applicant)
+    db.rollback()
+    assert refused.value.reasons[0].subject == "eligible_beneficiary"
+    assert "Thông tư 46/2012/TT-BCT, Điều 3 khoản 1" in refused.value.reasons[0].message["vi"]
+    proposal.organisation.kind = "cooperative"
+    unit = db.get(Unit, proposal.commune_code)
+    unit.active = False  # a commune no longer in force
+    db.commit()
+    with pytest.raises(Refused) as moved:
+        walk.fire(proposal, "submit", people.applicant)
+    db.rollback()
+    assert "xã, phường đang có hiệu lực" in moved.value.reasons[0].message["vi"]
+    unit.active = True
+    db.commit()
+    walk.fire(proposal, "submit", people.applicant)
+    assert proposal.wf_state == "local_review"
