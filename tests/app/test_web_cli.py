@@ -32,7 +32,7 @@ def test_demo_loads_genuine_histories_and_prints_logins(app: Any, db: Any) -> No
     assert {p.wf_workflow_version for p in historical} == {1}
     assert len({p.district_code for p in historical}) == 9
     recent = db.scalars(select(Proposal).where(Proposal.year >= 2025)).all()
-    assert recent and {p.wf_workflow_version for p in recent} == {2}
+    assert recent and {p.wf_workflow_version for p in recent} == {3}  # the latest local definition (2026 rules)
     states = Counter(p.wf_state for p in historical + recent)
     assert {"draft", "district_review", "local_review", "returned", "provincial_appraisal", "rejected",
             "withdrawn"} <= set(states)
