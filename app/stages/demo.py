@@ -69,8 +69,8 @@ def _implement(session: Session, demo: Demo, proposal: Proposal, applicant: User
         implementation.report_progress(session, proposal, applicant.actor(), {
             "period": f"{year}-{month:02d}", "percent": percent, "note": "Đã nhận và lắp đặt thiết bị"
             if percent >= 60 else "Đang hoàn thiện nhà xưởng, đặt hàng thiết bị"})
-        report = session.scalar(select(ProgressReport).where(ProgressReport.proposal_id == proposal.id,
-                                                             ProgressReport.period == f"{year}-{month:02d}"))
+        report = session.scalars(select(ProgressReport).where(ProgressReport.proposal_id == proposal.id,
+                                                              ProgressReport.period == f"{year}-{month:02d}")).one()
         implementation.confirm_progress(session, proposal, officer.actor(), report.id)
     if proposal.category != "machinery" or steps[-1] > implementation.MACHINERY_PROGRESS_PERCENT:
         implementation.record_advance(session, proposal, officer.actor(), {
@@ -79,7 +79,7 @@ def _implement(session: Session, demo: Demo, proposal: Proposal, applicant: User
     if target not in IMPLEMENTED:
         return
     _attach_acceptance(session, proposal, officer)
-    accept = {"comment": "Hoàn thành đúng nội dung hợp đồng"}
+    accept: dict[str, object] = {"comment": "Hoàn thành đúng nội dung hợp đồng"}
     if "acceptance_date" in default_registry().for_subject(proposal).input_specs:  # v3: the committee's record
         accept.update(acceptance_date=min(dt.date(year, 11, 15), today()),
                       committee_members="Nguyễn Văn Hải\nTrần Thị Lan\nĐỗ Minh Tuấn")

@@ -93,7 +93,7 @@ def round_problem(session: Session, proposal: Any) -> dict[str, str] | None:
     """Why the proposal's round does not take a filing today (None when it does, or without a round)."""
     if proposal.round_id is None:
         return None
-    plan_round = session.get(PlanRound, proposal.round_id)
+    plan_round = session.get_one(PlanRound, proposal.round_id)
     label_vi, label_en = FUNDS[plan_round.fund][0], FUNDS[plan_round.fund][1]
     today = local_today()
     if plan_round.wf_state != "registration" or today > plan_round.closes_on:
@@ -211,7 +211,7 @@ def plan_problem(session: Session, proposal: Any, envelope: Any = None) -> dict[
     existed) keep their envelopes."""
     if proposal.round_id is None:
         return None
-    plan_round = session.get(PlanRound, proposal.round_id)
+    plan_round = session.get_one(PlanRound, proposal.round_id)
     if not plan_round.approved:
         return msg(f"Kế hoạch {plan_round.label} chưa được UBND tỉnh phê duyệt",
                    f"The plan {plan_round.label} is not approved by the People's Committee yet")
