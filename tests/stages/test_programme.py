@@ -4,9 +4,11 @@ confirmed by an officer, returns counted per stage, acceptance by a committee.""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import PROVINCE
+from conftest import PROVINCE, _make_app
 from sqlalchemy import select
 
 from app.models import Funding, PlanRound, Unit, User
@@ -19,6 +21,13 @@ from workflow.errors import InvalidInput, Refused
 DOSSIER = ("business_registration", "quotes", "non_duplication")
 MACHINERY_RECORDS = ("acceptance_record", "purchase_contract", "contract_liquidation", "invoices",
                      "counterpart_proof")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    application = _make_app(request.getfixturevalue(f"{request.param}_url"), tmp_path)
+    yield application
+    application.extensions["db_engine"].dispose()
 
 
 @pytest.fixture
