@@ -192,7 +192,7 @@ def get_round(round_id: int) -> Any:
 @bp.post("/rounds/<int:round_id>/plan")
 @documented("Compile the plan list: record its total on the round (centre officer, while compiling)",
             response=RoundDetail, errors=ALL_ERRORS)
-@requires("funding_view")
+@requires("funding_manage")
 def post_plan(round_id: int) -> Any:
     plan_round = _round(round_id)
     if plan_round is None:
@@ -204,7 +204,7 @@ def post_plan(round_id: int) -> Any:
 @bp.post("/rounds/<int:round_id>/decision-file")
 @documented("Attach the People's Committee's signed decision (PDF, JPEG, PNG, DOCX or XLSX) while submitted",
             multipart=DECISION_UPLOAD, response=RoundDetail, errors=(401, 403, 404, 409, 413, 422))
-@requires("funding_view")
+@requires("funding_manage")
 def post_decision_file(round_id: int) -> Any:
     plan_round = _round(round_id)
     if plan_round is None:
@@ -228,7 +228,7 @@ def post_decision_file(round_id: int) -> Any:
 @bp.post("/rounds/<int:round_id>/actions/<action>")
 @documented("Fire a round transition (close_registration, submit_plan, return_plan, record_approval, "
             "close_round, cancel_round)", body=RoundActionIn, response=RoundDetail, errors=ALL_ERRORS)
-@requires("funding_view")
+@requires("funding_manage")
 def post_round_action(round_id: int, action: str) -> Any:
     plan_round = _round(round_id)
     if plan_round is None:

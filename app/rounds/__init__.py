@@ -80,7 +80,7 @@ def detail(rid: int) -> Any:
 
 
 @bp.route("/<int:rid>/plan", methods=["POST"])
-@requires("funding_view")
+@requires("funding_manage")
 def compile_plan(rid: int) -> Any:
     plan_round = _round(rid)
     if plan_round is None:
@@ -90,7 +90,7 @@ def compile_plan(rid: int) -> Any:
 
 
 @bp.route("/<int:rid>/decision-file", methods=["POST"])
-@requires("funding_view")
+@requires("funding_manage")
 def decision_file(rid: int) -> Any:
     plan_round = _round(rid)
     if plan_round is None:
@@ -115,7 +115,7 @@ def decision_file(rid: int) -> Any:
 
 
 @bp.route("/<int:rid>/actions/<trigger>", methods=["POST"])
-@requires("funding_view")
+@requires("funding_manage")
 def act(rid: int, trigger: str) -> Any:
     plan_round = _round(rid)
     if plan_round is None:
