@@ -11,7 +11,7 @@ from flask import Flask, Response, g
 
 # reports and notifications before api: reports adds API routes
 BLUEPRINTS = ("auth", "proposals", "review", "audit", "admin", "reports", "notifications", "api")
-STAGE_BLUEPRINTS = ("council", "funding", "implementation")  # issue 5's areas, registered once they exist
+STAGE_BLUEPRINTS = ("council", "funding", "implementation", "rounds")  # issue 5's areas, registered once they exist
 
 # Extra menu entries: (endpoint, label (vi, en), role that sees it). Shown only once the endpoint exists, so
 # areas can add theirs here.

@@ -174,9 +174,10 @@ def fields_present(ctx: GuardContext, fields: list[str]) -> GuardOutcome:
     "vi": "Đã thực hiện '{trigger}' tối đa {times} lần",
     "en": "'{trigger}' has already been done the maximum of {times} times",
 })
-def max_times(ctx: GuardContext, trigger: str, times: int) -> GuardOutcome:
+def max_times(ctx: GuardContext, trigger: str, times: int, state: str | None = None) -> GuardOutcome:
+    """At most ``times`` fires of ``trigger`` in all, or only those fired from ``state`` when it is given."""
     fired = ctx.fact("wf_fired_by", {}) or {}
-    return len(fired.get(trigger, ())) < times
+    return len(fired.get(f"{trigger}@{state}" if state else trigger, ())) < times
 
 
 @guard("support_within_cap", {
@@ -294,3 +295,55 @@ def indicators_recorded(ctx: GuardContext) -> GuardOutcome:
     if not missing:
         return True
     return {"vi": "Chưa ghi nhận: " + ", ".join(missing), "en": "Not recorded: " + ", ".join(missing)}
+
+
+# --- the 2026 programme: plan rounds and priority ------------------------------------------------------------
+
+@guard("round_open", {
+    "vi": "Đợt đăng ký kế hoạch không nhận hồ sơ",
+    "en": "The plan round is not open for filing",
+})
+def round_open(ctx: GuardContext) -> GuardOutcome:
+    """The ``round_problem`` fact: why the proposal's round does not take a filing now (None when it does)."""
+    return ctx.fact("round_problem") or True
+
+
+@guard("eligible_beneficiary", {
+    "vi": "Cơ sở hoặc địa điểm không thuộc đối tượng được hỗ trợ",
+    "en": "The applicant or the site is not eligible for support",
+})
+def eligible_beneficiary(ctx: GuardContext) -> GuardOutcome:
+    """The ``eligibility_problem`` fact: why the beneficiary kind or the location is not eligible."""
+    return ctx.fact("eligibility_problem") or True
+
+
+@guard("priority_confirmed", {
+    "vi": "Cán bộ chưa xác nhận đối tượng ưu tiên (địa bàn, ngành nghề) của đề án",
+    "en": "An officer has not yet confirmed the proposal's priority flags (region, sector)",
+})
+def priority_confirmed(ctx: GuardContext) -> GuardOutcome:
+    return ctx.fact("priority_confirmed_at") is not None
+
+
+@guard("registration_ended", {
+    "vi": "Chưa hết hạn nhận hồ sơ đăng ký",
+    "en": "The registration window has not ended yet",
+})
+def registration_ended(ctx: GuardContext) -> GuardOutcome:
+    return bool(ctx.fact("registration_ended"))
+
+
+@guard("plan_compiled", {
+    "vi": "Chưa tổng hợp danh mục kế hoạch",
+    "en": "The plan list has not been compiled",
+})
+def plan_compiled(ctx: GuardContext) -> GuardOutcome:
+    return ctx.fact("plan_total") is not None
+
+
+@guard("approval_attached", {
+    "vi": "Chưa đính kèm quyết định phê duyệt của UBND tỉnh",
+    "en": "The People's Committee's decision is not attached",
+})
+def approval_attached(ctx: GuardContext) -> GuardOutcome:
+    return ctx.fact("decision_file_sha256") is not None

@@ -272,6 +272,8 @@ class CompiledWorkflow:
         if not self.machine.events[exp.trigger].trigger(step, rule_index=exp.rule_index):
             raise Conflict({"vi": "Trạng thái đề án đã thay đổi", "en": "The proposal's state has changed"})
         step.wf_fired_by.setdefault(exp.trigger, []).append(actor.user_id)
+        # also per source state, so a guard can count a trigger per stage (max_times with ``state``)
+        step.wf_fired_by.setdefault(f"{exp.trigger}@{subject.wf_state}", []).append(actor.user_id)
         return step
 
     def move(self, subject: Any, exp: Explanation, actor: Actor) -> None:

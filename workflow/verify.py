@@ -118,6 +118,9 @@ def verify(loaded: LoadedDefinition, siblings: Iterable[LoadedDefinition] = ()) 
             if isinstance(params.get("trigger"), str) and params["trigger"] not in triggers:
                 error(line, f"{where}: guard '{g.name}' parameter 'trigger' names undefined trigger "
                             f"'{params['trigger']}'", "undefined_trigger")
+            if isinstance(params.get("state"), str) and params["state"] not in states:
+                error(line, f"{where}: guard '{g.name}' parameter 'state' names undefined state "
+                            f"'{params['state']}'", "undefined_state")
         for source in t.source:
             if source in states and t.dest in states:
                 out_edges[source].add(t.dest)

@@ -334,3 +334,11 @@ def correct_successor() -> Any:
         flash(tr((f"Đã sửa đơn vị kế thừa của {old_unit.name if old_unit else row.old_code}: {new.name}",
                   f"Successor of {old_unit.name if old_unit else row.old_code} corrected: {new.name}")), "success")
     return redirect(url_for("admin.reform"), 303)
+@bp.route("/caps")
+@requires("admin")
+def caps() -> Any:
+    """The support levels in force per version, each with its rule; unconfirmed figures are marked."""
+    from app.stages.caps import caps_dir, load_caps
+
+    files = [load_caps(path) for path in sorted(caps_dir().glob("*.yaml"))]
+    return render_template("admin/caps.html", files=files)

@@ -41,4 +41,8 @@ def _authenticate() -> None:
     g.request_id = re.sub(r"[^A-Za-z0-9._:-]", "", request.headers.get("X-Request-Id", ""))[:64] or uuid.uuid4().hex
 
 
-from app.api import stages, views  # noqa: E402,F401  (registers the routes; stages: council, funding, implementation)
+from app.api import (  # noqa: E402,F401  (registers the routes; stages: council, funding, implementation)
+    rounds,  # noqa: E402,F401  (plan rounds, priority and progress confirmation)
+    stages,
+    views,
+)

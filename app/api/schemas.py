@@ -95,6 +95,8 @@ ProposalCreate = create_model(  # type: ignore[call-overload]
     "ProposalCreate", __config__=STRICT_INPUT,
     **{name: (ann, Field(default=None) if name == "commune_code" else default)
        for name, (ann, default) in PROPOSAL_FIELDS.items()},
+    round_id=(StrictInt | None, Field(default=None, description=(
+        "The plan round to file into; by default the province's local round of the proposal's year"))),
 )
 # Every field optional but never null; only the fields sent are changed.
 ProposalPatch = create_model(  # type: ignore[call-overload]
@@ -275,6 +277,9 @@ class ProposalOut(BaseModel):
     priority_region: bool
     priority_sector: bool
     created_at: UtcDatetime
+    fund: str = Field(description="local | national")
+    round_id: int | None
+    priority_confirmed: bool = Field(description="an officer has confirmed or corrected the priority flags")
     state: str
     state_title: str
     version: int

@@ -22,7 +22,7 @@ from workflow.registry import default_registry
 FIELDS = ("id", "code", "title", "commune_code", "district_code", "province_code", "category", "sector", "year",
           "total_cost", "requested_support", "counterpart_funds", "duration_months", "objectives",
           "expected_results", "expected_jobs", "expected_output", "priority_region", "priority_sector",
-          "created_at")
+          "created_at", "fund", "round_id")
 
 
 def unit_out(unit: Unit) -> UnitOut:
@@ -51,6 +51,7 @@ def proposal_out(session: Session, p: Proposal, user: User) -> ProposalOut:
         organisation=OrganisationOut(id=org.id, name=org.name, kind=org.kind, tax_code=org.tax_code),
         state=p.wf_state, state_title=compiled.title_of(p.wf_state, lang), version=p.wf_version,
         workflow=p.wf_workflow, workflow_version=p.wf_workflow_version,
+        priority_confirmed=p.priority_confirmed_at is not None,
         attachments=[AttachmentOut.model_validate(a, from_attributes=True) for a in p.attachments],
         allowed_actions=actions, editable=compiled.explain_edit(p, actor).allowed,
     )

@@ -155,6 +155,8 @@ class CouncilOut(BaseModel):
 
 
 class ProgressOut(_Out):
+    id: int
+    confirmed_at: dt.datetime | None = Field(description="null until the Centre confirms it; only then it counts")
     period: str
     percent: int
     note: str

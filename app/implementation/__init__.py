@@ -12,7 +12,7 @@ from app.access import requires
 from app.extensions import db_session
 from app.proposals import request_id
 from app.scoping import load_proposal
-from app.stages import evaluation, implementation
+from app.stages import evaluation, implementation, priority
 from app.stages.web import run_form, stage_view
 
 bp = Blueprint("implementation", __name__, url_prefix="/implementation")
@@ -54,3 +54,24 @@ def decide_change(pid: int, cid: int) -> Any:
 @requires("logged_in")
 def indicator(pid: int) -> Any:
     return _post(pid, evaluation.record_indicator, ("Đã ghi nhận chỉ số.", "Indicator recorded."))
+
+
+@bp.route("/<int:pid>/priority", methods=["POST"])
+@requires("logged_in")
+def confirm_priority(pid: int) -> Any:
+    # Checkboxes follow hidden "false" fields: the last value sent for a name wins.
+    proposal = load_proposal(db_session(), current_user, pid)
+    flags = {name: request.form.getlist(name)[-1] if request.form.getlist(name) else None
+             for name in ("priority_region", "priority_sector")}
+    return run_form(proposal, lambda: priority.confirm_priority(db_session(), proposal, current_user.actor(), flags,
+                                                                request_id=request_id()),
+                    ("Đã xác nhận đối tượng ưu tiên.", "Priority flags confirmed."))
+
+
+@bp.route("/<int:pid>/progress/<int:rid>/confirm", methods=["POST"])
+@requires("logged_in")
+def confirm_progress(pid: int, rid: int) -> Any:
+    proposal = load_proposal(db_session(), current_user, pid)
+    return run_form(proposal, lambda: implementation.confirm_progress(db_session(), proposal, current_user.actor(),
+                                                                      rid, request_id=request_id()),
+                    ("Đã xác nhận báo cáo tiến độ.", "Progress report confirmed."))

@@ -2,6 +2,7 @@
 
 from app.models.notifications import Notification, NotificationDelivery, NotificationPreference
 from app.models.proposals import CATEGORIES, ORGANISATION_KINDS, SECTORS, Attachment, Proposal
+from app.models.rounds import FUNDS, PlanRound
 from app.models.stages import (
     Advance,
     BudgetEnvelope,
@@ -21,4 +22,5 @@ __all__ = [
     "Advance", "BudgetEnvelope", "ChangeRequest", "CouncilMember", "Funding", "IndicatorValue", "ProgressReport",
     "ScoreSheet",
     "Notification", "NotificationDelivery", "NotificationPreference",
+    "FUNDS", "PlanRound",
 ]

@@ -27,16 +27,28 @@ from app.models.users import Organisation, User
 from workflow.permissions import Place
 from workflow.storage import WorkflowMixin, utcnow
 
-# Categories (nội dung khuyến công) from the seed article; keys are stable, titles are (vi, en).
+# Categories (nội dung khuyến công): the seed article's list completed with the activities of Joint Circular
+# 26/2014/TTLT-BTC-BCT art. 6 cl. 2 and Circular 28/2018/TT-BTC (see config/caps/default.yaml for the levels).
+# Keys are stable, titles are (vi, en).
 CATEGORIES: dict[str, tuple[str, str]] = {
     "machinery": ("Chuyển giao, ứng dụng máy móc thiết bị tiên tiến", "Machinery and technology transfer"),
     "demonstration": ("Mô hình trình diễn kỹ thuật", "Demonstration model"),
-    "typical_product": ("Sản phẩm công nghiệp nông thôn tiêu biểu", "Typical rural industrial product"),
+    "typical_product": ("Bình chọn sản phẩm công nghiệp nông thôn tiêu biểu", "Typical rural industrial product"),
     "craft_village": ("Phát triển làng nghề, làng nghề truyền thống", "Craft villages"),
     "training": ("Đào tạo nghề, truyền nghề, nâng cao tay nghề", "Vocational training and skills"),
     "cluster_planning": ("Quy hoạch chi tiết cụm công nghiệp", "Industrial cluster planning"),
     "cleaner_production": ("Sản xuất sạch hơn", "Cleaner production pilot"),
     "promotion": ("Tuyên truyền, thông tin", "Promotion and information"),
+    "brand_registration": ("Xây dựng, đăng ký thương hiệu", "Brand building and registration"),
+    "consulting": ("Thuê tư vấn, trợ giúp cơ sở công nghiệp nông thôn", "Consulting for rural industry"),
+    "trade_fair": ("Hội chợ triển lãm (thuê gian hàng)", "Trade fairs (booth support)"),
+    "showroom": ("Phòng trưng bày giới thiệu sản phẩm", "Showrooms"),
+    "ecommerce": ("Thương mại điện tử", "E-commerce"),
+    "pollution_treatment": ("Sửa chữa, nâng cấp hệ thống xử lý ô nhiễm môi trường tại cơ sở",
+                            "Pollution treatment at a facility"),
+    "startup_support": ("Hỗ trợ thành lập doanh nghiệp công nghiệp nông thôn", "Start-up support"),
+    "association": ("Thành lập hội, hiệp hội ngành nghề; cụm liên kết doanh nghiệp", "Associations and clusters"),
+    "study_tour": ("Tham quan, khảo sát, học tập kinh nghiệm", "Study tours"),
 }
 
 SECTORS: dict[str, tuple[str, str]] = {
@@ -70,6 +82,9 @@ ACCEPTANCE_KINDS: dict[str, tuple[str, str]] = {
     "contract_liquidation": ("Biên bản thanh lý hợp đồng", "Contract liquidation"),
     "invoices": ("Hóa đơn", "Invoices"),
     "counterpart_proof": ("Chứng từ vốn đối ứng", "Proof of counterpart funds"),
+    "attendee_list": ("Danh sách học viên", "Attendee list"),
+    "attendance_list": ("Danh sách người tham dự trình diễn", "Demonstration attendance list"),
+    "brand_certificate": ("Giấy chứng nhận đăng ký nhãn hiệu", "Brand registration certificate"),
 }
 ATTACHMENT_KINDS = {**DOSSIER_KINDS, **ACCEPTANCE_KINDS}
 
@@ -119,12 +134,17 @@ class Proposal(StageFacts, WorkflowMixin, Base):
     expected_output: Mapped[str] = mapped_column(String(300), default="")
     priority_region: Mapped[bool] = mapped_column(Boolean, default=False)
     priority_sector: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An officer confirms (or corrects) the applicant's priority flags before the appraisal concludes.
+    priority_confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    priority_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    fund: Mapped[str] = mapped_column(String(16), default="local", server_default="local", index=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("plan_round.id"), index=True)
     search_text: Mapped[str] = mapped_column(Text, default="")  # folded title, code, organisation, unit names
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     attachments: Mapped[list[Attachment]] = relationship(back_populates="proposal", order_by="Attachment.id",
                                                          cascade="all, delete-orphan")
 

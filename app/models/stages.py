@@ -42,6 +42,16 @@ class StageFacts:
 
         return cap_problem(self, self.requested_support or 0)  # type: ignore[attr-defined]
 
+    def eligibility_problem(self) -> dict[str, str] | None:
+        from app.stages.eligibility import eligibility_problem
+
+        return eligibility_problem(object_session(self), self)
+
+    def round_problem(self) -> dict[str, str] | None:
+        from app.stages.rounds import round_problem
+
+        return round_problem(object_session(self), self)
+
     def budget_problem(self) -> dict[str, str] | None:
         from app.stages.funding import budget_problem
 
@@ -117,6 +127,7 @@ class BudgetEnvelope(Base):
     year: Mapped[int] = mapped_column(Integer, index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     committed: Mapped[int] = mapped_column(BigInteger, default=0)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("plan_round.id"), index=True)  # its approved plan
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -145,7 +156,9 @@ class Funding(Base):
     contract_number: Mapped[str | None] = mapped_column(String(255))
     contract_date: Mapped[dt.date | None] = mapped_column(Date)
     end_date: Mapped[dt.date | None] = mapped_column(Date)
-    accepted_on: Mapped[dt.date | None] = mapped_column(Date)
+    accepted_on: Mapped[dt.date | None] = mapped_column(Date)  # the acceptance committee's date
+    acceptance_members: Mapped[list[str] | None] = mapped_column(JSON)
+    acceptance_conclusion: Mapped[str | None] = mapped_column(Text)
     disbursed_total: Mapped[int | None] = mapped_column(BigInteger)
     refund_amount: Mapped[int | None] = mapped_column(BigInteger)
     released: Mapped[int] = mapped_column(BigInteger, default=0)  # given back to the envelope
@@ -169,6 +182,9 @@ class ProgressReport(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # A report counts towards progress only once the Centre has confirmed it.
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Advance(Base):

@@ -58,14 +58,22 @@ def next_code(session: Session, year: int) -> str:
 
 def create_proposal(session: Session, user: User, fields: Mapping[str, Any], *, province_code: str,
                     created_on: dt.date | None = None, request_id: str | None = None) -> Proposal:
-    """A new draft for the user's organisation, created through the engine so it is audited, on the lifecycle
-    in effect on ``created_on`` (today in Vietnam unless an import gives the historical day)."""
+    """A new draft for the user's organisation, created through the engine so it is audited. A proposal filed
+    into a plan round takes the round's fund (which names the lifecycle); the version is the one in effect on
+    ``created_on`` (today in Vietnam unless an import gives the historical day)."""
+    from app.stages.rounds import FUND_WORKFLOWS, round_for_new_proposal  # app.stages imports this module
+
     if user.organisation is None:
         raise ValueError("only a user acting for an organisation can create a proposal")
     values = {k: v for k, v in fields.items() if k in EDITABLE_FIELDS and k != "commune_code"}
     proposal = Proposal(organisation=user.organisation, created_by=user, **values)
     proposal.locate(session, fields.get("commune_code") or user.organisation.commune_code, province_code)
-    compiled = workflow_on(created_on or today())
+    workflow = WORKFLOW
+    plan_round = round_for_new_proposal(session, province_code, proposal.year, fields.get("round_id"))
+    if plan_round is not None:  # filed into a plan round: the round's fund decides the lifecycle
+        proposal.round_id, proposal.fund, proposal.year = plan_round.id, plan_round.fund, plan_round.plan_year
+        workflow = FUND_WORKFLOWS[plan_round.fund]
+    compiled = default_registry().for_date(workflow, created_on or today())
     for attempt in range(CODE_ATTEMPTS):
         proposal.code = next_code(session, proposal.year)
         try:
@@ -85,8 +93,11 @@ def edit_proposal(session: Session, proposal: Proposal, user: User, changes: Map
     changes = {k: v for k, v in changes.items() if getattr(proposal, k) != v}
     if "commune_code" in changes:
         changes["district_code"] = district_of(session, changes["commune_code"])
+    if {"priority_region", "priority_sector"} & set(changes) and proposal.priority_confirmed_at is not None:
+        changes.update(priority_confirmed_at=None, priority_confirmed_by_id=None)  # a new claim needs checking
     return operations.edit(session, proposal, user.actor(), changes, expected_version,
-                           allowed_fields=(*EDITABLE_FIELDS, "district_code"), request_id=request_id)
+                           allowed_fields=(*EDITABLE_FIELDS, "district_code", "priority_confirmed_at",
+                                           "priority_confirmed_by_id"), request_id=request_id)
 
 
 def add_attachment(session: Session, proposal: Proposal, actor: Actor, attachment: Attachment,

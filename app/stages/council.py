@@ -2,7 +2,8 @@
 
 Score arithmetic: a sheet's score is its points scaled to 100 (each criterion weighs its maximum points); the
 council's average is the mean of the current sheets of non-recused members plus the bonus points of every flag
-the proposal has, rounded half-up to 2 decimals. Exact (Fraction) until the final rounding.
+the proposal has (definitions before v3 only), at most 100, rounded half-up to 2 decimals. Exact (Fraction)
+until the final rounding.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ def average_score(council: Council, sheets: Iterable[Mapping[str, int]], bonus: 
     scores = [sheet_score(council, s) for s in sheets]
     if not scores:
         return None
-    exact = sum(scores, Fraction(0)) / len(scores) + bonus
+    # Priority is not score points from v3 on (no bonuses); older definitions' bonuses never lift it past 100.
+    exact = min(sum(scores, Fraction(0)) / len(scores) + bonus, Fraction(100))
     return (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 

@@ -10,14 +10,16 @@ import datetime as dt
 import io
 from collections import defaultdict
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.actions import perform
 from app.demo import DEMO_HOOKS, PROVINCE_CODE, Demo, demo_pdf
-from app.models import Attachment, Proposal, User
+from app.models import Attachment, ProgressReport, Proposal, User
 from app.proposals import upload_permission
 from app.proposals.service import add_attachment
-from app.stages import council, evaluation, funding, implementation
+from app.review.deadlines import today
+from app.stages import council, evaluation, funding, implementation, priority
 from app.uploads import store
 from workflow.registry import default_registry
 
@@ -67,6 +69,9 @@ def _implement(session: Session, demo: Demo, proposal: Proposal, applicant: User
         implementation.report_progress(session, proposal, applicant.actor(), {
             "period": f"{year}-{month:02d}", "percent": percent, "note": "Đã nhận và lắp đặt thiết bị"
             if percent >= 60 else "Đang hoàn thiện nhà xưởng, đặt hàng thiết bị"})
+        report = session.scalars(select(ProgressReport).where(ProgressReport.proposal_id == proposal.id,
+                                                              ProgressReport.period == f"{year}-{month:02d}")).one()
+        implementation.confirm_progress(session, proposal, officer.actor(), report.id)
     if proposal.category != "machinery" or steps[-1] > implementation.MACHINERY_PROGRESS_PERCENT:
         implementation.record_advance(session, proposal, officer.actor(), {
             "amount": implementation.advance_limit(fund) // 1_000_000 * 1_000_000,
@@ -74,7 +79,11 @@ def _implement(session: Session, demo: Demo, proposal: Proposal, applicant: User
     if target not in IMPLEMENTED:
         return
     _attach_acceptance(session, proposal, officer)
-    perform(session, proposal, "accept", officer.actor(), {"comment": "Hoàn thành đúng nội dung hợp đồng"})
+    accept: dict[str, object] = {"comment": "Hoàn thành đúng nội dung hợp đồng"}
+    if "acceptance_date" in default_registry().for_subject(proposal).input_specs:  # v3: the committee's record
+        accept.update(acceptance_date=min(dt.date(year, 11, 15), today()),
+                      committee_members="Nguyễn Văn Hải\nTrần Thị Lan\nĐỗ Minh Tuấn")
+    perform(session, proposal, "accept", officer.actor(), accept)
     if target == "implemented":
         return
     disbursed = fund.approved_amount - rng.choice((0, 0, 2, 5)) * 1_000_000
@@ -107,6 +116,8 @@ def take_further(session: Session, demo: Demo) -> None:
             "fund": "Kinh phí khuyến công địa phương", "year": year,
             "amount": max(funded, 1_000_000_000) // 100_000_000 * 100_000_000 + 300_000_000})
         for number, (proposal, target) in enumerate(items, 1):
+            priority.confirm_priority(session, proposal, officer.actor(),
+                                      {f: getattr(proposal, f) for f in ("priority_region", "priority_sector")})
             _appraise(session, demo, proposal, officer, passing=target != "rejected")
             if target == "rejected":
                 perform(session, proposal, "reject", officer.actor(), {"reason": "Điểm thẩm định dưới 70"})

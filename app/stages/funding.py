@@ -22,6 +22,7 @@ from app.models.stages import BudgetEnvelope, Funding
 from app.stages.caps import cap_problem
 from app.stages.common import clean, lock, msg, transition_inputs
 from app.stages.council import council_result
+from app.stages.rounds import allocation_key, plan_problem, round_of
 from workflow import audit, operations
 from workflow.definitions import InputSpec
 from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
@@ -47,18 +48,43 @@ class FundingRequest:
 def create_envelope(session: Session, user: Any, province: str, inputs: Mapping[str, Any], *,
                     request_id: str | None = None) -> BudgetEnvelope:
     """A new (fund, year) envelope, recorded on its own audit chain; the views admit centre officers and
-    directors only."""
+    directors only. With ``round_id`` it belongs to that round's plan, which must be approved, and carries the
+    plan's fund, year and decision."""
+    if inputs.get("round_id") not in (None, ""):
+        return _round_envelope(session, user, province, inputs, request_id)
     cleaned = clean(inputs, ENVELOPE_SPECS)
-    envelope = BudgetEnvelope(province_code=province, created_by_id=user.id, committed=0, **cleaned)
+    return _add_envelope(session, user, BudgetEnvelope(province_code=province, created_by_id=user.id, committed=0,
+                                                       **cleaned), request_id)
+
+
+def _round_envelope(session: Session, user: Any, province: str, inputs: Mapping[str, Any],
+                    request_id: str | None) -> BudgetEnvelope:
+    plan_round = round_of(session, province, inputs.get("round_id"))
+    amount = clean(inputs, {"amount": ENVELOPE_SPECS["amount"]})["amount"]
+    if not plan_round.approved:
+        raise InvalidInput({"round_id": msg(f"Kế hoạch {plan_round.label} chưa được UBND tỉnh phê duyệt",
+                                            f"The plan {plan_round.label} is not approved yet")})
+    assert plan_round.approved_total is not None
+    if amount > plan_round.approved_total:
+        raise InvalidInput({"amount": msg(f"Vượt tổng kinh phí được phê duyệt {vnd(plan_round.approved_total)}",
+                                          f"Above the approved total of {vnd(plan_round.approved_total)}")})
+    fund = f"{plan_round.label} (QĐ {plan_round.decision_number})"
+    return _add_envelope(session, user, BudgetEnvelope(province_code=province, created_by_id=user.id, committed=0,
+                                                       fund=fund, year=plan_round.plan_year, amount=amount,
+                                                       round_id=plan_round.id), request_id)
+
+
+def _add_envelope(session: Session, user: Any, envelope: BudgetEnvelope, request_id: str | None) -> BudgetEnvelope:
     try:
         with session.begin_nested():  # the unique (province, fund, year) decides, even between two creators
             session.add(envelope)
     except IntegrityError:
-        raise Conflict(msg(f"Đã có dự toán '{cleaned['fund']}' năm {cleaned['year']}",
-                           f"An envelope '{cleaned['fund']}' for {cleaned['year']} already exists")) from None
+        raise Conflict(msg(f"Đã có dự toán '{envelope.fund}' năm {envelope.year}",
+                           f"An envelope '{envelope.fund}' for {envelope.year} already exists")) from None
     audit.append(session, subject_type=ENVELOPE_CHAIN, subject_id=str(envelope.id), action="create",
                  outcome="created", actor_id=str(user.id), request_id=request_id,
-                 inputs={"province_code": province, **cleaned, "committed": 0})
+                 inputs={"province_code": envelope.province_code, "fund": envelope.fund, "year": envelope.year,
+                         "amount": envelope.amount, "committed": 0, "round_id": envelope.round_id})
     return envelope
 
 
@@ -88,6 +114,8 @@ def envelope_for(session: Session, proposal: Proposal, envelope_id: Any = None) 
             raise InvalidInput({"envelope_id": msg("Không có dự toán này", "No such budget envelope")})
         return envelope
     found = envelopes(session, proposal.province_code, proposal.year)
+    if proposal.round_id is not None:
+        found = [e for e in found if e.round_id == proposal.round_id]
     if len(found) != 1:
         raise InvalidInput({"envelope_id": msg(
             f"Chọn dự toán kinh phí năm {proposal.year}" if found else f"Chưa có dự toán kinh phí năm {proposal.year}",
@@ -125,7 +153,13 @@ def approve_funding(session: Session, proposal: Proposal, trigger: str, actor: A
     problem = amount_problem(proposal, amount)
     if problem is not None:
         raise InvalidInput({"approved_amount": problem})
+    unapproved = plan_problem(session, proposal)
+    if unapproved is not None:
+        raise InvalidInput({"envelope_id": unapproved})
     envelope = lock(session, BudgetEnvelope, envelope_for(session, proposal, inputs.get("envelope_id")).id)
+    outside = plan_problem(session, proposal, envelope)
+    if outside is not None:
+        raise InvalidInput({"envelope_id": outside})
     proposal.funding_request = FundingRequest(envelope, amount)  # type: ignore[attr-defined]
     try:
         event = operations.fire(session, proposal, trigger, actor, inputs, expected_version, request_id=request_id)
@@ -151,16 +185,19 @@ class Ranked:
 
 
 def ranking(session: Session, scope: Any, envelope: BudgetEnvelope) -> list[Ranked]:
-    """Appraised proposals of the envelope's year by score then priority, with the running total of their
-    requested support against what is left in the envelope."""
+    """Appraised proposals of the envelope's year in allocation order (priority region, then priority sector, then
+    score; shortlist before reserve), with the running total of their requested support against what is left
+    in the envelope."""
     rows = session.scalars(select(Proposal).where(scope, Proposal.wf_state.in_(APPRAISED),
                                                   Proposal.year == envelope.year,
-                                                  Proposal.province_code == envelope.province_code))
+                                                  Proposal.province_code == envelope.province_code,
+                                                  *((Proposal.round_id == envelope.round_id,)
+                                                    if envelope.round_id is not None else ())))
     scored = []
     for p in rows:
         result = council_result(session, p)
         scored.append((p, result.average if result else None, p.priority_region or p.priority_sector))
-    scored.sort(key=lambda r: (r[1] is None, -(r[1] or 0), not r[2], r[0].wf_state != "shortlisted", r[0].id))
+    scored.sort(key=lambda r: (allocation_key(r[0], r[1])[:-1], r[0].wf_state != "shortlisted", r[0].id))
     out, total = [], 0
     for p, score, priority in scored:
         total += p.requested_support

@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.formatting import vnd
+from app.models.proposals import CATEGORIES
 from app.models.stages import Advance, BudgetEnvelope, ChangeRequest, Funding, ProgressReport
+from app.review.deadlines import today as local_today
 from app.stages.caps import cap_problem
 from app.stages.common import clean, compiled_for, explain_action, lock, msg, rule, today
 from app.stages.funding import funding_of, move_money, no_check, records_on_funding, release
@@ -27,7 +29,16 @@ from workflow.storage import utcnow
 
 ADVANCE_SHARE_PERCENT = 70
 MACHINERY_PROGRESS_PERCENT = 70
-MACHINERY_EXTRA = ("purchase_contract", "contract_liquidation", "invoices", "counterpart_proof")
+# Categories advanced only after confirmed progress above MACHINERY_PROGRESS_PERCENT. domain.md [V] names
+# machinery; add a category here when a circular is found to name it.
+ADVANCE_AFTER_PROGRESS = ("machinery",)
+# Acceptance documents beyond the committee's record, per category (issue 10; domain.md step 6).
+ACCEPTANCE_EXTRA: dict[str, tuple[str, ...]] = {
+    "machinery": ("purchase_contract", "contract_liquidation", "invoices", "counterpart_proof"),
+    "training": ("attendee_list",),
+    "demonstration": ("attendance_list",),
+    "brand_registration": ("brand_certificate",),
+}
 CHANGE_KINDS = {"amount": msg("Thay đổi kinh phí", "Change of amount"),
                 "content": msg("Thay đổi nội dung", "Change of content"),
                 "extension": msg("Gia hạn", "Extension")}
@@ -35,6 +46,7 @@ RUNNING = ("funded", "implementing")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 rule("report_progress", ["applicant"], ("implementing",))
+rule("confirm_progress", ["centre_officer"], ("implementing",))
 rule("record_advance", ["centre_officer"], ("implementing",))
 rule("request_change", ["applicant", "centre_officer"], RUNNING)
 rule("approve_change", ["director"], RUNNING)
@@ -42,11 +54,13 @@ rule("reject_change", ["director"], RUNNING)
 
 
 def acceptance_kinds_required(proposal: Any) -> list[str]:
-    return ["acceptance_record", *(MACHINERY_EXTRA if proposal.category == "machinery" else ())]
+    return ["acceptance_record", *ACCEPTANCE_EXTRA.get(proposal.category, ())]
 
 
 def progress_percent(session: Session, proposal_id: int) -> int:
-    latest = session.scalar(select(ProgressReport.percent).where(ProgressReport.proposal_id == proposal_id)
+    """The latest progress the Centre has confirmed (an unconfirmed report does not count)."""
+    latest = session.scalar(select(ProgressReport.percent).where(ProgressReport.proposal_id == proposal_id,
+                                                                 ProgressReport.confirmed_at.is_not(None))
                             .order_by(ProgressReport.period.desc(), ProgressReport.id.desc()).limit(1))
     return latest or 0
 
@@ -100,17 +114,45 @@ def report_progress(session: Session, proposal: Any, actor: Actor, inputs: Mappi
         apply=apply, inputs={**cleaned, "period": period}, expected_version=expected_version, request_id=request_id)
 
 
+def confirm_progress(session: Session, proposal: Any, actor: Actor, report_id: Any, *,
+                     expected_version: int | None = None, request_id: str | None = None) -> Any:
+    """The Centre confirms one progress report; from then on it counts (advances read confirmed progress)."""
+    chosen = clean({"report_id": report_id}, {"report_id": InputSpec(type="int", min=1)})["report_id"]
+    report = session.get(ProgressReport, chosen)
+    if report is None or report.proposal_id != proposal.id:
+        raise InvalidInput({"report_id": msg("Không có báo cáo tiến độ này", "No such progress report")})
+
+    def problems() -> list[dict[str, str]]:
+        return [msg("Báo cáo này đã được xác nhận", "This report is already confirmed")] \
+            if report.confirmed_at is not None else []
+
+    def apply() -> dict[str, Any]:
+        before = progress_percent(session, proposal.id)
+        report.confirmed_at, report.confirmed_by_id = utcnow(), int(actor.user_id)
+        session.flush()
+        return {"report": report.id, "period": report.period,
+                "progress_percent": [before, progress_percent(session, proposal.id)]}
+
+    return operations.act(
+        session, proposal, actor, "confirm_progress",
+        check=lambda: explain_action(proposal, actor, "confirm_progress", problems),
+        apply=apply, inputs={"report_id": report.id}, expected_version=expected_version, request_id=request_id)
+
+
 def advance_problems(session: Session, proposal: Any, amount: int) -> list[dict[str, str]]:
     funding = funding_of(session, proposal.id)
     if funding is None:
         return [msg("Đề án chưa có quyết định giao kinh phí", "The proposal has no funding decision")]
     found = []
-    if proposal.category == "machinery":
+    if proposal.category in ADVANCE_AFTER_PROGRESS:
         progress = progress_percent(session, proposal.id)
         if progress <= MACHINERY_PROGRESS_PERCENT:
+            vi, en = CATEGORIES[proposal.category]
             found.append(msg(
-                f"Đề án máy móc chỉ được tạm ứng khi tiến độ trên {MACHINERY_PROGRESS_PERCENT}% (hiện {progress}%)",
-                f"Machinery may be advanced only above {MACHINERY_PROGRESS_PERCENT}% progress (now {progress}%)"))
+                f"Nội dung '{vi}' chỉ được tạm ứng khi tiến độ đã xác nhận trên {MACHINERY_PROGRESS_PERCENT}% "
+                f"(hiện {progress}%)",
+                f"'{en}' may be advanced only above {MACHINERY_PROGRESS_PERCENT}% confirmed progress "
+                f"(now {progress}%)"))
     left = advance_limit(funding) - advanced_total(session, proposal.id)
     if amount > left:
         found.append(msg(
@@ -267,8 +309,34 @@ def _record_contract(session: Session, proposal: Any, cleaned: dict[str, Any], f
     funding.end_date = funding.end_date or _add_months(cleaned["contract_date"], proposal.duration_months)
 
 
+def committee_members(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _check_acceptance(session: Session, proposal: Any, cleaned: dict[str, Any], funding: Funding) -> None:
+    """The committee's record: a date neither in the future nor before the contract, and named members."""
+    if "acceptance_date" not in cleaned:
+        return  # definitions before v3: the click's date
+    errors = {}
+    held = cleaned["acceptance_date"]
+    if held > local_today():
+        errors["acceptance_date"] = msg("Ngày nghiệm thu không được sau hôm nay",
+                                        "The acceptance date cannot be in the future")
+    elif funding.contract_date is not None and held < funding.contract_date:
+        errors["acceptance_date"] = msg("Ngày nghiệm thu không được trước ngày ký hợp đồng",
+                                        "The acceptance date cannot be before the contract date")
+    members = committee_members(cleaned["committee_members"])
+    if len(set(members)) != len(members):
+        errors["committee_members"] = msg("Một thành viên được ghi hai lần", "A member is listed twice")
+    if errors:
+        raise InvalidInput(errors)
+
+
 def _record_acceptance(session: Session, proposal: Any, cleaned: dict[str, Any], funding: Funding) -> None:
-    funding.accepted_on = today()
+    funding.accepted_on = cleaned.get("acceptance_date") or today()
+    if "committee_members" in cleaned:
+        funding.acceptance_members = committee_members(cleaned["committee_members"])
+        funding.acceptance_conclusion = cleaned["comment"]
 
 
 def _check_settlement(session: Session, proposal: Any, cleaned: dict[str, Any], funding: Funding) -> None:
@@ -295,6 +363,6 @@ def _record_termination(session: Session, proposal: Any, cleaned: dict[str, Any]
 
 
 records_on_funding("sign_contract", no_check, _record_contract)
-records_on_funding("accept", no_check, _record_acceptance)
+records_on_funding("accept", _check_acceptance, _record_acceptance)
 records_on_funding("settle", _check_settlement, _record_settlement)
 records_on_funding("terminate", no_check, _record_termination)

@@ -18,7 +18,7 @@ from app.stages.common import may
 from workflow.errors import Conflict, Refused, WorkflowError
 
 STAGE_ACTIONS = ("assign_council_member", "report_progress", "record_advance", "request_change", "approve_change",
-                 "record_indicator")  # the forms the proposal page offers
+                 "record_indicator", "confirm_priority", "confirm_progress")  # the forms the proposal page offers
 ACTION_TITLES: dict[str, tuple[str, str]] = {
     "assign_council_member": ("Phân công thành viên hội đồng", "Council member assigned"),
     "recuse": ("Từ chối tham gia hội đồng", "Recused from the council"),
@@ -31,6 +31,10 @@ ACTION_TITLES: dict[str, tuple[str, str]] = {
     "approve_change": ("Duyệt điều chỉnh", "Change approved"),
     "reject_change": ("Không duyệt điều chỉnh", "Change rejected"),
     "record_indicator": ("Ghi nhận chỉ số đánh giá", "Indicator recorded"),
+    "confirm_priority": ("Xác nhận đối tượng ưu tiên", "Priority flags confirmed"),
+    "confirm_progress": ("Xác nhận báo cáo tiến độ", "Progress report confirmed"),
+    "compile_plan": ("Tổng hợp danh mục kế hoạch", "Plan list compiled"),
+    "attach_decision": ("Đính kèm quyết định phê duyệt", "Approval decision attached"),
 }
 
 

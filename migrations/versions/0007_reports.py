@@ -1,7 +1,7 @@
 """reports: indexes for the dashboard's overdue and trail aggregates
 
 Revision ID: 0007_reports
-Revises: 0005_units
+Revises: 0006_programme
 Create Date: 2026-12-01 22:58:00
 
 - proposal (wf_state, wf_entered_at): "in this state since before that instant" is a range scan per state
@@ -15,7 +15,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = '0007_reports'
-down_revision = "0005_units"
+down_revision = "0006_programme"
 branch_labels = None
 depends_on = None
 

@@ -73,7 +73,7 @@ def test_lifecycle_through_the_forms(app: Any, make_user: Any, make_org: Any) ->
         proposal = session.get(Proposal, pid)
         assert (proposal.total_cost, proposal.requested_support, proposal.district_code) == (403_000_000, 197_000_000,
                                                                                             DISTRICT)
-        assert proposal.wf_workflow_version == 2 and proposal.wf_state == "draft"  # new ones: current lifecycle
+        assert proposal.wf_workflow_version == 3 and proposal.wf_state == "draft"  # new ones: current lifecycle
     page = applicant.get(f"/proposals/{pid}").get_data(as_text=True)
     assert "403.000.000 ₫" in page and 'aria-current="step"' in page
     # submit is not offered yet, and the page says why (the engine's reason, in Vietnamese)

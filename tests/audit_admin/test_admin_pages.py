@@ -12,7 +12,7 @@ from workflow.audit import AuditEvent, verify_chain
 
 pytestmark = BOTH_DATABASES
 
-PAGES = ["/admin/users", "/admin/users/{user}", "/admin/units"]
+PAGES = ["/admin/users", "/admin/users/{user}", "/admin/units", "/admin/caps"]
 NEW_PASSWORD = "mat-khau-moi-2026"
 
 
@@ -190,3 +190,13 @@ def test_admin_events_are_on_the_verified_chain(admin_client, world, db):
     result = verify_chain(db)
     assert result.ok
     assert any(e.action == "admin.grant_role" for e in _events(db, "user", world.users["council"].id))
+
+
+def test_caps_page_shows_each_rule_and_marks_unconfirmed_figures(admin_client):
+    html = admin_client.get("/admin/caps").get_data(as_text=True)
+    row_2018 = html[html.index('id="cap-default-2-machinery"'):]
+    row_2018 = row_2018[:row_2018.index("</tr>")]
+    assert "300.000.000" in row_2018 and "Điều 8 khoản 4" in row_2018 and "Chưa xác nhận" not in row_2018
+    row_demo = html[html.index('id="cap-default-2-demonstration"'):]
+    assert "Chưa xác nhận" in row_demo[:row_demo.index("</tr>")]
+    assert "Thông tư 28/2018/TT-BTC" in html and "26/2014/TTLT-BTC-BCT" in html

@@ -151,7 +151,7 @@ def test_shipped_definitions_pass_check(capsys: pytest.CaptureFixture[str]):
     code, out, err = _run(capsys, "check", "--strict", str(ROOT / "definitions"))
     assert code == 0, out
     assert out == ""
-    assert "2 definition(s) checked: 0 error(s), 0 warning(s)" in err
+    assert "5 definition(s) checked: 0 error(s), 0 warning(s)" in err
 
 
 @pytest.mark.parametrize("name", ["v1.yaml", "v2.yaml"])

@@ -127,7 +127,8 @@ def test_apply_moves_and_records_who_fired(v1: CompiledWorkflow):
     assert (exp.target, p.wf_state, cleaned) == ("district_review", "district_review", {})
     exp, cleaned = v1.apply(p, "forward", district, {"comment": "  Đủ điều kiện  "})
     assert p.wf_state == "provincial_appraisal" and cleaned == {"comment": "Đủ điều kiện"}
-    assert p.wf_fired_by == {"submit": ["u-app"], "forward": ["u-dist"]}
+    assert p.wf_fired_by == {"submit": ["u-app"], "submit@draft": ["u-app"], "forward": ["u-dist"],
+                           "forward@district_review": ["u-dist"]}
 
 
 def test_apply_cleans_money_and_dates(v1: CompiledWorkflow):

@@ -48,12 +48,24 @@ def valid_input(spec: InputSpec) -> Any:
             "choice": (spec.choices or ["?"])[0], "user_list": ["u9"]}.get(spec.type, "Ý kiến")
 
 
+# Every shipped lifecycle: the local proposal's versions, the national-fund proposal and the plan round.
+SHIPPED = [("khuyen-cong-local", 1), ("khuyen-cong-local", 2), ("khuyen-cong-local", 3),
+           ("khuyen-cong-national", 1), ("plan-round", 1)]
+PROGRAMME = {"eligibility_problem": None, "round_problem": None, "priority_confirmed_at": "2026-01-05",
+             "registration_ended": True, "plan_total": 1_000_000, "decision_file_sha256": "0" * 64}
 PASSING = {
+    **PROGRAMME,
     "attachment_kinds": DOSSIER + ["acceptance_record"], "cap_problem": None, "budget_problem": None,
     "council_result": SimpleNamespace(assigned=5, members=5, submitted=5, average=90.0, vetoed=False),
     "acceptance_kinds_required": ["acceptance_record"], "recorded_indicators": INDICATORS,
 }
 RANDOM_FACTS = st.fixed_dictionaries({
+    "eligibility_problem": st.none() | st.just({"vi": "Không đủ điều kiện", "en": "Not eligible"}),
+    "round_problem": st.none() | st.just({"vi": "Hết hạn", "en": "Closed"}),
+    "priority_confirmed_at": st.none() | st.just("2026-01-05"),
+    "registration_ended": st.booleans(),
+    "plan_total": st.none() | st.just(1_000_000),
+    "decision_file_sha256": st.none() | st.just("0" * 64),
     "attachment_kinds": st.lists(st.sampled_from(DOSSIER + ["acceptance_record"]), unique=True),
     "cap_problem": st.none() | st.just({"vi": "Vượt trần", "en": "Over the cap"}),
     "council_result": st.none() | st.integers(3, 9).flatmap(lambda n: st.builds(
@@ -86,11 +98,11 @@ def actors(d: Definition, likely: tuple[str, ...]) -> st.SearchStrategy[Actor]:
 WALK = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("key", SHIPPED)
 @WALK
 @given(data=st.data())
-def test_random_walk(shipped, version: int, data: st.DataObject):
-    wf: CompiledWorkflow = shipped.get("khuyen-cong-local", version)
+def test_random_walk(shipped, key: tuple[str, int], data: st.DataObject):
+    wf: CompiledWorkflow = shipped.get(*key)
     d = wf.definition
     subject = Instance(wf.initial, PLACE)
     history: dict[str, list[str]] = {}
@@ -134,6 +146,7 @@ def test_random_walk(shipped, version: int, data: st.DataObject):
         assert permitted(d, used, actor, history), f"{actor} may not fire {trigger} in {before}"
         assert subject.wf_state == used.dest and subject.wf_state in d.states
         history.setdefault(trigger, []).append(actor.user_id)
+        history.setdefault(f"{trigger}@{before}", []).append(actor.user_id)  # counted per stage too
         assert subject.wf_fired_by == history
 
         if d.states[subject.wf_state].final:
@@ -141,13 +154,13 @@ def test_random_walk(shipped, version: int, data: st.DataObject):
                 assert not wf.explain(subject, actor, t).allowed
 
 
-@pytest.mark.parametrize("version", [1, 2])
-def test_a_walk_can_reach_every_final_state(shipped, version: int):
+@pytest.mark.parametrize("key", SHIPPED)
+def test_a_walk_can_reach_every_final_state(shipped, key: tuple[str, int]):
     """Guard the walk itself: with passing facts, a breadth-first search from the initial state by fitting
     actors reaches each final state, so the random walks above can too."""
-    wf: CompiledWorkflow = shipped.get("khuyen-cong-local", version)
+    wf: CompiledWorkflow = shipped.get(*key)
     d = wf.definition
-    passing = dict(attachment_kinds=DOSSIER + ["acceptance_record"], recorded_indicators=INDICATORS,
+    passing = dict(**PROGRAMME, attachment_kinds=DOSSIER + ["acceptance_record"], recorded_indicators=INDICATORS,
                    acceptance_kinds_required=["acceptance_record"],
                    council_result=SimpleNamespace(assigned=5, members=5, submitted=5, average=90, vetoed=False))
     seen, frontier = {wf.initial}, [wf.initial]

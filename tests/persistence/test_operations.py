@@ -23,7 +23,7 @@ def test_fire_moves_bumps_and_audits(engine, make_proposal):
         s.commit()
         assert event.outcome == "applied" and event.seq == 2
         assert (proposal.wf_state, proposal.wf_version) == ("district_review", 2)
-        assert proposal.wf_fired_by == {"submit": ["app1"]}
+        assert proposal.wf_fired_by == {"submit": ["app1"], "submit@draft": ["app1"]}
     with Session(engine) as s:
         events = events_for(s, "proposal", p.id)
         assert [(e.seq, e.action, e.outcome, e.from_state, e.to_state) for e in events] == [
@@ -115,7 +115,7 @@ def test_fire_leaves_the_instance_as_the_database_has_it(engine, make_proposal):
     with Session(engine) as s:
         stored = s.get(Proposal, p.id)
         assert (stored.wf_state, stored.wf_version, stored.wf_fired_by) == in_memory == (
-            "district_review", 2, {"submit": ["app1"]})
+            "district_review", 2, {"submit": ["app1"], "submit@draft": ["app1"]})
         assert stored.wf_entered_at.replace(tzinfo=None) > entered.replace(tzinfo=None)
 
 

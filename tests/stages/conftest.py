@@ -16,11 +16,13 @@ from typing import Any
 
 import pytest
 from conftest import COMMUNE, PROVINCE
+from sqlalchemy import select
 
 import app.stages  # noqa: F401  (registers the stage handlers)
 from app.actions import perform
 from app.models import Attachment, User
-from app.stages import council, evaluation, funding, implementation
+from app.models.stages import ProgressReport
+from app.stages import council, evaluation, funding, implementation, priority
 
 FULL = {"fit_priority": 20, "necessity_effect": 25, "cost_counterpart": 20, "capacity": 20, "links": 5,
         "dossier": 10}
@@ -65,11 +67,13 @@ class Walk:
         self.db.commit()
         return event
 
-    def to_appraisal(self, proposal: Any) -> Any:
+    def to_appraisal(self, proposal: Any, confirm_priority: bool = True) -> Any:
         attach(self.db, proposal, "business_registration", "quotes", "non_duplication")
         self.fire(proposal, "submit", self.p.applicant)
         self.fire(proposal, "forward", self.p.commune, comment="Đủ điều kiện")
         assert proposal.wf_state == "provincial_appraisal"
+        if confirm_priority:
+            self.confirm_priority(proposal)
         return proposal
 
     def assign(self, proposal: Any, members: list[Any]) -> None:
@@ -90,6 +94,13 @@ class Walk:
         self.fire(proposal, "shortlist", self.p.officer, comment="Đạt")
         return proposal
 
+    def confirm_priority(self, proposal: Any, **flags: bool) -> Any:
+        """The officer confirms the applicant's flags (or corrects them with ``flags``)."""
+        claimed = {f: flags.get(f, getattr(proposal, f)) for f in ("priority_region", "priority_sector")}
+        event = priority.confirm_priority(self.db, proposal, actor(self.db, self.p.officer), claimed)
+        self.db.commit()
+        return event
+
     def envelope(self, amount: int = 3_500_000_000, year: int = 2026, fund: str | None = None) -> Any:
         env = funding.create_envelope(self.db, self.db.get(User, self.p.officer.id), PROVINCE,
                                       {"fund": fund or f"Kinh phí khuyến công địa phương {next(_names)}",
@@ -108,10 +119,16 @@ class Walk:
         self.fire(proposal, "sign_contract", self.p.officer, contract_number="HĐ 45/2026", contract_date="2026-03-15")
         return proposal
 
-    def progress(self, proposal: Any, percent: int, period: str) -> Any:
+    def progress(self, proposal: Any, percent: int, period: str, confirm: bool = True) -> Any:
+        """The applicant reports; the Centre confirms the report (unless ``confirm`` is False)."""
         event = implementation.report_progress(self.db, proposal, actor(self.db, self.p.applicant),
                                                {"percent": percent, "period": period, "note": "Đúng tiến độ"})
         self.db.commit()
+        if confirm:
+            report = self.db.scalar(select(ProgressReport).where(ProgressReport.proposal_id == proposal.id,
+                                                                 ProgressReport.period == period))
+            implementation.confirm_progress(self.db, proposal, actor(self.db, self.p.officer), report.id)
+            self.db.commit()
         return event
 
     def advance(self, proposal: Any, amount: int) -> Any:
@@ -119,6 +136,11 @@ class Walk:
                                               {"amount": amount, "paid_on": dt.date(2026, 6, 1).isoformat()})
         self.db.commit()
         return event
+
+    def accept(self, proposal: Any, on: dt.date = dt.date(2026, 11, 20), **extra: Any) -> Any:
+        """The acceptance committee's record (members, date, conclusion)."""
+        return self.fire(proposal, "accept", self.p.officer, comment="Nghiệm thu đạt", acceptance_date=on.isoformat(),
+                         committee_members="Nguyễn Văn An\nTrần Thị Bình\nLê Văn Cường", **extra)
 
     def indicator(self, proposal: Any, key: str, **values: Any) -> Any:
         event = evaluation.record_indicator(self.db, proposal, actor(self.db, self.p.officer), {"key": key, **values})

@@ -122,7 +122,14 @@ def test_implementation_through_the_api(client, db, people, walk, make_proposal,
     assert count(db, Advance) == 0
     report = client.post(f"{base}/progress", json={"percent": 75, "period": "2026-06"},
                          headers=bearer(people.applicant))
-    assert report.status_code == 200 and report.json["progress_percent"] == 75
+    assert report.status_code == 200 and report.json["progress_percent"] == 0  # counts once the Centre confirms
+    [reported] = report.json["progress"]
+    assert reported["confirmed_at"] is None
+    own = client.post(f"{base}/progress/{reported['id']}/confirm", json={}, headers=bearer(people.applicant))
+    assert own.status_code == 403  # the applicant cannot confirm their own report
+    confirmed = client.post(f"{base}/progress/{reported['id']}/confirm", json={}, headers=bearer(people.officer))
+    assert confirmed.status_code == 200 and confirmed.json["progress_percent"] == 75
+    assert confirmed.json["progress"][0]["confirmed_at"] is not None
     paid = client.post(f"{base}/advances", json={"amount": 10_000_000, "paid_on": "2026-06-10"},
                        headers=bearer(people.officer))
     assert paid.status_code == 200 and paid.json["money"]["advanced"] == 10_000_000

@@ -9,7 +9,7 @@ from pathlib import Path
 from conftest import csrf_token, login
 from sqlalchemy import select
 
-from app.models import BudgetEnvelope
+from app.models import BudgetEnvelope, ProgressReport
 from tests.stages.conftest import GOOD, attach
 from workflow.audit import AuditEvent, verify_chain
 from workflow.registry import DEFAULT_DEFINITIONS
@@ -44,7 +44,7 @@ def _post(client, url, page, **data):
 
 
 def test_a_whole_lifecycle_through_the_forms(app, client, db, people, walk, make_proposal):
-    proposal = walk.to_appraisal(make_proposal(people.applicant, priority_region=True))
+    proposal = walk.to_appraisal(make_proposal(people.applicant, priority_region=True), confirm_priority=False)
     page = f"/proposals/{proposal.id}"
 
     def session_as(username):
@@ -62,9 +62,13 @@ def test_a_whole_lifecycle_through_the_forms(app, client, db, people, walk, make
         member = session_as(f"hoi_dong_{i}")
         _post(member, f"/council/proposals/{proposal.id}/sheets", f"/council/proposals/{proposal.id}",
               comment="Đạt", **{f"points_{k}": v for k, v in GOOD.items()})
+    refused = officer.post(f"/proposals/{proposal.id}/actions/shortlist", data={
+        "comment": "Đạt", "csrf_token": csrf_token(officer, page)})
+    assert refused.status_code == 422 and "chưa xác nhận đối tượng ưu tiên" in refused.get_data(as_text=True)
+    _post(officer, f"/implementation/{proposal.id}/priority", page, priority_region="true", priority_sector="false")
     _post(officer, f"/proposals/{proposal.id}/actions/shortlist", page, comment="Hội đồng kết luận đạt",
           expected_version=_version(db, proposal))
-    assert 'id="council-average">85.00' in officer.get(page).get_data(as_text=True)  # 80 + 5 priority region
+    assert 'id="council-average">80.00' in officer.get(page).get_data(as_text=True)  # priority is no score bonus
 
     director = session_as("giam_doc")
     _post(director, "/funding/envelopes", "/funding/envelopes", fund="Kinh phí khuyến công địa phương", year="2026",
@@ -81,10 +85,14 @@ def test_a_whole_lifecycle_through_the_forms(app, client, db, people, walk, make
     applicant = session_as("ung_vien")
     _post(applicant, f"/implementation/{proposal.id}/progress", page, period="2026-06", percent="80",
           note="Máy đã về")
+    report = db.scalar(select(ProgressReport).where(ProgressReport.proposal_id == proposal.id))
+    db.commit()
+    _post(officer, f"/implementation/{proposal.id}/progress/{report.id}/confirm", page)
     _post(officer, f"/implementation/{proposal.id}/advances", page, amount="120.000.000", paid_on="01/07/2026")
     attach(db, proposal, "acceptance_record", "purchase_contract", "contract_liquidation", "invoices",
            "counterpart_proof")
     _post(officer, f"/proposals/{proposal.id}/actions/accept", page, comment="Nghiệm thu đạt",
+          acceptance_date="10/11/2026", committee_members="Nguyễn Văn A\nTrần Thị B\nLê Văn C",
           expected_version=_version(db, proposal))
     _post(officer, f"/proposals/{proposal.id}/actions/settle", page, disbursed_total="190.000.000",
           refund_amount="0", expected_version=_version(db, proposal))

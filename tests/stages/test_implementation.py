@@ -96,25 +96,37 @@ def test_acceptance_needs_every_record_for_machinery(db, people, walk, make_prop
     proposal = walk.to_implementing(make_proposal(people.applicant))
     attach(db, proposal, "acceptance_record", "invoices")
     with pytest.raises(Refused) as refused:
-        walk.fire(proposal, "accept", people.officer, comment="Nghiệm thu")
+        walk.accept(proposal)
     db.rollback()
     message = refused.value.reasons[0].message["en"]
     for kind in ("purchase_contract", "contract_liquidation", "counterpart_proof"):
         assert kind in message
     assert "invoices" not in message
     attach(db, proposal, "purchase_contract", "contract_liquidation", "counterpart_proof")
-    walk.fire(proposal, "accept", people.officer, comment="Nghiệm thu")
+    walk.accept(proposal)
     assert proposal.wf_state == "implemented"
 
 
-def test_other_categories_need_only_the_acceptance_record(db, people, walk, make_proposal):
-    proposal = walk.to_implementing(make_proposal(people.applicant, category="demonstration",
-                                                  total_cost=1_000_000_000, requested_support=250_000_000))
-    assert proposal.acceptance_kinds_required() == ["acceptance_record"]
+@pytest.mark.parametrize(("category", "extra"), [
+    ("cluster_planning", []), ("training", ["attendee_list"]), ("demonstration", ["attendance_list"]),
+    ("brand_registration", ["brand_certificate"]),
+])
+def test_acceptance_documents_depend_on_the_category(db, people, walk, make_proposal, category, extra):
+    proposal = walk.to_implementing(make_proposal(people.applicant, category=category, total_cost=60_000_000,
+                                                  requested_support=15_000_000, counterpart_funds=45_000_000))
+    assert proposal.acceptance_kinds_required() == ["acceptance_record", *extra]
     attach(db, proposal, "acceptance_record")
-    walk.fire(proposal, "accept", people.officer, comment="Nghiệm thu")
+    if extra:
+        with pytest.raises(Refused) as refused:
+            walk.accept(proposal)
+        db.rollback()
+        assert extra[0] in refused.value.reasons[0].message["en"]
+        attach(db, proposal, *extra)
+    walk.accept(proposal, on=dt.date(2026, 10, 5))
     row = funding_row(db, proposal)
-    assert implementation.settlement_due(proposal, row) == row.accepted_on + dt.timedelta(days=15)
+    assert row.accepted_on == dt.date(2026, 10, 5)  # the committee's date, not the day of the click
+    assert row.acceptance_members == ["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường"]
+    assert implementation.settlement_due(proposal, row) == dt.date(2026, 10, 20)  # 15 days from the record
 
 
 def test_settlement_and_evaluation_close_the_books(db, people, walk, make_proposal):
@@ -124,7 +136,7 @@ def test_settlement_and_evaluation_close_the_books(db, people, walk, make_propos
     walk.progress(proposal, 80, "2026-07")
     walk.advance(proposal, 120_000_000)
     attach(db, proposal, *MACHINERY_RECORDS)
-    walk.fire(proposal, "accept", people.officer, comment="Đạt")
+    walk.accept(proposal)
     with pytest.raises(InvalidInput) as invalid:
         walk.fire(proposal, "settle", people.officer, disbursed_total=190_000_001, refund_amount=120_000_001)
     db.rollback()

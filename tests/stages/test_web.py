@@ -105,6 +105,14 @@ def test_progress_and_advance_forms(client, db, people, walk, make_proposal):
     client.post("/logout", data={"csrf_token": token})
     login(client, "can_bo_trung_tam")
     token = csrf_token(client, f"/proposals/{proposal.id}")
+    unconfirmed = client.post(f"/implementation/{proposal.id}/advances", data={"amount": "1000", "csrf_token": token})
+    assert unconfirmed.status_code == 422 and "hiện 0%" in unconfirmed.get_data(as_text=True)
+    report = db.scalar(select(ProgressReport))
+    db.commit()
+    assert f'id="confirm-progress-{report.id}"' in client.get(f"/proposals/{proposal.id}").get_data(as_text=True)
+    confirmed = client.post(f"/implementation/{proposal.id}/progress/{report.id}/confirm",
+                            data={"csrf_token": token})
+    assert confirmed.status_code == 303
     over = client.post(f"/implementation/{proposal.id}/advances", data={"amount": "140000000", "csrf_token": token})
     assert over.status_code == 422 and "133.000.000" in over.get_data(as_text=True)
     assert count(db, Advance) == 0
@@ -158,4 +166,4 @@ def test_stage_panels_speak_english_too(client, db, people, walk, make_proposal)
         assert text in shown
     refused = client.post(f"/implementation/{proposal.id}/advances",
                           data={"amount": "500000000", "csrf_token": csrf_token(client, page)})
-    assert refused.status_code == 422 and "Machinery may be advanced only above 70%" in refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "may be advanced only above 70% confirmed progress" in refused.get_data(as_text=True)
