@@ -18,6 +18,9 @@ from app.models import ApiToken, Unit, User
 from workflow import audit
 
 
+_CHAINS = ((User, "user", User.id), (Unit, "unit", Unit.code), (ApiToken, "api_token", ApiToken.id))
+
+
 def record(session: Session, admin: User, subject: Any, action: str, *, outcome: str = "applied",
            inputs: dict[str, Any] | None = None, diff: dict[str, Any] | None = None) -> None:
     """Append ``admin.<action>`` to the subject's chain (the subject row must already be flushed)."""
@@ -31,8 +34,7 @@ def append_event(session: Session, subject: Any, action: str, *, actor_id: str, 
                  diff: dict[str, Any] | None = None) -> None:
     """Append ``action`` to a user's, unit's or API token's chain, by any actor (an admin, the user, the command
     line)."""
-    subject_type, column = {User: ("user", User.id), Unit: ("unit", Unit.code),
-                            ApiToken: ("api_token", ApiToken.id)}[type(subject)]
+    subject_type, column = next((name, column) for kind, name, column in _CHAINS if isinstance(subject, kind))
     key = getattr(subject, column.key)
     session.execute(select(column).where(column == key).with_for_update())
     audit.append(session, subject_type=subject_type, subject_id=str(key), action=action, outcome=outcome,

@@ -37,9 +37,10 @@ def request_id() -> str:
 
 
 def start_session(user: Any) -> None:
-    """Stamp a freshly logged-in session with the user's generation and the clocks."""
+    """Stamp a freshly logged-in session with the user's generation and the clocks. The cookie itself stays a
+    browser-session cookie (Flask-Login's "strong" protection applies only to those); the lifetime is enforced
+    here, from ``login_at``."""
     now = int(time.time())
-    session.permanent = True
     session.update(gen=user.session_generation or 0, login_at=now, seen=now)
 
 
