@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from app.models import ApiToken, Unit, User
 from workflow import audit
 
-
 _CHAINS = ((User, "user", User.id), (Unit, "unit", Unit.code), (ApiToken, "api_token", ApiToken.id))
 
 
