@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 DATABASE_URL ?= sqlite:///$(CURDIR)/var/grantflow.sqlite
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The demo is served over plain HTTP; elsewhere cookies are Secure by default (put HTTPS in front).
+SESSION_COOKIE_SECURE ?= 0
 WORKERS ?= 2
 
 .PHONY: install run test lint check bench clean
@@ -22,7 +24,7 @@ run: $(STAMP)
 	mkdir -p var
 	DATABASE_URL=$(DATABASE_URL) $(BIN)/flask --app app init-db
 	DATABASE_URL=$(DATABASE_URL) $(BIN)/flask --app app demo --if-empty
-	DATABASE_URL=$(DATABASE_URL) $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) 'app:create_app()'
+	DATABASE_URL=$(DATABASE_URL) SESSION_COOKIE_SECURE=$(SESSION_COOKIE_SECURE) $(BIN)/gunicorn -c config/gunicorn.conf.py --workers $(WORKERS) --bind $(HOST):$(PORT) 'app:create_app()'
 
 test: $(STAMP)
 	$(BIN)/python -m workflow check definitions/
