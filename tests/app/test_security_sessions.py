@@ -331,8 +331,18 @@ def test_proxy_fix_is_off_by_default_and_configurable(sqlite_url: str, tmp_path:
 @pytest.mark.postgres
 def test_the_app_warns_or_refuses_when_its_role_owns_the_audit_table(postgres_url: str, tmp_path: Path) -> None:
     # The test role (postgres) owns every table it migrated: exactly the layout docs/audit.md warns against.
+    from app.models import RoleGrant, User
+
     warned = _make_app(postgres_url, tmp_path)
     assert "audit_event" in warned.config["DATABASE_ROLE_WARNING"]
+    with warned.extensions["db_sessionmaker"]() as session:
+        admin = User(username="quantri", full_name="Quản trị", grants=[RoleGrant(role="admin", unit_code="19")])
+        admin.set_password(PASSWORD)
+        session.add(admin)
+        session.commit()
+    client = warned.test_client()
+    assert login(client, "quantri").status_code == 302
+    assert 'id="database-role-warning"' in client.get("/admin/users").get_data(as_text=True)
     warned.extensions["db_engine"].dispose()
     with pytest.raises(RuntimeError, match="Refusing to start"):
         _make_app(postgres_url, tmp_path, AUDIT_OWNER_CHECK="refuse")
