@@ -110,6 +110,7 @@ def logout() -> Any:
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @requires("logged_in")
+@limiter.limit(_login_limit, methods=["POST"], key_func=lambda: f"password:{current_user.id}")
 def change_password() -> Any:
     """The user's own password: the current one, then a new one that passes the policy. Every other session
     of the user ends; this one goes on."""
