@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 DATABASE_URL ?= sqlite:///$(CURDIR)/var/grantflow.sqlite
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The demo is served over plain HTTP; elsewhere cookies are Secure by default (put HTTPS in front).
+SESSION_COOKIE_SECURE ?= 0
 WORKERS ?= 2
 PYTEST_ARGS ?= -n auto
 # The demo's e-mail: a local debugging SMTP server (aiosmtpd, a dev extra) that prints every message it gets.
@@ -32,7 +34,8 @@ run: $(STAMP)
 	if [ "$(DEMO_SMTP)" = 1 ]; then $(BIN)/python -m aiosmtpd -n -l $(SMTP_HOST):$(SMTP_PORT) & fi; \
 	DATABASE_URL=$(DATABASE_URL) SMTP_HOST=$(SMTP_HOST) SMTP_PORT=$(SMTP_PORT) BASE_URL=http://$(HOST):$(PORT) \
 		$(BIN)/flask --app app worker & \
-	DATABASE_URL=$(DATABASE_URL) $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) 'app:create_app()'
+	DATABASE_URL=$(DATABASE_URL) SESSION_COOKIE_SECURE=$(SESSION_COOKIE_SECURE) \
+		$(BIN)/gunicorn -c config/gunicorn.conf.py --workers $(WORKERS) --bind $(HOST):$(PORT) 'app:create_app()'
 
 test: $(STAMP)
 	$(BIN)/python -m workflow check definitions/

@@ -23,7 +23,7 @@ NAV_LINKS: list[tuple[str, tuple[str, str], str]] = [
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    from app import errors, extensions, i18n
+    from app import errors, extensions, i18n, security
     from app.config import default_config
 
     app = Flask(__name__, instance_relative_config=False)
@@ -32,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
 
     extensions.init_db(app)
+    security.init_app(app)
     extensions.csrf.init_app(app)
     extensions.init_login(app)
     extensions.limiter.init_app(app)

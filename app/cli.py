@@ -1,4 +1,4 @@
-"""Flask CLI: init-db, demo, create-user, create-token, audit-verify (``flask --app app COMMAND``)."""
+"""Flask CLI: init-db, demo, create-user, create-token, revoke-token, audit-verify (``flask --app app COMMAND``)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,10 @@ def create_user(username: str, role: str, unit_code: str | None, password: str, 
     """Create a user with one role grant."""
     from app.models import Organisation, RoleGrant, Unit, User
     from app.scoping import role_scopes
+    from app.security.passwords import password_problem
 
+    if problem := password_problem(password, username, full_name):
+        raise click.BadParameter(problem, param_hint="--password")
     if role not in role_scopes():
         raise click.BadParameter(f"unknown role; one of: {', '.join(sorted(role_scopes()))}", param_hint="--role")
     with _session() as session:
@@ -88,18 +91,46 @@ def create_user(username: str, role: str, unit_code: str | None, password: str, 
 @with_appcontext
 @click.argument("username")
 @click.option("--name", default="cli", help="A label for the token.")
-def create_token(username: str, name: str) -> None:
+@click.option("--days", type=click.IntRange(1, 3660), default=None, help="Valid for this many days "
+              "(default: API_TOKEN_DAYS, 90).")
+def create_token(username: str, name: str, days: int | None) -> None:
     """Issue an API token for USERNAME and print it (it is shown only once)."""
     from app.api.tokens import issue_token
-    from app.models import User
 
     with _session() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise click.ClickException(f"no user {username!r}")
-        token = issue_token(session, user, name)
+        user = _user(session, username)
+        token = issue_token(session, user, name, days=days or current_app.config["API_TOKEN_DAYS"])
         session.commit()
     click.echo(token)
+
+
+@click.command("revoke-token")
+@with_appcontext
+@click.argument("username")
+@click.option("--id", "token_id", type=int, default=None, help="The token's id (see the admin page).")
+@click.option("--all", "revoke_all", is_flag=True, help="Revoke every live token of the user.")
+def revoke_token(username: str, token_id: int | None, revoke_all: bool) -> None:
+    """Revoke one API token of USERNAME (--id) or all of them (--all)."""
+    from app.api.tokens import revoke_tokens
+
+    if (token_id is None) == (not revoke_all):
+        raise click.UsageError("give exactly one of --id or --all")
+    with _session() as session:
+        user = _user(session, username)
+        ids = revoke_tokens(session, user, actor_id="system:cli", actor_role="operator", token_id=token_id)
+        session.commit()
+    if token_id is not None and not ids:
+        raise click.ClickException(f"user {username!r} has no live token {token_id}")
+    click.echo(f"Revoked {len(ids)} token(s) of {username}.")
+
+
+def _user(session, username: str):  # type: ignore[no-untyped-def]
+    from app.models import User
+
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    return user
 
 
 @click.command("audit-verify")
@@ -114,5 +145,5 @@ def audit_verify() -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (init_db, demo, create_user, create_token, audit_verify):
+    for command in (init_db, demo, create_user, create_token, revoke_token, audit_verify):
         app.cli.add_command(command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -38,10 +39,25 @@ def default_config() -> dict[str, object]:
         "LANGUAGES": ("vi", "en"),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "WTF_CSRF_TIME_LIMIT": None,
-        # One process's memory by default; set e.g. redis://... so several gunicorn workers share the counts.
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE") == "1",  # set behind HTTPS
+        # Shared by every worker when REDIS_URL (or RATELIMIT_STORAGE_URI) is set; else one process's memory.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://",
+        "LOGIN_IP_RATE_LIMIT": os.environ.get("LOGIN_IP_RATE_LIMIT", "60 per minute"),  # per address, all usernames
+        # None: Secure unless debugging or testing (app.security); "0" only for a plain-HTTP install.
+        "SESSION_COOKIE_SECURE": _flag(os.environ.get("SESSION_COOKIE_SECURE")),
+        "REMEMBER_COOKIE_SECURE": _flag(os.environ.get("SESSION_COOKIE_SECURE")),
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=float(os.environ.get("SESSION_LIFETIME_HOURS", 10))),
+        "SESSION_IDLE_MINUTES": float(os.environ.get("SESSION_IDLE_MINUTES", 30)),
+        "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", 90)),
+        "SECURITY_LOG": os.environ.get("SECURITY_LOG", str(VAR / "log" / "security.log")),
+        "SECURITY_LOG_MAX_BYTES": int(os.environ.get("SECURITY_LOG_MAX_BYTES", 10 * 1024 * 1024)),
+        "SECURITY_LOG_BACKUPS": int(os.environ.get("SECURITY_LOG_BACKUPS", 10)),
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),  # reverse proxies in front (ProxyFix)
+        "AUDIT_OWNER_CHECK": os.environ.get("AUDIT_OWNER_CHECK", "warn"),  # warn | refuse | off
         # Checkpoint signing (docs/security.md): the private key lives only where the checkpoint job runs.
         "AUDIT_SIGNING_KEY_FILE": os.environ.get("AUDIT_SIGNING_KEY_FILE"),
         "AUDIT_PUBLIC_KEY_FILE": os.environ.get("AUDIT_PUBLIC_KEY_FILE"),
     }
+
+
+def _flag(value: str | None) -> bool | None:
+    return None if value in (None, "") else value == "1"

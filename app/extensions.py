@@ -50,13 +50,15 @@ def init_login(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Please log in to see this page.")
     login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"  # a session moved to another address or browser is dropped
 
     @login_manager.user_loader
     def _load_user(user_id: str) -> object | None:
         from app.models import User
+        from app.security import session_is_current
 
         user = db_session().get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.is_active else None
+        return user if user is not None and user.is_active and session_is_current(user) else None
 
 
 def db_engine() -> Engine:

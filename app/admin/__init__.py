@@ -1,4 +1,4 @@
-"""The admin area: users (create, deactivate, reset password), role grants over units, and units.
+"""The admin area: users (create, deactivate, reset password, API tokens), role grants over units, and units.
 
 Every change is an audit event on the subject's chain (see app.admin.audit). Grants are validated against
 the roles the loaded definitions declare and their scope: a district role needs a district, and so on.
@@ -21,10 +21,12 @@ from app.access import requires
 from app.admin.audit import record
 from app.extensions import db_session
 from app.i18n import tr
-from app.models import Organisation, RoleGrant, Unit, UnitPeriod, UnitSuccessor, User
+from app.models import ApiToken, Organisation, RoleGrant, Unit, UnitPeriod, UnitSuccessor, User
 from app.models.units import UnitHistory
 from app.review.deadlines import today
 from app.scoping import role_scopes
+from app.security.log import security_event
+from app.security.passwords import password_problem
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -38,11 +40,11 @@ class UserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[Optional(), Length(max=200)])
     organisation_id = SelectField(_l("Organisation"), coerce=int, default=0)
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="vi")
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=10, max=200)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
 class PasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
     confirm = PasswordField(_l("Repeat the new password"),
                             validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))])
 
@@ -147,8 +149,16 @@ def _render_user(user: User, status: int = 200, **forms: Any) -> Any:
     session = db_session()
     forms.setdefault("grant_form", _grant_form(session))
     forms.setdefault("password_form", PasswordForm())
+    tokens = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc()))
     return render_template("admin/user.html", user=user, active_form=ActiveForm(), delete_form=DeleteForm(),
-                           scopes=role_scopes(), **forms), status
+                           scopes=role_scopes(), tokens=list(tokens), **forms), status
+
+
+def _revoke_tokens(session: Any, user: User, reason: str, token_id: int | None = None) -> list[int]:
+    from app.api.tokens import revoke_tokens  # app.api.tokens records through app.admin.audit
+
+    return revoke_tokens(session, user, actor_id=str(current_user.id), actor_role="admin", reason=reason,
+                         token_id=token_id)
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -159,6 +169,8 @@ def index() -> Any:
     if form.validate_on_submit():
         if session.scalar(select(User.id).where(User.username == form.username.data)) is not None:
             form.username.errors.append(_("This username is taken."))
+        elif problem := password_problem(form.password.data, form.username.data, form.full_name.data):
+            form.password.errors.append(problem)
         else:
             user = User(username=form.username.data, full_name=form.full_name.data.strip(),
                         email=form.email.data or None, organisation_id=form.organisation_id.data or None,
@@ -198,6 +210,9 @@ def set_active(user_id: int) -> Any:
         record(session, current_user, user, "activate" if active else "deactivate",
                diff={"is_active": [user.is_active, active]})
         user.is_active = active
+        if not active:
+            user.end_sessions()
+            _revoke_tokens(session, user, "deactivated")
         flash(_("Account activated.") if active else _("Account deactivated."), "success")
     return redirect(url_for("admin.user", user_id=user.id), 303)
 
@@ -210,9 +225,27 @@ def reset_password(user_id: int) -> Any:
     form = PasswordForm()
     if not form.validate_on_submit():
         return _render_user(user, 400, password_form=form)
-    user.set_password(form.password.data)
+    if problem := password_problem(form.password.data, user.username, user.full_name):
+        form.password.errors.append(problem)
+        return _render_user(user, 422, password_form=form)
+    user.set_password(form.password.data)  # ends the user's sessions
     record(session, current_user, user, "reset_password")  # the password itself is never recorded
+    _revoke_tokens(session, user, "password_reset")
+    security_event("password_reset", for_user_id=user.id)
     flash(_("Password reset for %(name)s.", name=user.username), "success")
+    return redirect(url_for("admin.user", user_id=user.id), 303)
+
+
+@bp.post("/users/<int:user_id>/tokens/<int:token_id>/revoke")
+@requires("admin")
+def revoke_token(user_id: int, token_id: int) -> Any:
+    session = db_session()
+    user = _load_user(session, user_id)
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    if not _revoke_tokens(session, user, "admin", token_id):
+        abort(404)  # not this user's, or already revoked
+    flash(_("Token revoked."), "success")
     return redirect(url_for("admin.user", user_id=user.id), 303)
 
 

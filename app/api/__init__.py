@@ -7,8 +7,6 @@ Other modules add endpoints by registering routes on ``bp`` with ``@documented``
 
 from __future__ import annotations
 
-import re
-import uuid
 from typing import Any
 
 from flask import Blueprint, abort, g, request
@@ -37,8 +35,6 @@ def _ids_in_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
 def _authenticate() -> None:
     # Flask-Login reads g._login_user first: setting it here means the session cookie is never consulted.
     g._login_user = load_user_from_request(db_session(), request) or AnonymousUserMixin()
-    # A client's request id is kept for tracing, reduced to safe characters (it is hashed into the audit trail).
-    g.request_id = re.sub(r"[^A-Za-z0-9._:-]", "", request.headers.get("X-Request-Id", ""))[:64] or uuid.uuid4().hex
 
 
 from app.api import (  # noqa: E402,F401  (registers the routes; stages: council, funding, implementation)

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import secrets
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.db import Base
 from workflow.permissions import Actor, Grant
 from workflow.storage import utcnow
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16))
+
+
+def check_password(password_hash: str | None, password: str) -> bool:
+    """Check a password against a stored hash; with none (an unknown user), against a dummy one, so that every
+    login attempt costs one hash computation and its timing does not reveal whether the username exists."""
+    matches = check_password_hash(password_hash or _dummy_hash(), password)
+    return bool(password_hash) and matches
 
 
 class Organisation(Base):
@@ -39,6 +53,8 @@ class User(UserMixin, Base):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     language: Mapped[str] = mapped_column(String(2), default="vi")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on logout, password change or reset and deactivation: sessions carrying an older one are dead.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     organisation: Mapped[Organisation | None] = relationship()
@@ -46,10 +62,15 @@ class User(UserMixin, Base):
                                                    lazy="selectin")
 
     def set_password(self, password: str) -> None:
+        """Store a new password's hash and end every session opened with the old one."""
         self.password_hash = generate_password_hash(password)  # werkzeug's default: scrypt, salted
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
-        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+        return check_password(self.password_hash, password)
+
+    def end_sessions(self) -> None:
+        self.session_generation = (self.session_generation or 0) + 1
 
     def actor(self) -> Actor:
         """The engine's view of this user: id, role grants and the organisation they act for."""
@@ -84,5 +105,8 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the token; the token is shown once
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship()

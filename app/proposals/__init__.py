@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from functools import partial
 from typing import Any
 
@@ -11,7 +10,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -37,6 +35,7 @@ from app.proposals.service import add_attachment, commune_refusal, create_propos
 from app.review.deadlines import today
 from app.scoping import load_proposal, visible_proposals
 from app.stages import council
+from app.security import request_id
 from app.uploads import RejectedFile, discard, display_name, path_of, store
 from workflow.audit import events_for
 from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
@@ -48,13 +47,6 @@ bp = Blueprint("proposals", __name__)
 PER_PAGE = 20
 SORTS = {"code": Proposal.code, "title": Proposal.title, "year": Proposal.year,
          "requested": Proposal.requested_support, "state": Proposal.wf_state}  # ?sort=key or -key
-
-
-def request_id() -> str:
-    if "request_id" not in g:
-        given = request.headers.get("X-Request-Id", "")[:64]  # the audit column holds 64 characters
-        g.request_id = given if given.isprintable() and given else uuid.uuid4().hex
-    return g.request_id
 
 
 def state_titles() -> dict[str, str]:

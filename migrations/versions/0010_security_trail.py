@@ -1,7 +1,7 @@
 """security and trail: audit bodies must be canonical JSON on insert; a random salt kept with each score sheet
 
 Revision ID: 0010_security_trail
-Revises: 0008_notifications
+Revises: 0009_security_sessions
 
 The database verifier hashes the stored body, the offline one re-serializes the parsed event: a body with a key
 given twice (or out of order, or with spaces) made them disagree. Such a body is now rejected on insert. On
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_security_trail"
-down_revision = "0008_notifications"
+down_revision = "0009_security_sessions"
 branch_labels = None
 depends_on = None
 

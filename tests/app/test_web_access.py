@@ -31,6 +31,7 @@ MATRIX: list[tuple[str, str, str, dict[str, Any] | None, dict[str, int]]] = [
     ("review.home", "GET", "/", None, expect(302)),
     ("auth.login", "GET", "/login", None, expect(302, anonymous=200)),
     ("auth.logout", "POST", "/logout", {}, expect(302)),
+    ("auth.change_password", "GET", "/account/password", None, expect(200)),
     ("auth.language", "POST", "/language", {"lang": "en", "next": "/proposals"}, expect(303, anonymous=303)),
     ("review.my_work", "GET", "/my-work", None, expect(200)),
     ("proposals.index", "GET", "/proposals", None, expect(200)),

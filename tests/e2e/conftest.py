@@ -105,6 +105,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "SECRET_KEY": "e2e-secret",
         "UPLOAD_DIR": str(root / "uploads"),
         "LOGIN_RATE_LIMIT": "1000 per minute",  # a dozen people log in from 127.0.0.1 within a minute
+        "LOGIN_IP_RATE_LIMIT": "1000 per minute",
+        "SESSION_COOKIE_SECURE": False,  # served over plain HTTP on loopback
     })
     server = LiveServer("", app, database_url)
     server.cli("init-db")  # the migrations (app.schema.upgrade) and the administrative units
