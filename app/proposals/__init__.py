@@ -34,8 +34,8 @@ from app.proposals.forms import ProposalForm, UploadForm, action_form, commune_c
 from app.proposals.service import add_attachment, commune_refusal, create_proposal, edit_proposal
 from app.review.deadlines import today
 from app.scoping import load_proposal, visible_proposals
-from app.stages import council
 from app.security import request_id
+from app.stages import council
 from app.uploads import RejectedFile, discard, display_name, path_of, store
 from workflow.audit import events_for
 from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
