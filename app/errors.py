@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from app.i18n import tr
@@ -22,6 +23,10 @@ TITLES = {
     405: _l("Method not allowed"), 409: _l("Conflict"), 413: _l("File too large"),
     422: _l("Cannot be processed"), 429: _l("Too many attempts"), 500: _l("Something went wrong"),
 }
+
+
+CONCURRENT = {"vi": "Một thay đổi khác vừa được ghi cùng lúc; thay đổi của bạn chưa được lưu, vui lòng thử lại.",
+              "en": "Another change was saved at the same moment; yours was not saved, please try again."}
 
 
 def _messages() -> dict[int, str]:
@@ -52,6 +57,13 @@ def workflow_reasons(exc: Exception) -> list[str]:
     if isinstance(exc, InvalidInput):
         return [f"{name}: {tr(msg)}" for name, msg in exc.errors.items()]
     return []
+
+
+def _reset_session() -> None:
+    """Roll back a failed transaction first: the error page itself reads (the user, unit names)."""
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
 
 
 def error_response(status: int, message: str | None = None, reasons: list[str] | None = None) -> Any:
@@ -101,7 +113,15 @@ def register(app: Flask) -> None:
     def _invalid(exc: InvalidInput) -> Any:
         return error_response(422, reasons=workflow_reasons(exc))
 
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError) -> Any:
+        # A concurrent request took the same unique value first; nothing of this request was saved.
+        app.logger.warning("integrity conflict on %s: %s", request.path, exc.orig)
+        _reset_session()
+        return error_response(409, tr(CONCURRENT))
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
         app.logger.exception("unhandled error on %s", request.path)
+        _reset_session()
         return error_response(500)

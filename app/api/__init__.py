@@ -11,13 +11,14 @@ import re
 import uuid
 from typing import Any
 
-from flask import Blueprint, abort, g, request
-from flask_login import AnonymousUserMixin
+from flask import Blueprint, Response, abort, g, jsonify, request
+from flask_login import AnonymousUserMixin, current_user
 
 from app.api import errors
 from app.api.spec import MAX_ID
 from app.api.tokens import load_user_from_request
 from app.extensions import csrf, db_session
+from app.idempotency import BAD_KEY, REUSED_KEY, claim, complete, matches, valid_key
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -39,6 +40,40 @@ def _authenticate() -> None:
     g._login_user = load_user_from_request(db_session(), request) or AnonymousUserMixin()
     # A client's request id is kept for tracing, reduced to safe characters (it is hashed into the audit trail).
     g.request_id = re.sub(r"[^A-Za-z0-9._:-]", "", request.headers.get("X-Request-Id", ""))[:64] or uuid.uuid4().hex
+
+
+
+@bp.before_request
+def _idempotent_replay() -> Any:
+    """A POST repeated with the same Idempotency-Key gets the first answer again (nothing is created twice)."""
+    key = request.headers.get("Idempotency-Key")
+    if request.method != "POST" or key is None or not current_user.is_authenticated:
+        return None
+    if not valid_key(key):
+        return errors.error_response(422, errors.HTTP_MESSAGES[422],
+                                     [errors.reason("invalid", BAD_KEY, "Idempotency-Key")])
+    earlier = claim(db_session(), current_user.id, key, request.method, request.path)
+    if earlier is None:
+        g.idempotency_key = key
+        return None
+    if not matches(earlier, request.method, request.path):
+        return errors.error_response(422, errors.HTTP_MESSAGES[422],
+                                     [errors.reason("invalid", REUSED_KEY, "Idempotency-Key")])
+    response = jsonify(earlier.body)
+    response.status_code = earlier.status
+    if earlier.location:
+        response.headers["Location"] = earlier.location
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.after_request
+def _remember_answer(response: Response) -> Response:
+    key = g.pop("idempotency_key", None)
+    if key is not None and response.status_code < 400:  # a failure rolls the claim back: the key may be retried
+        complete(db_session(), current_user.id, key, response.status_code, response.headers.get("Location"),
+                 response.get_json(silent=True))
+    return response
 
 
 from app.api import stages, views  # noqa: E402,F401  (registers the routes; stages: council, funding, implementation)

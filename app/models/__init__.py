@@ -1,6 +1,7 @@
 """Domain models. Import this package to register every mapped class."""
 
 from app.models.proposals import CATEGORIES, ORGANISATION_KINDS, SECTORS, Attachment, Proposal
+from app.models.reliability import IdempotencyKey, ProposalCodeCounter
 from app.models.stages import (
     Advance,
     BudgetEnvelope,
@@ -19,4 +20,5 @@ __all__ = [
     "ApiToken", "Attachment", "Organisation", "Proposal", "RoleGrant", "Unit", "User",
     "Advance", "BudgetEnvelope", "ChangeRequest", "CouncilMember", "Funding", "IndicatorValue", "ProgressReport",
     "ScoreSheet",
+    "IdempotencyKey", "ProposalCodeCounter",
 ]

@@ -28,6 +28,7 @@ from app.errors import refused_status, workflow_reasons
 from app.extensions import db_session
 from app.formatting import vnd
 from app.i18n import lang, tr
+from app.idempotency import claim, complete, new_key, valid_key
 from app.lifecycle_svg import render as render_lifecycle
 from app.models import Attachment, Proposal, Unit, User
 from app.models.proposals import ACCEPTANCE_KINDS, DOSSIER_KINDS, fold
@@ -114,9 +115,14 @@ def new() -> Any:
     if request.method == "GET":
         form.year.data = form.year.data or workflow_year_default()
         form.commune_code.data = current_user.organisation.commune_code
+        form.idempotency_key.data = new_key()
         return _render_form(form, None)
     if not form.validate():
         return _render_form(form, None, 422)
+    key = form.idempotency_key.data or ""
+    earlier = claim(session, current_user.id, key, "POST", request.path) if valid_key(key) else None
+    if earlier is not None and earlier.location:  # the same form sent twice: show the draft it created
+        return redirect(earlier.location, 303)
     try:
         # new proposals always run the current lifecycle; older versions only hold earlier years' cases
         proposal = create_proposal(session, current_user, form.values(),
@@ -125,8 +131,11 @@ def new() -> Any:
     except WorkflowError as exc:
         session.rollback()
         return _render_form(form, None, _status(exc), workflow_reasons(exc))
+    location = url_for("proposals.detail", pid=proposal.id)
+    if earlier is None and valid_key(key):
+        complete(session, current_user.id, key, 303, location)
     flash(_("Draft %(code)s created.", code=proposal.code), "success")
-    return redirect(url_for("proposals.detail", pid=proposal.id), 303)
+    return redirect(location, 303)
 
 
 def _status(exc: Exception) -> int:

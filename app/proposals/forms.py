@@ -78,6 +78,7 @@ class ProposalForm(FlaskForm):
     priority_region = BooleanField(_l("Priority region (highland, ethnic-minority, poor or new-rural area)"))
     priority_sector = BooleanField(_l("Priority sector"))
     expected_version = HiddenField()
+    idempotency_key = HiddenField()  # new drafts only: a double submit creates one draft
 
     def __init__(self, communes: list[SelectChoice], *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -96,7 +97,7 @@ class ProposalForm(FlaskForm):
 
     def values(self) -> dict[str, Any]:
         return {name: field.data for name, field in self._fields.items()
-                if name not in ("csrf_token", "expected_version")}
+                if name not in ("csrf_token", "expected_version", "idempotency_key")}
 
 
 class UploadForm(FlaskForm):

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.models import Attachment, Proposal, User
+from app.models import Attachment, Proposal, ProposalCodeCounter, User
 from app.models.proposals import EDITABLE_FIELDS, district_of
 from workflow import operations
 from workflow.explain import Explanation
@@ -20,7 +20,6 @@ from workflow.registry import default_registry
 WORKFLOW = "khuyen-cong-local"
 # The two-tier reform: from 1 July 2025 communes review (v2); earlier years ran district review (v1).
 REFORM_YEAR = 2025
-CODE_ATTEMPTS = 3
 
 
 def workflow_for_year(year: int) -> CompiledWorkflow:
@@ -29,10 +28,28 @@ def workflow_for_year(year: int) -> CompiledWorkflow:
 
 
 def next_code(session: Session, year: int) -> str:
+    """The year's next code from its counter row. The UPDATE holds the row's lock until the caller's
+    transaction ends, so concurrent creates take consecutive numbers instead of racing on max() + 1."""
+    bump = (update(ProposalCodeCounter).where(ProposalCodeCounter.year == year)
+            .values(last_number=ProposalCodeCounter.last_number + 1)
+            .returning(ProposalCodeCounter.last_number))
+    number = session.execute(bump).scalar()
+    if number is None:  # the year's first code: start after any code already given (data from before 0004)
+        try:
+            with session.begin_nested():
+                session.add(ProposalCodeCounter(year=year, last_number=_highest_number(session, year)))
+        except IntegrityError:
+            pass  # a concurrent create started the counter first; the UPDATE below waits for it
+        number = session.execute(bump).scalar_one()
+    return f"KC-{year}-{number:04d}"
+
+
+def _highest_number(session: Session, year: int) -> int:
     prefix = f"KC-{year}-"
-    last = session.scalar(select(func.max(Proposal.code)).where(Proposal.code.like(prefix + "%")))
-    number = int(last.removeprefix(prefix)) + 1 if last else 1
-    return f"{prefix}{number:04d}"
+    codes = session.scalars(select(Proposal.code).where(Proposal.code.like(prefix + "%"))
+                            .order_by(func.length(Proposal.code).desc(), Proposal.code.desc()).limit(1)).all()
+    suffix = codes[0].removeprefix(prefix) if codes else ""
+    return int(suffix) if suffix.isdigit() else 0
 
 
 def create_proposal(session: Session, user: User, fields: Mapping[str, Any], *, province_code: str,
@@ -41,19 +58,12 @@ def create_proposal(session: Session, user: User, fields: Mapping[str, Any], *, 
     if user.organisation is None:
         raise ValueError("only a user acting for an organisation can create a proposal")
     values = {k: v for k, v in fields.items() if k in EDITABLE_FIELDS and k != "commune_code"}
-    proposal = Proposal(organisation=user.organisation, created_by=user, **values)
+    code = next_code(session, values["year"])  # before the new row joins the session (autoflush)
+    proposal = Proposal(code=code, organisation=user.organisation, created_by=user, **values)
     proposal.locate(session, fields.get("commune_code") or user.organisation.commune_code, province_code)
     compiled = compiled or workflow_for_year(proposal.year)
-    for attempt in range(CODE_ATTEMPTS):
-        proposal.code = next_code(session, proposal.year)
-        try:
-            with session.begin_nested():  # two concurrent drafts may pick the same next code
-                operations.create(session, proposal, user.actor(), compiled, request_id=request_id)
-            return proposal
-        except IntegrityError:
-            if attempt == CODE_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    operations.create(session, proposal, user.actor(), compiled, request_id=request_id)
+    return proposal
 
 
 def edit_proposal(session: Session, proposal: Proposal, user: User, changes: Mapping[str, Any],

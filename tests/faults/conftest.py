@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from persistence.world import new_proposal, seed_places
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.models import Organisation, Proposal
-from persistence.world import new_proposal, seed_places
 from workflow.storage import create_db_engine
 
 
@@ -45,3 +45,8 @@ def _maker(engine: Engine) -> Callable[..., Proposal]:
 @pytest.fixture
 def make_pg_proposal(pg_engine: Engine) -> Callable[..., Proposal]:
     return _maker(pg_engine)
+
+
+from api.world import app, world  # noqa: E402,F401  (the API tests' app (SQLite, or PostgreSQL by param) and world)
+
+ON_POSTGRES = pytest.mark.parametrize("app", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)

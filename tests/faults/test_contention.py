@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 
 import pytest
+from persistence.world import DISTRICT, applicant, officer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Proposal
-from persistence.world import DISTRICT, applicant, officer
 from workflow import operations
 from workflow.audit import AuditEvent, verify_chain
 from workflow.errors import Conflict, Refused
