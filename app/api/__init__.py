@@ -7,6 +7,7 @@ Other modules add endpoints by registering routes on ``bp`` with ``@documented``
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
@@ -41,6 +42,44 @@ def _authenticate() -> None:
     # A client's request id is kept for tracing, reduced to safe characters (it is hashed into the audit trail).
     g.request_id = re.sub(r"[^A-Za-z0-9._:-]", "", request.headers.get("X-Request-Id", ""))[:64] or uuid.uuid4().hex
 
+
+
+DUPLICATE_KEY = {"vi": "Khóa JSON bị lặp lại: {key}", "en": "Duplicate JSON key: {key}"}
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+@bp.before_request
+def _check_json_body() -> Any:
+    """A streamed (chunked) body is cut at MAX_CONTENT_LENGTH when read whole: that is a 413, not a 422 for
+    truncated JSON. ``{"a": 1, "a": 2}`` is ambiguous (parsers disagree on which wins): refuse it, not guess."""
+    if request.method not in ("POST", "PUT", "PATCH") or request.mimetype in FORM_TYPES:
+        return None
+    data, limit = request.get_data(), request.max_content_length
+    if request.content_length is None and limit is not None and len(data) >= limit:
+        abort(413)
+    try:
+        json.loads(data or b"null", object_pairs_hook=_unique_pairs)
+    except _DuplicateKey as exc:
+        message = {lang: text.format(key=exc.key[:100]) for lang, text in DUPLICATE_KEY.items()}
+        return errors.error_response(422, errors.HTTP_MESSAGES[422], [errors.reason("invalid", message, exc.key[:100])])
+    except (ValueError, RecursionError):
+        return None  # malformed JSON: the endpoint's own validation answers it, naming the problem
+    return None
 
 
 @bp.before_request

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from functools import partial
 from typing import Any
@@ -44,6 +45,8 @@ from workflow.permissions import covering_grants
 from workflow.registry import default_registry
 
 bp = Blueprint("proposals", __name__)
+STALE_FORM = {"vi": "Biểu mẫu thiếu phiên bản hồ sơ hoặc đã cũ; hãy tải lại trang",
+              "en": "The form has no valid version of the proposal or is out of date; reload the page"}
 PER_PAGE = 20
 
 
@@ -71,7 +74,7 @@ def filtered(args: Any) -> Any:
         stmt = stmt.where((Proposal.district_code == unit) | (Proposal.commune_code == unit))
     if args.get("category"):
         stmt = stmt.where(Proposal.category == args["category"])
-    if args.get("year", "").isdigit():
+    if re.fullmatch(r"[0-9]{4}", args.get("year", "")):  # a plan year; anything else ("²", 10**20) is ignored
         stmt = stmt.where(Proposal.year == int(args["year"]))
     for word in fold(args.get("q", "")).split()[:8]:
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -233,7 +236,10 @@ def edit(pid: int) -> Any:
         return _render_form(form, proposal)
     if not form.validate():
         return _render_form(form, proposal, 422)
-    version = request.form.get("expected_version", type=int)
+    version_given = request.form.get("expected_version", "")
+    if not (version_given.isascii() and version_given.isdigit()):
+        return _render_form(form, proposal, 409, [tr(STALE_FORM)])
+    version = int(version_given)
     try:
         edit_proposal(session, proposal, current_user, form.values(), version, request_id=request_id())
     except WorkflowError as exc:

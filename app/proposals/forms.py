@@ -96,7 +96,9 @@ class ProposalForm(FlaskForm):
             raise ValidationError(str(_l("Support plus counterpart funds must equal the total cost.")))
 
     def values(self) -> dict[str, Any]:
-        return {name: field.data for name, field in self._fields.items()
+        # A text field left out of the post (not merely empty) is empty text, never NULL.
+        return {name: "" if field.data is None and isinstance(field, StringField) else field.data
+                for name, field in self._fields.items()
                 if name not in ("csrf_token", "expected_version", "idempotency_key")}
 
 
