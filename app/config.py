@@ -41,4 +41,10 @@ def default_config() -> dict[str, object]:
         # One process's memory by default; set e.g. redis://... so several gunicorn workers share the counts.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE") == "1",  # set behind HTTPS
+        # Database waits, in ms, well below the worker timeout (gunicorn: 30 s): a request stuck behind a lock
+        # or an outage gets a 503 with Retry-After instead of a killed worker (docs/operations.md).
+        "DB_BUSY_TIMEOUT_MS": int(os.environ.get("DB_BUSY_TIMEOUT_MS", 5_000)),  # SQLite write lock
+        "DB_LOCK_TIMEOUT_MS": int(os.environ.get("DB_LOCK_TIMEOUT_MS", 5_000)),  # PostgreSQL lock_timeout
+        "DB_STATEMENT_TIMEOUT_MS": int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", 20_000)),  # statement_timeout
+        "RETRY_AFTER_SECONDS": int(os.environ.get("RETRY_AFTER_SECONDS", 5)),
     }

@@ -6,7 +6,7 @@ the response is a success (status below 400), before the response leaves; anythi
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -15,7 +15,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow.storage import create_db_engine
+from workflow.storage import create_db_engine, read_only
 
 babel = Babel()
 csrf = CSRFProtect()
@@ -24,9 +24,13 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])  # storage: RA
 
 
 def init_db(app: Flask) -> None:
-    engine = create_db_engine(app.config["DATABASE_URL"])
+    engine = create_db_engine(app.config["DATABASE_URL"], busy_timeout_ms=app.config["DB_BUSY_TIMEOUT_MS"],
+                              lock_timeout_ms=app.config["DB_LOCK_TIMEOUT_MS"],
+                              statement_timeout_ms=app.config["DB_STATEMENT_TIMEOUT_MS"])
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    # GET and HEAD only read: on SQLite their transactions never take (or wait for) the write lock.
+    app.extensions["db_read_sessionmaker"] = sessionmaker(bind=read_only(engine), expire_on_commit=False)
 
     @app.after_request
     def _commit(response: Response) -> Response:
@@ -66,7 +70,8 @@ def db_engine() -> Engine:
 def db_session() -> Session:
     """The request's session, opened on first use."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["db_sessionmaker"]()
+        reading = request.method in ("GET", "HEAD") if has_request_context() else False
+        g.db_session = current_app.extensions["db_read_sessionmaker" if reading else "db_sessionmaker"]()
     return g.db_session
 
 
