@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, g
 
-BLUEPRINTS = ("auth", "proposals", "review", "audit", "admin", "api")
+BLUEPRINTS = ("auth", "proposals", "review", "audit", "admin", "api", "health")
 STAGE_BLUEPRINTS = ("council", "funding", "implementation")  # issue 5's areas, registered once they exist
 
 # Extra menu entries: (endpoint, label (vi, en), role that sees it). Shown only once the endpoint exists, so

@@ -15,6 +15,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.uploads import PENDING_UPLOADS, sweep_uncommitted
 from workflow.storage import create_db_engine, read_only
 
 babel = Babel()
@@ -36,11 +37,16 @@ def init_db(app: Flask) -> None:
     def _commit(response: Response) -> Response:
         session: Session | None = g.get("db_session")
         if session is not None and response.status_code < 400 and not g.get("db_rollback"):
-            session.commit()  # a failure here propagates to the error handlers; teardown rolls back
+            try:
+                session.commit()
+            except Exception as exc:  # answered like an error in the view (409, 503...); teardown rolls back
+                return current_app.make_response(current_app.handle_user_exception(exc))
+            g.pop(PENDING_UPLOADS, None)  # committed: the files stored by this request are kept
         return response
 
     @app.teardown_request
     def _close_session(exc: BaseException | None) -> None:
+        sweep_uncommitted()
         session: Session | None = g.pop("db_session", None)
         if session is not None:
             session.rollback()  # no-op after a commit
