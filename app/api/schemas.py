@@ -170,10 +170,14 @@ def _action_models(registry: Registry) -> dict[str, tuple[str, type[BaseModel]]]
             specs = inputs.setdefault(rule.trigger, {})
             for name in rule.requires:
                 specs[name] = compiled.input_specs[name]
+    from app.actions import OPTIONAL_INPUTS
+
     models = {}
     for trigger, specs in inputs.items():
         fields = {name: (_input_annotation(spec), Field(default=None, description=(
             spec.title.get("en") if spec.title else name))) for name, spec in sorted(specs.items())}
+        for extra in OPTIONAL_INPUTS.get(trigger, []):  # e.g. approve_funding's envelope_id: a row's id
+            fields[extra.name] = (RowId | None, Field(default=None, description=extra.title["en"]))
         model = create_model(f"{_camel(trigger)}Action", __config__=STRICT_INPUT,  # type: ignore[call-overload]
                              expected_version=ExpectedVersion, **fields)
         models[trigger] = (titles[trigger], model)

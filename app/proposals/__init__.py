@@ -24,7 +24,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.access import requires
-from app.actions import perform
+from app.actions import OPTIONAL_INPUTS, perform
 from app.errors import refused_status, workflow_reasons
 from app.extensions import db_session
 from app.formatting import vnd
@@ -257,7 +257,10 @@ def action(pid: int, trigger: str) -> Any:
     compiled = default_registry().for_subject(proposal)
     explanation = compiled.explain(proposal, current_user.actor(), trigger, session=session)
     requires_ = explanation.requires
-    form = action_form(requires_, compiled.input_specs, request.form if request.method == "POST" else None)
+    optional = {extra.name: (tr(extra.title), extra.choices(session, proposal))
+                for extra in OPTIONAL_INPUTS.get(trigger, [])}
+    form = action_form(requires_, compiled.input_specs, request.form if request.method == "POST" else None,
+                       optional=optional)
     title = _action_title(compiled, trigger)
     if request.method == "GET":
         if not explanation.allowed:
@@ -267,6 +270,7 @@ def action(pid: int, trigger: str) -> Any:
         form.expected_version.data = proposal.wf_version
         return _render_action(proposal, form, trigger, title)
     inputs = {name: request.form.get(name, "") for name in requires_}
+    inputs.update({name: request.form[name] for name in optional if request.form.get(name)})
     for name in requires_:
         spec = compiled.input_specs.get(name)
         if spec is not None and spec.type == "bool":

@@ -111,7 +111,8 @@ class UploadForm(FlaskForm):
         self.kind.choices = [SelectChoice(k, tr(ATTACHMENT_KINDS[k])) for k in kinds]
 
 
-def action_form(requires: tuple[str, ...], specs: dict[str, InputSpec], formdata: Any = None) -> FlaskForm:
+def action_form(requires: tuple[str, ...], specs: dict[str, InputSpec], formdata: Any = None,
+                optional: dict[str, tuple[str, list[tuple[str, str]]]] | None = None) -> FlaskForm:
     """A form with exactly the transition's inputs (field name = input name) plus expected_version.
 
     Values are validated by the engine (workflow.inputs), so the rules live in one place; fields here only
@@ -137,4 +138,8 @@ def action_form(requires: tuple[str, ...], specs: dict[str, InputSpec], formdata
         else:
             field = StringField(label)
         setattr(ActionForm, name, field)
+    for name, (label, choices) in (optional or {}).items():  # choices the handler offers (e.g. an envelope)
+        if len(choices) > 1:
+            options = [SelectChoice("", "—"), *(SelectChoice(value, text) for value, text in choices)]
+            setattr(ActionForm, name, SelectField(label, choices=options, validate_choice=False))
     return ActionForm(formdata=formdata)
