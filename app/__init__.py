@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, Response, g
 
 # reports and notifications before api: reports adds API routes
-BLUEPRINTS = ("auth", "proposals", "review", "audit", "admin", "reports", "notifications", "api")
+BLUEPRINTS = ("auth", "proposals", "review", "audit", "admin", "reports", "notifications", "api", "health")
 STAGE_BLUEPRINTS = ("council", "funding", "implementation", "rounds")  # issue 5's areas, registered once they exist
 
 # Extra menu entries: (endpoint, label (vi, en), role that sees it). Shown only once the endpoint exists, so

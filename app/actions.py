@@ -8,6 +8,7 @@ handler still calls ``fire`` itself, so the state change and its audit event sta
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,6 +18,19 @@ from workflow.permissions import Actor
 
 Handler = Callable[..., Any]
 HANDLERS: dict[str, Handler] = {}
+
+
+@dataclass(frozen=True)
+class OptionalInput:
+    """An input a handler reads beyond the definition's ``requires`` (the API accepts it, the web form offers
+    it as a choice from ``choices(session, proposal)`` -> [(value, label)])."""
+
+    name: str
+    title: dict[str, str]
+    choices: Callable[[Session, Any], list[tuple[str, str]]]
+
+
+OPTIONAL_INPUTS: dict[str, list[OptionalInput]] = {}
 
 
 def handles(trigger: str) -> Callable[[Handler], Handler]:

@@ -144,6 +144,44 @@ def audit_verify() -> None:
                                      public_key_path=current_app.config.get("AUDIT_PUBLIC_KEY_FILE")))
 
 
+@click.command("backup")
+@with_appcontext
+@click.option("--to", "destination", default="var/backups", show_default=True, type=click.Path(file_okay=False),
+              help="Directory that receives the new backup directory.")
+def backup_command(destination: str) -> None:
+    """Back up the database and the uploaded files, with a manifest of sha256s (safe while serving)."""
+    from pathlib import Path
+
+    from app.backup import backup
+
+    target = backup(current_app.config["DATABASE_URL"], Path(current_app.config["UPLOAD_DIR"]), Path(destination))
+    click.echo(f"Backup written to {target}")
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("source", type=click.Path(exists=True, file_okay=False))
+@click.option("--yes", is_flag=True, help="Replace the current database and uploads without asking.")
+def restore_command(source: str, yes: bool) -> None:
+    """Restore a backup over the current database and uploads (stop the service first), then verify the trail."""
+    from pathlib import Path
+
+    from app.backup import BackupError, check, restore
+    from workflow import audit
+
+    try:
+        check(Path(source))
+        if not yes:
+            click.confirm("This replaces the current database and uploaded files. Continue?", abort=True)
+        current_app.extensions["db_engine"].dispose()  # no pooled connection may outlive the old database
+        manifest = restore(Path(source), current_app.config["DATABASE_URL"], Path(current_app.config["UPLOAD_DIR"]))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Restored the backup of {manifest['created_at']} ({len(manifest['uploads'])} files).")
+    raise SystemExit(audit.cli_verify(current_app.config["DATABASE_URL"]))
+
+
 def register(app: Flask) -> None:
-    for command in (init_db, demo, create_user, create_token, revoke_token, audit_verify):
+    for command in (init_db, demo, create_user, create_token, revoke_token, audit_verify, backup_command,
+                    restore_command):
         app.cli.add_command(command)

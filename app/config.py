@@ -56,6 +56,12 @@ def default_config() -> dict[str, object]:
         # Checkpoint signing (docs/security.md): the private key lives only where the checkpoint job runs.
         "AUDIT_SIGNING_KEY_FILE": os.environ.get("AUDIT_SIGNING_KEY_FILE"),
         "AUDIT_PUBLIC_KEY_FILE": os.environ.get("AUDIT_PUBLIC_KEY_FILE"),
+        # Database waits, in ms, well below the worker timeout (gunicorn: 30 s): a request stuck behind a lock
+        # or an outage gets a 503 with Retry-After instead of a killed worker (docs/operations.md).
+        "DB_BUSY_TIMEOUT_MS": int(os.environ.get("DB_BUSY_TIMEOUT_MS", 5_000)),  # SQLite write lock
+        "DB_LOCK_TIMEOUT_MS": int(os.environ.get("DB_LOCK_TIMEOUT_MS", 5_000)),  # PostgreSQL lock_timeout
+        "DB_STATEMENT_TIMEOUT_MS": int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", 20_000)),  # statement_timeout
+        "RETRY_AFTER_SECONDS": int(os.environ.get("RETRY_AFTER_SECONDS", 5)),
     }
 
 

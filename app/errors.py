@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from app.i18n import tr
@@ -22,6 +24,18 @@ TITLES = {
     405: _l("Method not allowed"), 409: _l("Conflict"), 413: _l("File too large"),
     422: _l("Cannot be processed"), 429: _l("Too many attempts"), 500: _l("Something went wrong"),
 }
+# Lock and statement timeouts, a busy SQLite database, a lost connection, an exhausted pool: try again later.
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeout)
+UNAVAILABLE_TITLE = {"vi": "Hệ thống đang bận", "en": "The system is busy"}
+# The outcome of a write is unknown here (the failure may have hit its commit): never claim "not saved".
+UNAVAILABLE = {"vi": "Cơ sở dữ liệu đang bận hoặc tạm thời không truy cập được. Vui lòng thử lại sau ít phút. "
+                     "Nếu bạn vừa gửi một thay đổi, hãy mở lại hồ sơ để kiểm tra trước khi gửi lại.",
+               "en": "The database is busy or briefly unreachable. Please try again in a few minutes. If you "
+                     "had just sent a change, open the proposal again to check it before sending it again."}
+
+
+CONCURRENT = {"vi": "Một thay đổi khác vừa được ghi cùng lúc; thay đổi của bạn chưa được lưu, vui lòng thử lại.",
+              "en": "Another change was saved at the same moment; yours was not saved, please try again."}
 
 
 def _messages() -> dict[int, str]:
@@ -52,6 +66,13 @@ def workflow_reasons(exc: Exception) -> list[str]:
     if isinstance(exc, InvalidInput):
         return [f"{name}: {tr(msg)}" for name, msg in exc.errors.items()]
     return []
+
+
+def _reset_session() -> None:
+    """Roll back a failed transaction first: the error page itself reads (the user, unit names)."""
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
 
 
 def error_response(status: int, message: str | None = None, reasons: list[str] | None = None) -> Any:
@@ -101,7 +122,34 @@ def register(app: Flask) -> None:
     def _invalid(exc: InvalidInput) -> Any:
         return error_response(422, reasons=workflow_reasons(exc))
 
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError) -> Any:
+        # A concurrent request took the same unique value first; nothing of this request was saved.
+        app.logger.warning("integrity conflict on %s: %s", request.path, exc.orig)
+        _reset_session()
+        return error_response(409, tr(CONCURRENT))
+
+    def _unavailable(exc: Exception) -> Any:
+        app.logger.warning("database unavailable on %s: %s", request.path, exc)
+        _reset_session()
+        if request.path.startswith("/api/"):
+            response = jsonify(error=tr(UNAVAILABLE), reasons=[])
+        else:
+            try:
+                page = render_template("error.html", status=503, title=tr(UNAVAILABLE_TITLE),
+                                       message=tr(UNAVAILABLE), reasons=[])
+            except UNAVAILABLE_ERRORS:  # the page's header needs the database too (the user): plain text
+                page = f"<!doctype html><meta charset=utf-8><h1>{tr(UNAVAILABLE_TITLE)}</h1><p>{tr(UNAVAILABLE)}</p>"
+            response = app.make_response(page)
+        response.status_code = 503
+        response.headers["Retry-After"] = str(app.config["RETRY_AFTER_SECONDS"])
+        return response
+
+    for error_class in UNAVAILABLE_ERRORS:
+        app.register_error_handler(error_class, _unavailable)
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
         app.logger.exception("unhandled error on %s", request.path)
+        _reset_session()
         return error_response(500)

@@ -6,7 +6,7 @@ the response is a success (status below 400), before the response leaves; anythi
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -15,7 +15,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow.storage import create_db_engine
+from app.uploads import PENDING_UPLOADS, sweep_uncommitted
+from workflow.storage import create_db_engine, read_only
 
 babel = Babel()
 csrf = CSRFProtect()
@@ -24,19 +25,28 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])  # storage: RA
 
 
 def init_db(app: Flask) -> None:
-    engine = create_db_engine(app.config["DATABASE_URL"])
+    engine = create_db_engine(app.config["DATABASE_URL"], busy_timeout_ms=app.config["DB_BUSY_TIMEOUT_MS"],
+                              lock_timeout_ms=app.config["DB_LOCK_TIMEOUT_MS"],
+                              statement_timeout_ms=app.config["DB_STATEMENT_TIMEOUT_MS"])
     app.extensions["db_engine"] = engine
     app.extensions["db_sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    # GET and HEAD only read: on SQLite their transactions never take (or wait for) the write lock.
+    app.extensions["db_read_sessionmaker"] = sessionmaker(bind=read_only(engine), expire_on_commit=False)
 
     @app.after_request
     def _commit(response: Response) -> Response:
         session: Session | None = g.get("db_session")
         if session is not None and response.status_code < 400 and not g.get("db_rollback"):
-            session.commit()  # a failure here propagates to the error handlers; teardown rolls back
+            try:
+                session.commit()
+            except Exception as exc:  # answered like an error in the view (409, 503...); teardown rolls back
+                return current_app.make_response(current_app.handle_user_exception(exc))
+            g.pop(PENDING_UPLOADS, None)  # committed: the files stored by this request are kept
         return response
 
     @app.teardown_request
     def _close_session(exc: BaseException | None) -> None:
+        sweep_uncommitted()
         session: Session | None = g.pop("db_session", None)
         if session is not None:
             session.rollback()  # no-op after a commit
@@ -68,7 +78,8 @@ def db_engine() -> Engine:
 def db_session() -> Session:
     """The request's session, opened on first use."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["db_sessionmaker"]()
+        reading = request.method in ("GET", "HEAD") if has_request_context() else False
+        g.db_session = current_app.extensions["db_read_sessionmaker" if reading else "db_sessionmaker"]()
     return g.db_session
 
 

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import IO
 
 import filetype
-from flask import current_app
+from flask import current_app, g, has_request_context
 
 # Detected MIME type -> extension. DOCX/XLSX are ZIP containers that filetype recognises by their parts.
+PENDING_UPLOADS = "uploads_pending"
 ALLOWED = {
     "application/pdf": "pdf",
     "image/jpeg": "jpg",
@@ -59,7 +60,15 @@ def store(stream: IO[bytes]) -> tuple[str, str, int, str]:
     tmp = target.with_suffix(".part")
     tmp.write_bytes(data)
     os.replace(tmp, target)
+    if has_request_context():  # swept at the request's end unless its transaction commits (see app.extensions)
+        g.setdefault(PENDING_UPLOADS, []).append(stored)
     return stored, mime, len(data), hashlib.sha256(data).hexdigest()
+
+
+def sweep_uncommitted() -> None:
+    """Remove the files this request stored when its transaction did not commit (no row, no file)."""
+    for stored_name in g.pop(PENDING_UPLOADS, []):
+        discard(stored_name)
 
 
 def path_of(stored_name: str) -> Path:

@@ -128,8 +128,9 @@ def _lock(session: Session, subject: WorkflowMixin) -> None:
     if locked is None:
         raise Conflict({"vi": "Hồ sơ không còn tồn tại", "en": "It no longer exists"})
     if locked != subject.wf_version:
+        # The rows must be consumed: an unread ORM result refreshes nothing (a waiter would decide on stale data).
         session.execute(select(cls).where(_where_identity(cls, identity))
-                        .execution_options(populate_existing=True))
+                        .execution_options(populate_existing=True)).scalars().all()
 
 
 @lru_cache(maxsize=64)
@@ -155,7 +156,7 @@ def _store(session: Session, subject: WorkflowMixin, step: Step | None) -> None:
     result = session.connection().execute(_store_statement(subject_class),
                                           {**values, **params, "locked_version": subject.wf_version})
     if result.rowcount != 1:  # cannot happen while the row is locked; never let a write go unchecked
-        raise Conflict(_CHANGED_FIRST)
+        raise Conflict(_CHANGED_FIRST, current_version=subject.wf_version, current_state=subject.wf_state)
     for key, value in values.items():
         set_committed_value(subject, key, value)
 

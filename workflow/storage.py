@@ -91,20 +91,26 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine with the settings GrantFlow relies on (SQLite: WAL, foreign keys, busy timeout)."""
+def create_db_engine(url: str, *, busy_timeout_ms: int = 30_000, lock_timeout_ms: int | None = None,
+                     statement_timeout_ms: int | None = None, **kwargs: Any) -> Engine:
+    """An engine with the settings GrantFlow relies on (SQLite: WAL, foreign keys, busy timeout). PostgreSQL
+    lock and statement timeouts are set when given (the web app gives them; batch commands run unbounded)."""
     from sqlalchemy import create_engine
 
     if is_sqlite(url):
-        kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", busy_timeout_ms / 1000)
         engine = create_engine(url, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_timeout_ms)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    timeouts = {"lock_timeout": lock_timeout_ms, "statement_timeout": statement_timeout_ms}
+    options = " ".join(f"-c {name}={int(ms)}" for name, ms in timeouts.items() if ms is not None)
+    if options and url.startswith("postgresql"):
+        kwargs.setdefault("connect_args", {}).setdefault("options", options)
     return create_engine(url, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not pysqlite, decide when transactions begin, so BEGIN IMMEDIATE is possible.
@@ -113,7 +119,7 @@ def _configure_sqlite(engine: Engine) -> None:
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

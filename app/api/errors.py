@@ -12,7 +12,8 @@ from typing import Any
 
 from flask import Response, current_app, jsonify, request
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from workflow.errors import Conflict, InvalidInput, Refused
@@ -154,6 +155,15 @@ def from_integrity(exc: IntegrityError) -> Response:
     return error_response(409, CONCURRENT, [reason("conflict", CONCURRENT)])
 
 
+def from_unavailable(exc: Exception) -> Response:
+    from app.errors import UNAVAILABLE
+
+    current_app.logger.warning("database unavailable in the API: %s", exc)
+    response = error_response(503, UNAVAILABLE, [reason("unavailable", UNAVAILABLE)])
+    response.headers["Retry-After"] = str(current_app.config["RETRY_AFTER_SECONDS"])
+    return response
+
+
 def from_unexpected(exc: Exception) -> Response:
     current_app.logger.exception("unhandled error in the API", exc_info=exc)
     return error_response(500, HTTP_MESSAGES[500])
@@ -166,5 +176,8 @@ HANDLERS = (
     (InvalidInput, from_invalid_input),
     (HTTPException, from_http),
     (IntegrityError, from_integrity),
+    (OperationalError, from_unavailable),
+    (InterfaceError, from_unavailable),
+    (PoolTimeout, from_unavailable),
     (Exception, from_unexpected),
 )

@@ -24,6 +24,7 @@ from pydantic import (
     create_model,
 )
 
+from app.api.spec import MAX_ID
 from app.models.proposals import ATTACHMENT_KINDS, CATEGORIES, SECTORS
 from workflow.definitions import InputSpec
 from workflow.registry import Registry, default_registry
@@ -45,6 +46,8 @@ def _iso_date_only(value: Any) -> Any:
 
 
 Money = Annotated[StrictInt, Field(ge=0, le=MAX_VND, description="Integer VND")]
+RowId = Annotated[StrictInt, Field(ge=1, le=MAX_ID, description="A row's id")]  # what an INTEGER key can hold
+BigInt = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]  # what a BIGINT column can hold
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refuse it as input rather than fail on insert
 
@@ -88,7 +91,7 @@ def _no_null_defaults(schema: dict[str, Any]) -> None:
 
 STRICT_INPUT = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
 ExpectedVersion = Annotated[StrictInt | None, Field(
-    default=None, ge=1, description="The version the caller last saw; a stale one is a 409")]
+    default=None, ge=1, le=MAX_ID, description="The version the caller last saw; a stale one is a 409")]
 
 # commune_code may be omitted on create: the organisation's commune is used.
 ProposalCreate = create_model(  # type: ignore[call-overload]
@@ -137,14 +140,15 @@ def _input_annotation(spec: InputSpec) -> Any:
     if spec.type == "money":
         return Annotated[StrictInt, Field(**{"ge": 0, "le": MAX_VND, **bounds}, description="Integer VND")]
     if spec.type in ("int", "percent"):
-        return Annotated[StrictInt, Field(**{**({"ge": 0, "le": 100} if spec.type == "percent" else {}), **bounds})]
+        limits = {"ge": 0, "le": 100} if spec.type == "percent" else {"ge": -MAX_ID - 1, "le": MAX_ID}
+        return Annotated[StrictInt, Field(**{**limits, **bounds})]
     if spec.type == "date":
         return IsoDate
     if spec.type == "bool":
         return StrictBool
     if spec.type == "choice":
         return Literal[tuple(spec.choices or ())]
-    return Annotated[list[text(100) | StrictInt], Field(min_length=1)]  # user_list
+    return Annotated[list[text(100) | RowId], Field(min_length=1)]  # user_list
 
 
 def _camel(name: str) -> str:
@@ -168,10 +172,14 @@ def _action_models(registry: Registry) -> dict[str, tuple[str, type[BaseModel]]]
             specs = inputs.setdefault(rule.trigger, {})
             for name in rule.requires:
                 specs[name] = compiled.input_specs[name]
+    from app.actions import OPTIONAL_INPUTS
+
     models = {}
     for trigger, specs in inputs.items():
         fields = {name: (_input_annotation(spec), Field(default=None, description=(
             spec.title.get("en") if spec.title else name))) for name, spec in sorted(specs.items())}
+        for extra in OPTIONAL_INPUTS.get(trigger, []):  # e.g. approve_funding's envelope_id: a row's id
+            fields[extra.name] = (RowId | None, Field(default=None, description=extra.title["en"]))
         model = create_model(f"{_camel(trigger)}Action", __config__=STRICT_INPUT,  # type: ignore[call-overload]
                              expected_version=ExpectedVersion, **fields)
         models[trigger] = (titles[trigger], model)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from app.access import requires
 from app.api import bp
 from app.api import errors as api_errors
-from app.api.schemas import STRICT_INPUT, ExpectedVersion, IsoDate, LongText, Money, text
+from app.api.schemas import STRICT_INPUT, BigInt, ExpectedVersion, IsoDate, LongText, Money, RowId, text
 from app.api.spec import documented
 from app.extensions import db_session
 from app.models import BudgetEnvelope
@@ -34,7 +34,7 @@ ALL_ERRORS = (401, 403, 404, 409, 422)
 
 class MemberIn(BaseModel):
     model_config = STRICT_INPUT
-    user_id: StrictInt
+    user_id: RowId
     expected_version: ExpectedVersion = None
 
 
@@ -87,8 +87,8 @@ class ChangeDecisionIn(BaseModel):
 class IndicatorIn(BaseModel):
     model_config = STRICT_INPUT
     key: StrictStr
-    target: StrictBool | StrictInt | None = None
-    actual: StrictBool | StrictInt | None = None
+    target: StrictBool | BigInt | None = None
+    actual: StrictBool | BigInt | None = None
     expected_version: ExpectedVersion = None
 
 
@@ -101,8 +101,8 @@ class EnvelopeIn(BaseModel):
 
 class BulkIn(BaseModel):
     model_config = STRICT_INPUT
-    envelope_id: StrictInt
-    proposal_ids: Annotated[list[StrictInt], Field(min_length=1)]
+    envelope_id: RowId
+    proposal_ids: Annotated[list[RowId], Field(min_length=1)]
     decision_number: text(255, min_length=1)  # type: ignore[valid-type]
     decision_date: IsoDate
 

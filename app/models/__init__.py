@@ -2,6 +2,7 @@
 
 from app.models.notifications import Notification, NotificationDelivery, NotificationPreference
 from app.models.proposals import CATEGORIES, ORGANISATION_KINDS, SECTORS, Attachment, Proposal
+from app.models.reliability import IdempotencyKey, ProposalCodeCounter
 from app.models.rounds import FUNDS, PlanRound
 from app.models.stages import (
     Advance,
@@ -23,4 +24,5 @@ __all__ = [
     "ScoreSheet",
     "Notification", "NotificationDelivery", "NotificationPreference",
     "FUNDS", "PlanRound",
+    "IdempotencyKey", "ProposalCodeCounter",
 ]

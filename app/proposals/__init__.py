@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from functools import partial
 from typing import Any
 
@@ -21,11 +23,12 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.access import requires
-from app.actions import perform
+from app.actions import OPTIONAL_INPUTS, perform
 from app.errors import refused_status, workflow_reasons
 from app.extensions import db_session
 from app.formatting import vnd
 from app.i18n import lang, tr
+from app.idempotency import claim, complete, new_key, valid_key
 from app.lifecycle_svg import render as render_lifecycle
 from app.models import Attachment, Proposal, Unit, User
 from app.models.proposals import ACCEPTANCE_KINDS, DOSSIER_KINDS, fold
@@ -44,6 +47,8 @@ from workflow.permissions import covering_grants
 from workflow.registry import default_registry
 
 bp = Blueprint("proposals", __name__)
+STALE_FORM = {"vi": "Biểu mẫu thiếu phiên bản hồ sơ hoặc đã cũ; hãy tải lại trang",
+              "en": "The form has no valid version of the proposal or is out of date; reload the page"}
 PER_PAGE = 20
 SORTS = {"code": Proposal.code, "title": Proposal.title, "year": Proposal.year,
          "requested": Proposal.requested_support, "state": Proposal.wf_state}  # ?sort=key or -key
@@ -66,7 +71,7 @@ def filtered(args: Any) -> Any:
         stmt = stmt.where((Proposal.district_code == unit) | (Proposal.commune_code == unit))
     if args.get("category"):
         stmt = stmt.where(Proposal.category == args["category"])
-    if args.get("year", "").isdigit():
+    if re.fullmatch(r"[0-9]{4}", args.get("year", "")):  # a plan year; anything else ("²", 10**20) is ignored
         stmt = stmt.where(Proposal.year == int(args["year"]))
     for word in fold(args.get("q", "")).split()[:8]:
         escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -118,20 +123,28 @@ def new() -> Any:
     if request.method == "GET":
         form.year.data = form.year.data or workflow_year_default()
         form.commune_code.data = current_user.organisation.commune_code
+        form.idempotency_key.data = new_key()
         return _render_form(form, None)
     refusal = commune_refusal(session, form.commune_code.data or None, today())
     if not form.validate() or refusal:
         if refusal:
             form.commune_code.errors = [tr(refusal)]
         return _render_form(form, None, 422)
+    key = form.idempotency_key.data or ""
+    earlier = claim(session, current_user.id, key, "POST", request.path) if valid_key(key) else None
+    if earlier is not None and earlier.location:  # the same form sent twice: show the draft it created
+        return redirect(earlier.location, 303)
     try:
         proposal = create_proposal(session, current_user, form.values(),
                                    province_code=current_app.config["PROVINCE_CODE"], request_id=request_id())
     except WorkflowError as exc:
         session.rollback()
         return _render_form(form, None, _status(exc), workflow_reasons(exc))
+    location = url_for("proposals.detail", pid=proposal.id)
+    if earlier is None and valid_key(key):
+        complete(session, current_user.id, key, 303, location)
     flash(_("Draft %(code)s created.", code=proposal.code), "success")
-    return redirect(url_for("proposals.detail", pid=proposal.id), 303)
+    return redirect(location, 303)
 
 
 def _status(exc: Exception) -> int:
@@ -229,7 +242,10 @@ def edit(pid: int) -> Any:
         return _render_form(form, proposal)
     if not form.validate():
         return _render_form(form, proposal, 422)
-    version = request.form.get("expected_version", type=int)
+    version_given = request.form.get("expected_version", "")
+    if not (version_given.isascii() and version_given.isdigit()):
+        return _render_form(form, proposal, 409, [tr(STALE_FORM)])
+    version = int(version_given)
     try:
         edit_proposal(session, proposal, current_user, form.values(), version, request_id=request_id())
     except WorkflowError as exc:
@@ -247,7 +263,10 @@ def action(pid: int, trigger: str) -> Any:
     compiled = default_registry().for_subject(proposal)
     explanation = compiled.explain(proposal, current_user.actor(), trigger, session=session)
     requires_ = explanation.requires
-    form = action_form(requires_, compiled.input_specs, request.form if request.method == "POST" else None)
+    optional = {extra.name: (tr(extra.title), extra.choices(session, proposal))
+                for extra in OPTIONAL_INPUTS.get(trigger, [])}
+    form = action_form(requires_, compiled.input_specs, request.form if request.method == "POST" else None,
+                       optional=optional)
     title = _action_title(compiled, trigger)
     if request.method == "GET":
         if not explanation.allowed:
@@ -257,6 +276,7 @@ def action(pid: int, trigger: str) -> Any:
         form.expected_version.data = proposal.wf_version
         return _render_action(proposal, form, trigger, title)
     inputs = {name: request.form.get(name, "") for name in requires_}
+    inputs.update({name: request.form[name] for name in optional if request.form.get(name)})
     for name in requires_:
         spec = compiled.input_specs.get(name)
         if spec is not None and spec.type == "bool":

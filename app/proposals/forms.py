@@ -78,6 +78,7 @@ class ProposalForm(FlaskForm):
     priority_region = BooleanField(_l("Priority region (highland, ethnic-minority, poor or new-rural area)"))
     priority_sector = BooleanField(_l("Priority sector"))
     expected_version = HiddenField()
+    idempotency_key = HiddenField()  # new drafts only: a double submit creates one draft
 
     def __init__(self, communes: list[SelectChoice], *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -95,8 +96,10 @@ class ProposalForm(FlaskForm):
             raise ValidationError(str(_l("Support plus counterpart funds must equal the total cost.")))
 
     def values(self) -> dict[str, Any]:
-        return {name: field.data for name, field in self._fields.items()
-                if name not in ("csrf_token", "expected_version")}
+        # A text field left out of the post (not merely empty) is empty text, never NULL.
+        return {name: "" if field.data is None and isinstance(field, StringField) else field.data
+                for name, field in self._fields.items()
+                if name not in ("csrf_token", "expected_version", "idempotency_key")}
 
 
 class UploadForm(FlaskForm):
@@ -108,7 +111,8 @@ class UploadForm(FlaskForm):
         self.kind.choices = [SelectChoice(k, tr(ATTACHMENT_KINDS[k])) for k in kinds]
 
 
-def action_form(requires: tuple[str, ...], specs: dict[str, InputSpec], formdata: Any = None) -> FlaskForm:
+def action_form(requires: tuple[str, ...], specs: dict[str, InputSpec], formdata: Any = None,
+                optional: dict[str, tuple[str, list[tuple[str, str]]]] | None = None) -> FlaskForm:
     """A form with exactly the transition's inputs (field name = input name) plus expected_version.
 
     Values are validated by the engine (workflow.inputs), so the rules live in one place; fields here only
@@ -134,4 +138,8 @@ def action_form(requires: tuple[str, ...], specs: dict[str, InputSpec], formdata
         else:
             field = StringField(label)
         setattr(ActionForm, name, field)
+    for name, (label, choices) in (optional or {}).items():  # choices the handler offers (e.g. an envelope)
+        if len(choices) > 1:
+            options = [SelectChoice("", "—"), *(SelectChoice(value, text) for value, text in choices)]
+            setattr(ActionForm, name, SelectField(label, choices=options, validate_choice=False))
     return ActionForm(formdata=formdata)

@@ -6,11 +6,11 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.models import Attachment, Proposal, User
+from app.models import Attachment, Proposal, ProposalCodeCounter, User
 from app.models.proposals import EDITABLE_FIELDS, district_of
 from app.models.units import Unit, UnitHistory
 from app.review.deadlines import today
@@ -21,14 +21,13 @@ from workflow.permissions import Actor
 from workflow.registry import default_registry
 
 WORKFLOW = "khuyen-cong-local"
-CODE_ATTEMPTS = 3
 RECORDED_AMOUNTS = ("requested_support", "total_cost")  # in the create event: verify holds the row to them
 
 
-def workflow_on(day: dt.date) -> CompiledWorkflow:
-    """The lifecycle a proposal created on ``day`` runs: by date (effective_from in the definitions), never by
-    plan year. Web, API and demo all come through here (create_proposal)."""
-    return default_registry().for_date(WORKFLOW, day)
+def workflow_on(day: dt.date, workflow: str = WORKFLOW) -> CompiledWorkflow:
+    """The lifecycle version a proposal created on ``day`` runs: by date (effective_from in the definitions),
+    never by plan year. Web, API, demo and rounds all come through here (create_proposal)."""
+    return default_registry().for_date(workflow, day)
 
 
 def commune_refusal(session: Session, code: str | None, day: dt.date) -> dict[str, str] | None:
@@ -50,10 +49,28 @@ def commune_refusal(session: Session, code: str | None, day: dt.date) -> dict[st
 
 
 def next_code(session: Session, year: int) -> str:
+    """The year's next code from its counter row. The UPDATE holds the row's lock until the caller's
+    transaction ends, so concurrent creates take consecutive numbers instead of racing on max() + 1."""
+    bump = (update(ProposalCodeCounter).where(ProposalCodeCounter.year == year)
+            .values(last_number=ProposalCodeCounter.last_number + 1)
+            .returning(ProposalCodeCounter.last_number))
+    number = session.execute(bump).scalar()
+    if number is None:  # the year's first code: start after any code already given (data from before 0004)
+        try:
+            with session.begin_nested():
+                session.add(ProposalCodeCounter(year=year, last_number=_highest_number(session, year)))
+        except IntegrityError:
+            pass  # a concurrent create started the counter first; the UPDATE below waits for it
+        number = session.execute(bump).scalar_one()
+    return f"KC-{year}-{number:04d}"
+
+
+def _highest_number(session: Session, year: int) -> int:
     prefix = f"KC-{year}-"
-    last = session.scalar(select(func.max(Proposal.code)).where(Proposal.code.like(prefix + "%")))
-    number = int(last.removeprefix(prefix)) + 1 if last else 1
-    return f"{prefix}{number:04d}"
+    codes = session.scalars(select(Proposal.code).where(Proposal.code.like(prefix + "%"))
+                            .order_by(func.length(Proposal.code).desc(), Proposal.code.desc()).limit(1)).all()
+    suffix = codes[0].removeprefix(prefix) if codes else ""
+    return int(suffix) if suffix.isdigit() else 0
 
 
 def create_proposal(session: Session, user: User, fields: Mapping[str, Any], *, province_code: str,
@@ -66,25 +83,16 @@ def create_proposal(session: Session, user: User, fields: Mapping[str, Any], *, 
     if user.organisation is None:
         raise ValueError("only a user acting for an organisation can create a proposal")
     values = {k: v for k, v in fields.items() if k in EDITABLE_FIELDS and k != "commune_code"}
-    proposal = Proposal(organisation=user.organisation, created_by=user, **values)
+    plan_round = round_for_new_proposal(session, province_code, values["year"], fields.get("round_id"))
+    if plan_round is not None:  # filed into a plan round: the round's fund names the lifecycle, its year the plan
+        values.update(round_id=plan_round.id, fund=plan_round.fund, year=plan_round.plan_year)
+    code = next_code(session, values["year"])  # before the new row joins the session (autoflush)
+    proposal = Proposal(code=code, organisation=user.organisation, created_by=user, **values)
     proposal.locate(session, fields.get("commune_code") or user.organisation.commune_code, province_code)
-    workflow = WORKFLOW
-    plan_round = round_for_new_proposal(session, province_code, proposal.year, fields.get("round_id"))
-    if plan_round is not None:  # filed into a plan round: the round's fund decides the lifecycle
-        proposal.round_id, proposal.fund, proposal.year = plan_round.id, plan_round.fund, plan_round.plan_year
-        workflow = FUND_WORKFLOWS[plan_round.fund]
-    compiled = default_registry().for_date(workflow, created_on or today())
-    for attempt in range(CODE_ATTEMPTS):
-        proposal.code = next_code(session, proposal.year)
-        try:
-            with session.begin_nested():  # two concurrent drafts may pick the same next code
-                operations.create(session, proposal, user.actor(), compiled, request_id=request_id,
-                                  inputs={name: getattr(proposal, name) for name in RECORDED_AMOUNTS})
-            return proposal
-        except IntegrityError:
-            if attempt == CODE_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    workflow = FUND_WORKFLOWS[plan_round.fund] if plan_round is not None else WORKFLOW
+    operations.create(session, proposal, user.actor(), workflow_on(created_on or today(), workflow),
+                      request_id=request_id, inputs={name: getattr(proposal, name) for name in RECORDED_AMOUNTS})
+    return proposal
 
 
 def edit_proposal(session: Session, proposal: Proposal, user: User, changes: Mapping[str, Any],

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.actions import handles, perform
+from app.actions import OPTIONAL_INPUTS, OptionalInput, handles, perform
 from app.formatting import vnd
 from app.models.proposals import Proposal
 from app.models.stages import BudgetEnvelope, Funding
@@ -108,7 +108,8 @@ def envelopes(session: Session, province: str, year: int | None = None) -> list[
 def envelope_for(session: Session, proposal: Proposal, envelope_id: Any = None) -> BudgetEnvelope:
     """The envelope named, else the only one of the proposal's province and year."""
     if envelope_id not in (None, ""):
-        chosen = clean({"envelope_id": envelope_id}, {"envelope_id": InputSpec(type="int", min=1)})["envelope_id"]
+        chosen = clean({"envelope_id": envelope_id},
+                       {"envelope_id": InputSpec(type="int", min=1, max=2**31 - 1)})["envelope_id"]
         envelope = session.get(BudgetEnvelope, chosen)
         if envelope is None or envelope.province_code != proposal.province_code:
             raise InvalidInput({"envelope_id": msg("Không có dự toán này", "No such budget envelope")})
@@ -141,6 +142,16 @@ def amount_problem(proposal: Proposal, amount: int) -> dict[str, str] | None:
         return msg(f"Kinh phí duyệt {vnd(amount)} lớn hơn kinh phí đề nghị {vnd(proposal.requested_support)}",
                    f"Approved {vnd(amount)} is above the requested {vnd(proposal.requested_support)}")
     return cap_problem(proposal, proposal.requested_support) or cap_problem(proposal, amount)
+
+
+def envelope_choices(session: Session, proposal: Proposal) -> list[tuple[str, str]]:
+    return [(str(e.id), f"{e.fund} ({e.year}): {vnd(e.amount - e.committed)}")
+            for e in envelopes(session, proposal.province_code, proposal.year)]
+
+
+OPTIONAL_INPUTS["approve_funding"] = [OptionalInput(
+    "envelope_id", {"vi": "Dự toán kinh phí (khi năm có nhiều dự toán)",
+                    "en": "Budget envelope (when the year has several)"}, envelope_choices)]
 
 
 @handles("approve_funding")

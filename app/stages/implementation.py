@@ -6,6 +6,7 @@ progress is above MACHINERY_PROGRESS_PERCENT (Circular 36/2013 practice, see dom
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from collections.abc import Mapping
@@ -293,20 +294,22 @@ def _apply_change(session: Session, funding: Funding, envelope: BudgetEnvelope |
 
 # --- transitions that record money and dates ---------------------------------------------------------------
 
-def _add_months(day: dt.date, months: int) -> dt.date:
+def _add_months(day: dt.date, months: int) -> dt.date | None:
+    """The same day ``months`` later (the month's last day when shorter); None past the calendar's end."""
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return day.replace(year=year, month=month, day=min(day.day, last))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
+    if year > dt.MAXYEAR:
+        return None
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _record_contract(session: Session, proposal: Any, cleaned: dict[str, Any], funding: Funding) -> None:
+    end = funding.end_date or _add_months(cleaned["contract_date"], proposal.duration_months)
+    if end is None:
+        raise InvalidInput({"contract_date": msg("Ngày ký hợp đồng không hợp lệ: ngày kết thúc vượt quá năm 9999",
+                                                 "Invalid contract date: the end date would pass the year 9999")})
     funding.contract_number, funding.contract_date = cleaned["contract_number"], cleaned["contract_date"]
-    funding.end_date = funding.end_date or _add_months(cleaned["contract_date"], proposal.duration_months)
+    funding.end_date = end
 
 
 def committee_members(text: str) -> list[str]:

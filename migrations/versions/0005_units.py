@@ -1,7 +1,7 @@
 """units over time: validity of each unit, the periods a code has named, the successor table
 
 Revision ID: 0005_units
-Revises: 0003_stages
+Revises: 0004_reliability
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0005_units'
-down_revision = "0003_stages"
+down_revision = "0004_reliability"
 branch_labels = None
 depends_on = None
 

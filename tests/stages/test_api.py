@@ -150,3 +150,19 @@ def test_implementation_through_the_api(client, db, people, walk, make_proposal,
     not_now = client.post(f"/api/v1/proposals/{proposal.id}/council/sheets", json={"points": GOOD},
                           headers=bearer(people.members[0]))
     assert not_now.status_code == 409
+
+
+def test_approve_funding_chooses_among_two_envelopes_of_a_year(client, db, people, walk, make_proposal, bearer):
+    proposal = walk.to_shortlist(make_proposal(people.applicant))
+    walk.envelope(fund="Kinh phí khuyến công địa phương A")
+    second = walk.envelope(fund="Kinh phí khuyến công địa phương B")
+    pid, chosen = proposal.id, second.id
+    body = {"approved_amount": 100_000_000, "decision_number": "QĐ 9/QĐ-SCT", "decision_date": "2026-03-01"}
+    url = f"/api/v1/proposals/{pid}/actions/approve_funding"
+    unchosen = client.post(url, json=body, headers=bearer(people.director))
+    assert unchosen.status_code == 422 and unchosen.json["reasons"][0]["subject"] == "envelope_id"
+    approved = client.post(url, json={**body, "envelope_id": chosen}, headers=bearer(people.director))
+    assert approved.status_code == 200, approved.json
+    funding = db.scalar(select(Funding).where(Funding.proposal_id == pid))
+    assert funding.envelope_id == chosen
+    assert db.get(BudgetEnvelope, chosen, populate_existing=True).committed == 100_000_000

@@ -213,3 +213,13 @@ def test_termination_gives_unadvanced_money_back(db, people, walk, make_proposal
     walk.fire(proposal, "terminate", people.director, reason="Cơ sở ngừng sản xuất")
     db.refresh(envelope)
     assert proposal.wf_state == "terminated" and envelope.committed == 50_000_000
+
+
+def test_a_contract_date_whose_end_passes_year_9999_is_refused_not_a_crash(db, people, walk, make_proposal):
+    proposal = walk.to_shortlist(make_proposal(people.applicant))
+    walk.fund(proposal, walk.envelope())
+    with pytest.raises(InvalidInput) as caught:
+        walk.fire(proposal, "sign_contract", people.officer, contract_number="HĐ 1", contract_date="9999-12-31")
+    assert "contract_date" in caught.value.errors
+    db.rollback()
+    assert (funding_row(db, proposal).contract_date, proposal.wf_state) == (None, "funded")

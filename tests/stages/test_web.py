@@ -7,7 +7,7 @@ import re
 from conftest import csrf_token, login
 from sqlalchemy import func, select
 
-from app.models import Advance, BudgetEnvelope, CouncilMember, ProgressReport, ScoreSheet
+from app.models import Advance, BudgetEnvelope, CouncilMember, Funding, ProgressReport, ScoreSheet
 from tests.stages.conftest import GOOD
 
 
@@ -167,3 +167,21 @@ def test_stage_panels_speak_english_too(client, db, people, walk, make_proposal)
     refused = client.post(f"/implementation/{proposal.id}/advances",
                           data={"amount": "500000000", "csrf_token": csrf_token(client, page)})
     assert refused.status_code == 422 and "may be advanced only above 70% confirmed progress" in refused.get_data(as_text=True)
+
+
+def test_the_approve_funding_form_offers_the_years_envelopes(client, db, people, walk, make_proposal):
+    proposal = walk.to_shortlist(make_proposal(people.applicant))
+    walk.envelope(fund="Kinh phí khuyến công địa phương A")
+    second = walk.envelope(fund="Kinh phí khuyến công địa phương B")
+    pid, chosen = proposal.id, second.id
+    db.commit()
+    login(client, "giam_doc")
+    url = f"/proposals/{pid}/actions/approve_funding"
+    page = client.get(url).get_data(as_text=True)
+    assert 'name="envelope_id"' in page and "địa phương A" in page and "địa phương B" in page
+    token = csrf_token(client, url)
+    answer = client.post(url, data={"csrf_token": token, "approved_amount": "100.000.000",
+                                    "decision_number": "QĐ 9/QĐ-SCT", "decision_date": "2026-03-01",
+                                    "envelope_id": str(chosen)})
+    assert answer.status_code == 303, answer.get_data(as_text=True)[:800]
+    assert db.scalar(select(Funding.envelope_id).where(Funding.proposal_id == pid)) == chosen

@@ -1,0 +1,55 @@
+"""Downgrades that would drop tables holding data refuse unless forced; the alembic CLI honours DATABASE_URL."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, inspect, text
+
+from app.schema import alembic_config
+
+pytestmark = pytest.mark.faults
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_a_downgrade_over_data_refuses_unless_forced(database_url):
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO proposal_code_counter (year, last_number) VALUES (2026, 7)"))
+    engine.dispose()
+    with pytest.raises(SystemExit, match=r"proposal_code_counter \(0004_reliability\)"):
+        command.downgrade(alembic_config(database_url), "-1")
+    assert "proposal_code_counter" in _tables(database_url)  # nothing dropped
+
+    forced = alembic_config(database_url)
+    forced.cmd_opts = argparse.Namespace(x=["force=1"])
+    command.downgrade(forced, "-1")
+    assert "proposal_code_counter" not in _tables(database_url)
+
+
+def test_a_downgrade_of_empty_tables_goes_ahead(database_url):
+    command.downgrade(alembic_config(database_url), "-1")
+    assert "idempotency_key" not in _tables(database_url)
+    command.upgrade(alembic_config(database_url), "head")
+
+
+def test_the_alembic_command_line_uses_database_url(sqlite_url):
+    result = subprocess.run([sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini"), "current"],
+                            cwd=ROOT, env={**os.environ, "DATABASE_URL": sqlite_url}, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "(head)" in result.stdout  # the migrated test database, not alembic.ini's var/grantflow.sqlite
