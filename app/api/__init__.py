@@ -8,8 +8,6 @@ Other modules add endpoints by registering routes on ``bp`` with ``@documented``
 from __future__ import annotations
 
 import json
-import re
-import uuid
 from typing import Any
 
 from flask import Blueprint, Response, abort, g, jsonify, request
