@@ -3,17 +3,16 @@ verification and CSV export. Nothing here writes; auditors hold no write permiss
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from app.access import requires
-from app.audit.log import PER_PAGE, BadFilter, LogFilter, to_csv, usernames, verify
+from app.audit.log import PER_PAGE, BadFilter, LogFilter, distinct_actions, to_csv, usernames, verify
 from app.extensions import db_session
 from app.models import Proposal
+from app.paging import bounded_count
 from app.scoping import load_proposal
 from workflow import audit
 from workflow.registry import default_registry
@@ -38,13 +37,12 @@ def _csv(body: str, filename: str) -> Response:
 def index() -> Any:
     filters = _filters()
     session = db_session()
-    stmt = filters.statement(session)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    events = list(session.scalars(stmt.limit(PER_PAGE).offset((filters.page - 1) * PER_PAGE)))
-    actions = list(session.scalars(select(audit.AuditEvent.action).distinct().order_by(audit.AuditEvent.action)))
-    return render_template("audit/log.html", events=events, filters=filters, total=total,
-                           pages=max(1, math.ceil(total / PER_PAGE)), names=usernames(session, events),
-                           actions=actions, outcomes=audit.OUTCOMES)
+    count = bounded_count(session, filters.statement(session))
+    events, next_before = filters.page_of(session)
+    return render_template("audit/log.html", events=events, filters=filters, total=count.value, exact=count.exact,
+                           pages=count.pages(PER_PAGE), next_before=next_before,
+                           names=usernames(session, events), actions=distinct_actions(session),
+                           outcomes=audit.OUTCOMES)
 
 
 @bp.get("/export.csv")

@@ -31,10 +31,12 @@ from app.i18n import lang, tr
 from app.lifecycle_svg import render as render_lifecycle
 from app.models import Attachment, Proposal, Unit, User
 from app.models.proposals import ACCEPTANCE_KINDS, DOSSIER_KINDS, fold
+from app.paging import bounded_count, page_rows
 from app.proposals.forms import ProposalForm, UploadForm, action_form, commune_choices
+from app.proposals.search import search_clause
 from app.proposals.service import WORKFLOW, add_attachment, create_proposal, edit_proposal
 from app.review.deadlines import today
-from app.scoping import load_proposal, visible_proposals
+from app.scoping import load_proposal, scope_clause, visible_proposals
 from app.uploads import RejectedFile, discard, display_name, path_of, store
 from workflow.audit import events_for
 from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
@@ -44,6 +46,7 @@ from workflow.registry import default_registry
 
 bp = Blueprint("proposals", __name__)
 PER_PAGE = 20
+MAX_PAGE = 100_000
 
 
 def request_id() -> str:
@@ -73,8 +76,7 @@ def filtered(args: Any) -> Any:
     if args.get("year", "").isdigit():
         stmt = stmt.where(Proposal.year == int(args["year"]))
     for word in fold(args.get("q", "")).split()[:8]:
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(Proposal.search_text.like(f"%{escaped}%", escape="\\"))
+        stmt = stmt.where(search_clause(db_session(), word))
     return stmt
 
 
@@ -83,18 +85,19 @@ def filtered(args: Any) -> Any:
 def index() -> Any:
     session = db_session()
     stmt = filtered(request.args)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    pages = max(1, -(-total // PER_PAGE))
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
-    rows = session.scalars(stmt.order_by(Proposal.year.desc(), Proposal.code.desc())
-                           .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    years = session.scalars(select(Proposal.year).where(Proposal.id.in_(select(stmt.subquery().c.id)))
-                            .distinct().order_by(Proposal.year.desc())).all()
+    count = bounded_count(session, stmt)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+    rows, has_next = page_rows(session, stmt, Proposal.id, (Proposal.year.desc(), Proposal.code.desc()),
+                               page, PER_PAGE)
+    first, last = session.execute(select(func.min(Proposal.year), func.max(Proposal.year))
+                                  .where(scope_clause(current_user))).one()  # two index probes, not a scan
+    years = list(range(last, first - 1, -1)) if first is not None else []
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     districts = session.execute(select(Unit.code, Unit.name).where(Unit.level == "district")
                                 .order_by(Unit.code)).all()
-    return render_template("proposals/index.html", rows=rows, total=total, page=page, pages=pages,
-                           args=args, states=state_titles(), districts=districts, years=years)
+    return render_template("proposals/index.html", rows=rows, total=count.value, exact=count.exact, page=page,
+                           pages=count.pages(PER_PAGE), has_next=has_next, args=args, states=state_titles(),
+                           districts=districts, years=years)
 
 
 def workflow_year_default() -> int:
