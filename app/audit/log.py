@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, Text, cast, func, select, text
+from sqlalchemy.orm import Session, defer
 
 from app.formatting import LOCAL_TZ, local
 from app.models import Proposal, User
@@ -109,13 +109,28 @@ class LogFilter:
         stmt = self.statement(session)
         if self.after is not None:
             older = stmt.where(AuditEvent.id > self.after).order_by(None).order_by(AuditEvent.id)
-            return list(reversed(session.scalars(older.limit(PER_PAGE)).all())), self.after + 1
+            return list(reversed(_with_previews(session, older.limit(PER_PAGE)))), self.after + 1
         if self.before is not None:
             stmt = stmt.where(AuditEvent.id < self.before)
         else:
             stmt = stmt.offset((self.page - 1) * PER_PAGE)
-        events = list(session.scalars(stmt.limit(PER_PAGE + 1)))
+        events = _with_previews(session, stmt.limit(PER_PAGE + 1))
         return events[:PER_PAGE], events[PER_PAGE - 1].id if len(events) > PER_PAGE else None
+
+
+DIFF_PREVIEW = 2000  # characters of an event's changes a page shows (a checkpoint's can be megabytes)
+
+
+def _with_previews(session: Session, stmt: Select[tuple[AuditEvent]]) -> list[AuditEvent]:
+    """The events without their body, their changes cut to DIFF_PREVIEW characters by the database (as
+    ``diff_preview``), so a page costs the same whatever one event weighs."""
+    preview = func.substr(cast(AuditEvent.diff, Text), 1, DIFF_PREVIEW + 1)
+    rows = session.execute(stmt.add_columns(preview).options(defer(AuditEvent.body), defer(AuditEvent.diff)))
+    events = []
+    for event, diff in rows:
+        event.diff_preview = "" if diff in (None, "{}") else diff
+        events.append(event)
+    return events
 
 
 def distinct_actions(session: Session) -> list[str]:

@@ -75,9 +75,8 @@ def filtered(args: Any) -> Any:
         stmt = stmt.where(Proposal.category == args["category"])
     if args.get("year", "").isdigit():
         stmt = stmt.where(Proposal.year == int(args["year"]))
-    for word in fold(args.get("q", "")).split()[:8]:
-        stmt = stmt.where(search_clause(db_session(), word))
-    return stmt
+    words = fold(args.get("q", "")).split()[:8]
+    return stmt.where(search_clause(db_session(), words)) if words else stmt
 
 
 @bp.route("/proposals")
