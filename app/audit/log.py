@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, defer
 from app.formatting import LOCAL_TZ, local
 from app.models import Proposal, User
 from workflow.audit import OUTCOMES, AuditEvent, VerifyResult, format_time, verify_chain
+from workflow.storage import read_only
 
 PER_PAGE = 50
 MAX_PAGE = 1_000_000  # keeps the offset within what the database can take
@@ -175,18 +176,38 @@ def _cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def to_csv(session: Session, events: list[AuditEvent]) -> str:
-    """UTF-8 with a byte-order mark, so spreadsheet programs show Vietnamese correctly."""
-    names = usernames(session, events)
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for e in events:
-        writer.writerow([_cell(v) for v in (
-            e.id, e.subject_type, e.subject_id, e.seq, format_time(e.occurred_at),
-            local(e.occurred_at).strftime("%d/%m/%Y %H:%M:%S"), e.actor_id, names.get(e.actor_id or "", ""),
-            e.actor_role, e.actor_unit, e.action, e.from_state, e.to_state, e.outcome, e.comment, e.inputs,
-            e.diff, e.reasons, e.workflow, e.workflow_version, e.workflow_sha256, e.request_id, e.prev_hash,
-            e.hash)])
-    return out.getvalue()
+CSV_BATCH = 2_000  # events per chunk of the response: memory stays flat in the number of events
+
+
+def csv_chunks(session: Session, stmt: Select[tuple[AuditEvent]]) -> Iterator[str]:
+    """The events of ``stmt`` as CSV, a chunk at a time: UTF-8 with a byte-order mark, so spreadsheet programs
+    show Vietnamese correctly. Read on a read-only connection of its own (SQLite: no write lock held while the
+    response streams); the request's transaction ends first."""
+    engine = read_only(session.get_bind().engine)
+    session.commit()  # nothing is pending in a read-only request
+
+    def chunks() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        out.write("\ufeff")
+        writer.writerow(CSV_COLUMNS)
+        names: dict[str, str] = {}
+        with Session(engine) as reader:
+            for batch in reader.scalars(stmt.options(defer(AuditEvent.body))
+                                        .execution_options(yield_per=CSV_BATCH)).partitions():
+                names.update(usernames(reader, [e for e in batch if (e.actor_id or "") not in names]))
+                for e in batch:
+                    writer.writerow([_cell(v) for v in (
+                        e.id, e.subject_type, e.subject_id, e.seq, format_time(e.occurred_at),
+                        local(e.occurred_at).strftime("%d/%m/%Y %H:%M:%S"), e.actor_id,
+                        names.get(e.actor_id or "", ""), e.actor_role, e.actor_unit, e.action, e.from_state,
+                        e.to_state, e.outcome, e.comment, e.inputs, e.diff, e.reasons, e.workflow,
+                        e.workflow_version, e.workflow_sha256, e.request_id, e.prev_hash, e.hash)])
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+                reader.expunge_all()  # the identity map would otherwise keep every event
+        if out.tell():
+            yield out.getvalue()
+
+    return chunks()

@@ -5,6 +5,7 @@ district officer's scope (deep pages skip index entries only),
 created_at the API's sort, (wf_entered_at, id) the order of "my work". Audit log: (action, id),
 (actor_id, id) and (outcome, id) serve each filter newest first. Search: PostgreSQL gets a trigram index on the
 folded ``search_text`` (so ``LIKE '%word%'`` uses it); SQLite an FTS5 trigram table kept by triggers.
+``audit_verification``: whole-trail verification runs started from the web (app/audit/jobs.py).
 
 Revision ID: 0011_performance
 Revises: 0003_stages
@@ -13,6 +14,7 @@ Create Date: 2026-12-01 22:10:00
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = '0011_performance'
@@ -45,6 +47,22 @@ SQLITE_SEARCH = (
 
 
 def upgrade() -> None:
+    op.create_table(
+        "audit_verification",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("started_by_id", sa.Integer(), nullable=True),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("checked", sa.Integer(), nullable=False),
+        sa.Column("ok", sa.Boolean(), nullable=True),
+        sa.Column("head_digest", sa.String(length=64), nullable=True),
+        sa.Column("problems", sa.JSON(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["started_by_id"], ["user_account.id"],
+                                name=op.f("fk_audit_verification_started_by_id_user_account")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_verification")),
+    )
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns)
     op.drop_index("ix_audit_event_actor_id", table_name="audit_event")  # (actor_id, id) serves it and the order
@@ -66,3 +84,4 @@ def downgrade() -> None:
     op.create_index("ix_audit_event_actor_id", "audit_event", ["actor_id"])
     for name, table, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)
+    op.drop_table("audit_verification")
