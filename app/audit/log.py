@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, Text, cast, func, select, text
+from sqlalchemy import Select, Text, case, cast, func, select, text
 from sqlalchemy.orm import Session, defer
 
 from app.formatting import LOCAL_TZ, local
@@ -125,7 +125,8 @@ DIFF_PREVIEW = 2000  # characters of an event's changes a page shows (a checkpoi
 def _with_previews(session: Session, stmt: Select[tuple[AuditEvent]]) -> list[AuditEvent]:
     """The events without their body, their changes cut to DIFF_PREVIEW characters by the database (as
     ``diff_preview``), so a page costs the same whatever one event weighs."""
-    preview = func.substr(cast(AuditEvent.diff, Text), 1, DIFF_PREVIEW + 1)
+    preview = case((AuditEvent.outcome == "checkpoint", None),  # every head it names: not worth reading here
+                   else_=func.substr(cast(AuditEvent.diff, Text), 1, DIFF_PREVIEW + 1))
     rows = session.execute(stmt.add_columns(preview).options(defer(AuditEvent.body), defer(AuditEvent.diff)))
     events = []
     for event, diff in rows:

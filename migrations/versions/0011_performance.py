@@ -2,7 +2,7 @@
 
 Proposal list: (province_code, year, code) and (district_code, year, code) are its sort within the centre's and a
 district officer's scope (deep pages skip index entries only),
-created_at the API's sort, (wf_entered_at, id) the order of "my work". Audit log: (action, id),
+created_at the API's sort, (wf_entered_at, id) the order of "my work" (by state too: a district's few). Audit log: (action, id),
 (actor_id, id) and (outcome, id) serve each filter newest first. Search: PostgreSQL gets a trigram index on the
 folded ``search_text`` (so ``LIKE '%word%'`` uses it); SQLite an FTS5 trigram table kept by triggers.
 ``audit_verification``: whole-trail verification runs started from the web (app/audit/jobs.py).
@@ -27,6 +27,7 @@ INDEXES = (
     ("ix_proposal_district_year_code", "proposal", ["district_code", "year", "code"]),
     ("ix_proposal_created_at", "proposal", ["created_at", "id"]),
     ("ix_proposal_entered_at", "proposal", ["wf_entered_at", "id"]),
+    ("ix_proposal_state_entered_at", "proposal", ["wf_state", "wf_entered_at", "id"]),
     ("ix_audit_event_action_id", "audit_event", ["action", "id"]),
     ("ix_audit_event_actor_id_id", "audit_event", ["actor_id", "id"]),
     ("ix_audit_event_outcome_id", "audit_event", ["outcome", "id"]),
