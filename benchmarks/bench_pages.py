@@ -11,10 +11,12 @@ after figures in the same run on the same database.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -25,12 +27,19 @@ parser.add_argument("--code", help="a checkout to import app from (default: this
 parser.add_argument("--only", default="", help="comma-separated request names")
 parser.add_argument("--timeout", type=float, default=60.0, help="skip a request's repeats once one took longer")
 ARGS = parser.parse_args()
-if ARGS.code:
-    sys.path.insert(0, ARGS.code)
+# app comes from --code or this checkout; _common and load_scale would import this checkout's app, so the
+# database URL is worked out here the way load_scale names its cached copies.
+sys.path.insert(0, ARGS.code or str(Path(__file__).resolve().parent.parent))
 
-from _common import machine  # noqa: E402
-from load_scale import database_url  # noqa: E402
 from sqlalchemy import event, select  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+
+def database_url(kind: str, proposals: int) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{Path(tempfile.gettempdir()) / 'grantflow-scale' / f'scale-{proposals}.sqlite'}"
+    admin = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    return make_url(admin).set(database=f"gf_scale_{proposals}").render_as_string(hide_password=False)
 
 PASSWORD = "matkhau-demo"
 # (name, user, url): the rows of issue 17's table
@@ -65,7 +74,8 @@ def main() -> int:
                                         "bench") for _name, user, path in REQUESTS if path.startswith("/api/")}
             session.commit()
         clients: dict[str, Any] = {}
-        print(f"{ARGS.db} {url} code={ARGS.code or 'this checkout'} ({machine()})")
+        print(f"{ARGS.db} {url} code={ARGS.code or 'this checkout'} "
+              f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
         print(f"{'request':<18} {'median ms':>10} {'p95 ms':>10} {'queries':>8} {'bytes':>9}")
         wanted = set(filter(None, ARGS.only.split(",")))
         for name, user, path in REQUESTS:

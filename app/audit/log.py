@@ -206,8 +206,7 @@ def csv_chunks(session: Session, stmt: Select[tuple[AuditEvent]]) -> Iterator[st
                         e.workflow_version, e.workflow_sha256, e.request_id, e.prev_hash, e.hash)])
                 yield out.getvalue()
                 out.seek(0)
-                out.truncate()
-                reader.expunge_all()  # the identity map would otherwise keep every event
+                out.truncate()  # the session's identity map holds events weakly: they go with the batch
         if out.tell():
             yield out.getvalue()
 

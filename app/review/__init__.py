@@ -87,9 +87,9 @@ def proposal_work(session: Session, user: Any, cursor: str | None, per_page: int
     registry, now, page = default_registry(), today(), WorkPage()
     after = _parse_cursor(cursor)
     for _chunk in range(MAX_CHUNKS):
-        chunk_stmt = stmt.where(tuple_(*order) > tuple_(*(literal(v, c.type) for v, c in zip(after, order,
-                                                                                       strict=True)))) if after else stmt
-        rows = session.scalars(chunk_stmt.limit(per_page)).all()
+        chunk = stmt.where(tuple_(*order) > tuple_(*(literal(v, c.type) for v, c in zip(after, order,
+                                                                                  strict=True)))) if after else stmt
+        rows = session.scalars(chunk.limit(per_page)).all()
         prefetch_facts(session, rows)
         for proposal in rows:
             after = (proposal.wf_entered_at, proposal.id)

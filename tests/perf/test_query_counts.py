@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import DOSSIER, attach
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 
 from app.api.tokens import issue_token
 from app.review import proposal_work
 from workflow import operations
+from workflow.audit import AuditEvent
 
 QUERY_BUDGET = 25
 PAGES = [
@@ -82,3 +83,19 @@ def test_my_work_pages_follow_on_in_order(world, db, make_proposal):
     assert ids == [i["proposal"].id for i in everything.items] and len(ids) == 4  # 7 submitted, 3 forwarded
     assert first.next_cursor and second.next_cursor is None
 
+
+
+def test_audit_csv_streams_in_batches(world, db, make_proposal, monkeypatch):
+    import app.audit.log as log
+
+    _grow(world, db, make_proposal, 2)
+    monkeypatch.setattr(log, "CSV_BATCH", 3)
+    response = world.client("auditor").get("/audit/export.csv", buffered=False)
+    assert response.is_streamed
+    chunks = list(response.response)
+    body = "".join(c.decode() if isinstance(c, bytes) else c for c in chunks)
+    lines = body.strip().splitlines()
+    events = db.scalar(select(func.count()).select_from(AuditEvent))
+    db.rollback()
+    assert len(lines) == events + 1 and lines[0].startswith("\ufeffid,")
+    assert len(chunks) >= events // 3  # one chunk per batch of 3 events: never the whole trail at once
