@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.orm import Session
 
 COUNT_LIMIT = 10_000  # beyond this a list says "more than 10,000" rather than counting every row
@@ -23,7 +23,9 @@ class Count:
 
 
 def bounded_count(session: Session, stmt: Select[Any], limit: int = COUNT_LIMIT) -> Count:
-    found = session.scalar(select(func.count()).select_from(stmt.order_by(None).limit(limit + 1).subquery())) or 0
+    """Counts matching rows up to ``limit`` + 1 without reading their columns."""
+    rows = stmt.with_only_columns(literal_column("1"), maintain_column_froms=True).order_by(None).limit(limit + 1)
+    found = session.scalar(select(func.count()).select_from(rows.subquery())) or 0
     return Count(min(found, limit), found <= limit)
 
 
