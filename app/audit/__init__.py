@@ -1,5 +1,6 @@
 """The audit area: read-only access for auditors to every proposal's history, the global log, chain
-verification and CSV export. Nothing here writes; auditors hold no write permission anywhere."""
+verification and CSV export. Nothing here changes a record (a verification run only notes its own progress in
+``audit_verification``); auditors hold no write permission anywhere."""
 
 from __future__ import annotations
 
@@ -98,4 +99,4 @@ def verify_page() -> Any:
 def start_verification() -> Any:
     """Start a run in the background (or join the one running): reading the trail, not changing records."""
     run = start_run(db_session(), current_app.extensions["db_sessionmaker"], current_user.id)
-    return redirect(url_for("audit.verify_page", run=run.id), 303)
+    return redirect(url_for("audit.verify_page", _anchor=f"run-{run.id}"), 303)
