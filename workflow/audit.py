@@ -378,12 +378,13 @@ def _disagreeing_ids(conn: Connection) -> set[int]:
 
 
 def verify_chain(source: Session | Engine | Connection, *, workers: int = 1,
-                 min_stretch: int = _BATCH) -> VerifyResult:
+                 min_stretch: int = _BATCH, progress: Callable[[int], None] | None = None) -> VerifyResult:
     """Recompute every chain and checkpoint. Reads only (and never waits for writers); safe while the app runs.
 
     With ``workers`` > 1 the ids are split into up to that many stretches of at least ``min_stretch`` ids,
     scanned by forked processes on their own connections and joined in id order (:meth:`Chains.absorb`).
-    Only for a process without threads of its own, such as the command line."""
+    Only for a process without threads of its own, such as the command line. ``progress`` (single process
+    only) is told the number of events linked so far after each batch."""
     engine = _engine_of(source)
     with engine.connect() as conn:
         with Session(bind=conn) as session:
@@ -404,7 +405,7 @@ def verify_chain(source: Session | Engine | Connection, *, workers: int = 1,
             scans = [f.result() for f in futures]
     else:
         with engine.connect() as conn:
-            scans = [_scan(conn, None, None, wanted, disagreeing)]
+            scans = [_scan(conn, None, None, wanted, disagreeing, progress)]
     chains, found = scans[0]
     for later, later_found in scans[1:]:
         chains.absorb(later)
@@ -430,7 +431,8 @@ def _stretches(conn: Connection, parts: int, min_width: int) -> list[tuple[int |
 
 
 def _scan(conn: Connection, lo: int | None, hi: int | None, wanted: dict[str, set[int]],
-          disagreeing: set[int]) -> tuple[Chains, dict[str, dict[int, str]]]:
+          disagreeing: set[int], progress: Callable[[int], None] | None = None
+          ) -> tuple[Chains, dict[str, dict[int, str]]]:
     """Link the events with ids in ``[lo, hi)`` (None: unbounded); also the hashes of the heads ``wanted``."""
     p = "%s" if conn.dialect.name == "postgresql" else "?"
     where = " AND ".join([f"id >= {p}"] * (lo is not None) + [f"id < {p}"] * (hi is not None))
@@ -444,6 +446,8 @@ def _scan(conn: Connection, lo: int | None, hi: int | None, wanted: dict[str, se
             add(chain, seq, prev_hash, event_hash, body_ok and not (disagreeing and event_id in disagreeing))
             if (named := wanted.get(chain)) is not None and seq in named:
                 found.setdefault(chain, {})[seq] = event_hash
+        if progress is not None:
+            progress(chains.count)
     return chains, found
 
 

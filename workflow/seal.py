@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from hashlib import sha256
 from pathlib import Path
@@ -192,9 +192,10 @@ def _unsealed(session: Session, checkpoints: list[tuple[int, int, dict[str, Any]
 
 def verify(source: Engine | Connection | Session, *, public_key: Ed25519PublicKey | None = None,
            published: list[dict[str, Any]] | None = None, require_sealed: bool = False,
-           check_data: bool = True, workers: int = 1) -> SealedResult:
+           check_data: bool = True, workers: int = 1,
+           progress: Callable[[int], None] | None = None) -> SealedResult:
     """:func:`workflow.audit.verify_chain`, then signatures (given the public key), published digests and data."""
-    chains = audit.verify_chain(source, workers=workers)
+    chains = audit.verify_chain(source, workers=workers, progress=progress)
     result = SealedResult(chains, list(chains.problems))
     engine = audit._engine_of(source)
     with engine.connect() as conn, Session(bind=conn) as session:

@@ -257,7 +257,8 @@ class ProposalSummary(BaseModel):
 
 class ProposalPage(BaseModel):
     items: list[ProposalSummary]
-    total: int
+    total: int = Field(description="Matching proposals, counted up to 10,000")
+    total_exact: bool = Field(description="False when more than ``total`` match")
     page: int
     per_page: int
     pages: int

@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app, g, jsonify, request, url_for
 from flask_login import current_user
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.access import public, requires
@@ -35,6 +35,7 @@ from app.api.spec import build_spec, documented
 from app.audit.log import verify as verify_audit
 from app.extensions import db_session
 from app.models import Attachment, Proposal, Unit
+from app.paging import bounded_count, page_rows
 from app.proposals import filtered, upload_permission
 from app.proposals.service import add_attachment, commune_refusal, create_proposal, edit_proposal
 from app.review.deadlines import today
@@ -116,11 +117,11 @@ def list_proposals() -> Any:
     query = ProposalQuery.model_validate(request.args.to_dict())
     stmt = filtered({k: str(v) for k, v in query.model_dump(exclude_none=True).items()})
     session = db_session()
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Proposal.created_at.desc(), Proposal.id.desc())
-                           .limit(query.per_page).offset((query.page - 1) * query.per_page))
-    page = ProposalPage(items=[proposal_summary(p) for p in rows], total=total, page=query.page,
-                        per_page=query.per_page, pages=math.ceil(total / query.per_page))
+    count = bounded_count(session, stmt)
+    rows, _more = page_rows(session, stmt, Proposal.id, (Proposal.created_at.desc(), Proposal.id.desc()),
+                            query.page, query.per_page)
+    page = ProposalPage(items=[proposal_summary(p) for p in rows], total=count.value, total_exact=count.exact,
+                        page=query.page, per_page=query.per_page, pages=math.ceil(count.value / query.per_page))
     return jsonify(page.model_dump(mode="json"))
 
 

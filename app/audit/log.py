@@ -8,18 +8,20 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, Text, case, cast, func, select, text
+from sqlalchemy.orm import Session, defer
 
 from app.formatting import LOCAL_TZ, local
 from app.models import Proposal, User
 from workflow import seal
 from workflow.audit import OUTCOMES, AuditEvent, VerifyResult, format_time
+from workflow.storage import read_only
 
 log = logging.getLogger(__name__)
 PER_PAGE = 50
@@ -54,6 +56,8 @@ class LogFilter:
     date_to: dt.date | None = None
     proposal: str = ""
     page: int = 1
+    before: int | None = None  # keyset: the page starts below this event id (deep pages cost as page 1)
+    after: int | None = None  # keyset backwards: the page ends just above this event id
 
     @classmethod
     def parse(cls, args: Mapping[str, str]) -> LogFilter:
@@ -69,11 +73,15 @@ class LogFilter:
         page = arg("page") or "1"
         if not re.fullmatch(r"[0-9]{1,7}", page) or not 1 <= int(page) <= MAX_PAGE:
             raise BadFilter(_("Invalid page number."))
+        before, after = arg("before"), arg("after")
+        if any(c and not re.fullmatch(r"[0-9]{1,18}", c) for c in (before, after)):
+            raise BadFilter(_("Invalid page number."))
         date_from = _parse_date(arg("date_from")) if arg("date_from") else None
         date_to = _parse_date(arg("date_to")) if arg("date_to") else None
         if date_from and date_to and date_from > date_to:
             raise BadFilter(_("The start date is after the end date."))
-        return cls(arg("actor"), arg("action"), outcome, date_from, date_to, arg("proposal"), int(page))
+        return cls(arg("actor"), arg("action"), outcome, date_from, date_to, arg("proposal"), int(page),
+                   int(before) if before else None, int(after) if after else None)
 
     def query_args(self) -> dict[str, str]:
         """The filters as query-string arguments (for pagination and export links)."""
@@ -101,19 +109,62 @@ class LogFilter:
             stmt = stmt.where(AuditEvent.subject_type == Proposal.wf_type(), AuditEvent.subject_id == subject_id)
         return stmt.order_by(AuditEvent.id.desc())
 
+    def page_of(self, session: Session) -> tuple[list[AuditEvent], int | None]:
+        """This page's events, newest first, and the ``before`` cursor of the next page (None on the last). With
+        a cursor the page is read straight off an index next to it; ``page`` alone falls back to an offset."""
+        stmt = self.statement(session)
+        if self.after is not None:
+            older = stmt.where(AuditEvent.id > self.after).order_by(None).order_by(AuditEvent.id)
+            return list(reversed(_with_previews(session, older.limit(PER_PAGE)))), self.after + 1
+        if self.before is not None:
+            stmt = stmt.where(AuditEvent.id < self.before)
+        else:
+            stmt = stmt.offset((self.page - 1) * PER_PAGE)
+        events = _with_previews(session, stmt.limit(PER_PAGE + 1))
+        return events[:PER_PAGE], events[PER_PAGE - 1].id if len(events) > PER_PAGE else None
+
+
+DIFF_PREVIEW = 2000  # characters of an event's changes a page shows (a checkpoint's can be megabytes)
+
+
+def _with_previews(session: Session, stmt: Select[tuple[AuditEvent]]) -> list[AuditEvent]:
+    """The events without their body, their changes cut to DIFF_PREVIEW characters by the database (as
+    ``diff_preview``), so a page costs the same whatever one event weighs."""
+    preview = case((AuditEvent.outcome == "checkpoint", None),  # every head it names: not worth reading here
+                   else_=func.substr(cast(AuditEvent.diff, Text), 1, DIFF_PREVIEW + 1))
+    rows = session.execute(stmt.add_columns(preview).options(defer(AuditEvent.body), defer(AuditEvent.diff)))
+    events = []
+    for event, diff in rows:
+        event.diff_preview = "" if diff in (None, "{}") else diff
+        events.append(event)
+    return events
+
+
+def distinct_actions(session: Session) -> list[str]:
+    """The actions present in the trail, by a skip scan of the (action, id) index: one probe per action."""
+    rows = session.execute(text(
+        "WITH RECURSIVE a(action) AS (SELECT min(action) FROM audit_event UNION ALL "
+        "SELECT (SELECT min(action) FROM audit_event WHERE action > a.action) FROM a WHERE a.action IS NOT NULL) "
+        "SELECT action FROM a WHERE action IS NOT NULL"))
+    return [row[0] for row in rows]
+
+
+def configured_public_key() -> Any:
+    """The checkpoint-signing public key (AUDIT_PUBLIC_KEY_FILE), None when unset or unreadable (logged)."""
+    key_file = current_app.config.get("AUDIT_PUBLIC_KEY_FILE")
+    try:
+        return seal.load_public_key(key_file) if key_file else None
+    except seal.KeyFileError:
+        log.exception("AUDIT_PUBLIC_KEY_FILE cannot be read: checkpoint signatures are not checked")
+        return None
+
 
 def verify(session: Session) -> VerifyResult:
     """Verify every chain. The request's transaction ends first: on SQLite it holds the write lock (BEGIN
     IMMEDIATE), which the verifier's own connection would otherwise wait on."""
     session.commit()  # nothing is pending in a read-only request; objects stay loaded (expire_on_commit off)
-    key_file = current_app.config.get("AUDIT_PUBLIC_KEY_FILE")
-    try:
-        public_key = seal.load_public_key(key_file) if key_file else None
-    except seal.KeyFileError:
-        log.exception("AUDIT_PUBLIC_KEY_FILE cannot be read: checkpoint signatures are not checked")
-        public_key = None
     # Chains, then signatures (given the public key) and the data rows against their chains (workflow.seal).
-    sealed = seal.verify(session.get_bind(), public_key=public_key)
+    sealed = seal.verify(session.get_bind(), public_key=configured_public_key())
     chains = sealed.chains
     return VerifyResult(sealed.ok, chains.count, chains.head_digest, sealed.problems, chains.checkpoints,
                         chains.altered_columns)
@@ -145,18 +196,37 @@ def _cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def to_csv(session: Session, events: list[AuditEvent]) -> str:
-    """UTF-8 with a byte-order mark, so spreadsheet programs show Vietnamese correctly."""
-    names = usernames(session, events)
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for e in events:
-        writer.writerow([_cell(v) for v in (
-            e.id, e.subject_type, e.subject_id, e.seq, format_time(e.occurred_at),
-            local(e.occurred_at).strftime("%d/%m/%Y %H:%M:%S"), e.actor_id, names.get(e.actor_id or "", ""),
-            e.actor_role, e.actor_unit, e.action, e.from_state, e.to_state, e.outcome, e.comment, e.inputs,
-            e.diff, e.reasons, e.workflow, e.workflow_version, e.workflow_sha256, e.request_id, e.prev_hash,
-            e.hash)])
-    return out.getvalue()
+CSV_BATCH = 2_000  # events per chunk of the response: memory stays flat in the number of events
+
+
+def csv_chunks(session: Session, stmt: Select[tuple[AuditEvent]]) -> Iterator[str]:
+    """The events of ``stmt`` as CSV, a chunk at a time: UTF-8 with a byte-order mark, so spreadsheet programs
+    show Vietnamese correctly. Read on a read-only connection of its own (SQLite: no write lock held while the
+    response streams); the request's transaction ends first."""
+    engine = read_only(session.get_bind().engine)
+    session.commit()  # nothing is pending in a read-only request
+
+    def chunks() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        out.write("\ufeff")
+        writer.writerow(CSV_COLUMNS)
+        names: dict[str, str] = {}
+        with Session(engine) as reader:
+            for batch in reader.scalars(stmt.options(defer(AuditEvent.body))
+                                        .execution_options(yield_per=CSV_BATCH)).partitions():
+                names.update(usernames(reader, [e for e in batch if (e.actor_id or "") not in names]))
+                for e in batch:
+                    writer.writerow([_cell(v) for v in (
+                        e.id, e.subject_type, e.subject_id, e.seq, format_time(e.occurred_at),
+                        local(e.occurred_at).strftime("%d/%m/%Y %H:%M:%S"), e.actor_id,
+                        names.get(e.actor_id or "", ""), e.actor_role, e.actor_unit, e.action, e.from_state,
+                        e.to_state, e.outcome, e.comment, e.inputs, e.diff, e.reasons, e.workflow,
+                        e.workflow_version, e.workflow_sha256, e.request_id, e.prev_hash, e.hash)])
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()  # the session's identity map holds events weakly: they go with the batch
+        if out.tell():
+            yield out.getvalue()
+
+    return chunks()

@@ -30,11 +30,16 @@ from workflow.storage import utcnow
 
 class StageFacts:
     """The facts the stage guards read through ``ctx.fact`` (mixed into Proposal); ``app.stages`` computes
-    them. Imported late: app.stages imports the models."""
+    them. Imported late: app.stages imports the models. A list page may set ``prefetched_facts`` (fact name ->
+    value), computed for all its rows at once, which the per-row methods then answer from."""
+
+    prefetched_facts: dict[str, object]
 
     def council_result(self) -> object:
         from app.stages.council import council_result
 
+        if "council_result" in self.__dict__.get("prefetched_facts", {}):
+            return self.prefetched_facts["council_result"]
         return council_result(object_session(self), self)
 
     def cap_problem(self) -> dict[str, str] | None:
@@ -60,6 +65,8 @@ class StageFacts:
     def progress_percent(self) -> int:
         from app.stages.implementation import progress_percent
 
+        if "progress_percent" in self.__dict__.get("prefetched_facts", {}):
+            return self.prefetched_facts["progress_percent"]  # type: ignore[return-value]
         return progress_percent(object_session(self), self.id)  # type: ignore[attr-defined]
 
     def acceptance_kinds_required(self) -> list[str]:
@@ -70,6 +77,8 @@ class StageFacts:
     def recorded_indicators(self) -> list[str]:
         from app.stages.evaluation import recorded_indicators
 
+        if "recorded_indicators" in self.__dict__.get("prefetched_facts", {}):
+            return self.prefetched_facts["recorded_indicators"]  # type: ignore[return-value]
         return recorded_indicators(object_session(self), self.id)  # type: ignore[attr-defined]
 
 

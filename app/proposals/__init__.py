@@ -32,10 +32,12 @@ from app.lifecycle_svg import render as render_lifecycle
 from app.models import Attachment, Proposal, Unit, User
 from app.models.proposals import ACCEPTANCE_KINDS, DOSSIER_KINDS, fold
 from app.models.stages import Funding
+from app.paging import bounded_count, page_rows
 from app.proposals.forms import ProposalForm, UploadForm, action_form, commune_choices
+from app.proposals.search import search_clause
 from app.proposals.service import add_attachment, commune_refusal, create_proposal, edit_proposal
 from app.review.deadlines import today
-from app.scoping import load_proposal, visible_proposals
+from app.scoping import load_proposal, scope_clause, visible_proposals
 from app.security import request_id
 from app.stages import council
 from app.uploads import RejectedFile, discard, display_name, path_of, store
@@ -51,6 +53,7 @@ STALE_FORM = {"vi": "Biểu mẫu thiếu phiên bản hồ sơ hoặc đã cũ;
 PER_PAGE = 20
 SORTS = {"code": Proposal.code, "title": Proposal.title, "year": Proposal.year,
          "requested": Proposal.requested_support, "state": Proposal.wf_state}  # ?sort=key or -key
+MAX_PAGE = 100_000
 
 
 def state_titles() -> dict[str, str]:
@@ -72,10 +75,8 @@ def filtered(args: Any) -> Any:
         stmt = stmt.where(Proposal.category == args["category"])
     if re.fullmatch(r"[0-9]{4}", args.get("year", "")):  # a plan year; anything else ("²", 10**20) is ignored
         stmt = stmt.where(Proposal.year == int(args["year"]))
-    for word in fold(args.get("q", "")).split()[:8]:
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(Proposal.search_text.like(f"%{escaped}%", escape="\\"))
-    return stmt
+    words = fold(args.get("q", "")).split()[:8]
+    return stmt.where(search_clause(db_session(), words)) if words else stmt
 
 
 @bp.route("/proposals")
@@ -83,26 +84,29 @@ def filtered(args: Any) -> Any:
 def index() -> Any:
     session = db_session()
     stmt = filtered(request.args)
-    matching = stmt.subquery()
-    total, requested, approved = session.execute(
-        select(func.count(), func.coalesce(func.sum(matching.c.requested_support), 0),
-               func.coalesce(func.sum(Funding.approved_amount), 0))
-        .select_from(matching).outerjoin(Funding, Funding.proposal_id == matching.c.id)).one()
-    pages = max(1, -(-total // PER_PAGE))
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    count = bounded_count(session, stmt)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     sort = request.args.get("sort", "")
     column = SORTS.get(sort.removeprefix("-"))
-    order = ([column.desc() if sort.startswith("-") else column.asc(), Proposal.id] if column is not None
-             else [Proposal.year.desc(), Proposal.code.desc()])
-    rows = session.scalars(stmt.order_by(*order).limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    years = session.scalars(select(Proposal.year).where(Proposal.id.in_(select(stmt.subquery().c.id)))
-                            .distinct().order_by(Proposal.year.desc())).all()
+    order = ((column.desc() if sort.startswith("-") else column.asc(), Proposal.id) if column is not None
+             else (Proposal.year.desc(), Proposal.code.desc()))
+    rows, has_next = page_rows(session, stmt, Proposal.id, order, page, PER_PAGE)
+    requested = approved = None
+    if count.exact:  # sums over at most COUNT_LIMIT rows; the reports give the totals of larger lists
+        matching = stmt.subquery()
+        requested, approved = session.execute(
+            select(func.coalesce(func.sum(matching.c.requested_support), 0),
+                   func.coalesce(func.sum(Funding.approved_amount), 0))
+            .select_from(matching).outerjoin(Funding, Funding.proposal_id == matching.c.id)).one()
+    first, last = session.execute(select(func.min(Proposal.year), func.max(Proposal.year))
+                                  .where(scope_clause(current_user))).one()  # two index probes, not a scan
+    years = list(range(last, first - 1, -1)) if first is not None else []
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     districts = session.execute(select(Unit.code, Unit.name).where(Unit.level == "district")
                                 .order_by(Unit.code)).all()
-    return render_template("proposals/index.html", rows=rows, total=total, page=page, pages=pages,
-                           args=args, states=state_titles(), districts=districts, years=years,
-                           requested=requested, approved=approved, sort=sort)
+    return render_template("proposals/index.html", rows=rows, total=count.value, exact=count.exact, page=page,
+                           pages=count.pages(PER_PAGE), has_next=has_next, args=args, states=state_titles(),
+                           districts=districts, years=years, requested=requested, approved=approved, sort=sort)
 
 
 def workflow_year_default() -> int:

@@ -104,11 +104,32 @@ def current_sheets(session: Session, proposal_id: int) -> dict[int, ScoreSheet]:
 
 
 def council_result(session: Session, proposal: Any) -> CouncilResult | None:
-    _, council = council_of(proposal)
-    if council is None:
-        return None
-    members = members_of(session, proposal.id)
-    sheets = current_sheets(session, proposal.id)
+    return council_results(session, [proposal])[proposal.id]
+
+
+def council_results(session: Session, proposals: Iterable[Any]) -> dict[int, CouncilResult | None]:
+    """:func:`council_result` of many proposals: members and latest sheets in one query each."""
+    councils = {p.id: (p, council_of(p)[1]) for p in proposals}
+    ids = [pid for pid, (_p, council) in councils.items() if council is not None]
+    members: dict[int, list[CouncilMember]] = {pid: [] for pid in ids}
+    sheets: dict[int, dict[int, ScoreSheet]] = {pid: {} for pid in ids}
+    if ids:
+        for member in session.scalars(select(CouncilMember).where(CouncilMember.proposal_id.in_(ids))
+                                      .order_by(CouncilMember.id)):
+            members[member.proposal_id].append(member)
+        latest = (select(ScoreSheet.proposal_id, ScoreSheet.member_id, func.max(ScoreSheet.version).label("v"))
+                  .where(ScoreSheet.proposal_id.in_(ids)).group_by(ScoreSheet.proposal_id, ScoreSheet.member_id)
+                  .subquery())
+        for sheet in session.scalars(select(ScoreSheet).join(latest, (ScoreSheet.proposal_id == latest.c.proposal_id)
+                                     & (ScoreSheet.member_id == latest.c.member_id)
+                                     & (ScoreSheet.version == latest.c.v))):
+            sheets[sheet.proposal_id][sheet.member_id] = sheet
+    return {pid: _result(p, council, members[pid], sheets[pid]) if council is not None else None
+            for pid, (p, council) in councils.items()}
+
+
+def _result(proposal: Any, council: Council, members: list[CouncilMember],
+            sheets: dict[int, ScoreSheet]) -> CouncilResult:
     counted = [sheets[m.id] for m in members if not m.recused and m.id in sheets]
     bonus = bonus_points(council, proposal)
     rows = [{"member": m, "sheet": sheets.get(m.id),

@@ -37,6 +37,16 @@ def recorded_indicators(session: Session, proposal_id: int) -> list[str]:
     return [k for k, v in indicator_values(session, proposal_id).items() if v.actual is not None]
 
 
+def recorded_indicators_of(session: Session, proposal_ids: list[int]) -> dict[int, list[str]]:
+    """:func:`recorded_indicators` of many proposals in one query."""
+    out: dict[int, list[str]] = {pid: [] for pid in proposal_ids}
+    for pid, key in session.execute(select(IndicatorValue.proposal_id, IndicatorValue.key).where(
+            IndicatorValue.proposal_id.in_(proposal_ids), IndicatorValue.actual.is_not(None))
+            .order_by(IndicatorValue.id)):
+        out[pid].append(key)
+    return out
+
+
 def record_indicator(session: Session, proposal: Any, actor: Actor, inputs: Mapping[str, Any], *,
                      expected_version: int | None = None, request_id: str | None = None) -> Any:
     """Set an indicator's target and/or actual value (booleans stored as 0/1); the event keeps both sides."""

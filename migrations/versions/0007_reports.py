@@ -21,10 +21,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index('ix_proposal_state_entered', 'proposal', ['wf_state', 'wf_entered_at'])
     op.create_index('ix_audit_event_transitions', 'audit_event', ['subject_type', 'to_state', 'subject_id', 'seq'])
 
 
 def downgrade() -> None:
     op.drop_index('ix_audit_event_transitions', table_name='audit_event')
-    op.drop_index('ix_proposal_state_entered', table_name='proposal')

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import time
 
 import pytest
 from api.world import BOTH_DATABASES, ROLES
@@ -137,12 +138,36 @@ def test_global_log_paginates(client, world, make_proposal, db):
     assert second.count('<tr id="event-') == min(total - 50, 50)  # 50 a page
 
 
+def _verified(client):
+    """Start a verification run from the page, then follow the page until the run has finished."""
+    from conftest import csrf_token
+
+    started = client.post("/audit/verify", data={"csrf_token": csrf_token(client, "/audit/verify")})
+    assert started.status_code == 303
+    for _ in range(200):
+        html = client.get("/audit/verify").get_data(as_text=True)
+        if 'id="verify-progress"' not in html:
+            return html
+        time.sleep(0.05)
+    raise AssertionError("the verification run did not finish")
+
+
+def test_verify_runs_in_the_background_and_the_page_follows_it(client, world, db):
+    login(client, "auditor")
+    assert 'id="verify-result"' not in client.get("/audit/verify").get_data(as_text=True)  # no run yet
+    html = _verified(client)
+    assert 'data-ok="true"' in html and 'id="verify-progress"' not in html
+    runs = db.execute(text("SELECT total, checked, ok FROM audit_verification")).all()
+    db.rollback()
+    assert len(runs) == 1 and runs[0][0] == runs[0][1] > 0 and runs[0][2]
+
+
 def test_verify_page_shows_result_count_and_head_digest(client, world, db):
     _act(client, world, "applicant_a", world.pa, "submit")
     expected = verify_chain(db)
     db.rollback()
     login(client, "auditor")
-    html = client.get("/audit/verify").get_data(as_text=True)
+    html = _verified(client)
     assert expected.ok and expected.head_digest
     assert f'<code id="head-digest">{expected.head_digest}</code>' in html
     assert f'<strong id="verify-count">{expected.count}</strong>' in html
@@ -167,7 +192,7 @@ def test_verify_page_reports_tampering(client, world, db):
                     "'\"action\":\"created\"') WHERE hash = :h"), {"h": first_hash})
     db.commit()
     login(client, "auditor")
-    html = client.get("/audit/verify").get_data(as_text=True)
+    html = _verified(client)
     assert 'data-ok="false"' in html and 'id="verify-problems"' in html and "changed" in html
     assert client.get("/api/v1/audit/verify", headers=world.headers("auditor")).get_json()["ok"] is False
 
@@ -182,7 +207,7 @@ def test_audit_and_admin_pages_in_both_languages(client, world):
         vi_catalogue = read_po(handle)
     intact = "The audit trail is intact."
     login(client, "auditor")
-    vi = client.get("/audit/verify").get_data(as_text=True)
+    vi = _verified(client)
     assert vi_catalogue[intact].string and vi_catalogue[intact].string in vi and intact not in vi
     assert vi_catalogue["Head digest"].string in vi
     client.post("/language", data={"lang": "en", "next": "/audit/verify",
