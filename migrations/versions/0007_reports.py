@@ -4,8 +4,7 @@ Revision ID: 0007_reports
 Revises: 0006_programme
 Create Date: 2026-12-01 22:58:00
 
-- proposal (wf_state, wf_entered_at): "in this state since before that instant" is a range scan per state
-  (overdue items, oldest first);
+- (proposal (wf_state, wf_entered_at, id), for overdue items oldest first, comes with 0011_performance);
 - audit_event (subject_type, to_state, subject_id, seq): the lifecycle funnel and the stage durations read
   the state changes from the index instead of the event bodies.
 """
