@@ -278,6 +278,9 @@ def action(pid: int, trigger: str) -> Any:
                                   [tr(r.message) for r in explanation.reasons])
         form.expected_version.data = proposal.wf_version
         return _render_action(proposal, form, trigger, title)
+    version_given = request.form.get("expected_version", "")
+    if version_given and not (version_given.isascii() and version_given.isdigit()):
+        return _render_action(proposal, form, trigger, title, 409, [tr(STALE_FORM)])
     inputs = {name: request.form.get(name, "") for name in requires_}
     inputs.update({name: request.form[name] for name in optional if request.form.get(name)})
     for name in requires_:
@@ -286,7 +289,7 @@ def action(pid: int, trigger: str) -> Any:
             inputs[name] = "true" if request.form.get(name) else "false"
     try:
         perform(session, proposal, trigger, current_user.actor(), inputs,
-                request.form.get("expected_version", type=int), request_id=request_id())
+                int(version_given) if version_given else None, request_id=request_id())
     except InvalidInput as exc:
         session.rollback()
         for name, message in exc.errors.items():

@@ -79,7 +79,7 @@ def _web_client(app):
 def _edit_form(client, pid) -> dict[str, str]:
     page = client.get(f"/proposals/{pid}/edit").get_data(as_text=True)
     fields = dict(re.findall(r'name="(csrf_token|expected_version)"[^>]*value="([^"]*)"', page))
-    return {**fields, "title": "Máy sao chè mới", "commune_code": "05761", "category": "machinery",
+    return {**fields, "title": "Máy sao chè mới", "commune_code": "05830", "category": "machinery",
             "sector": "agro_processing", "year": "2024", "total_cost": "400000000",
             "requested_support": "190000000", "counterpart_funds": "210000000", "duration_months": "12",
             "expected_jobs": "3"}
@@ -102,6 +102,18 @@ def test_a_web_edit_with_a_bad_version_is_refused(app, world, db, version):
     r = client.post(f"/proposals/{pid}/edit", data=form)
     assert r.status_code == 409 and "Máy sao chè mới" in r.get_data(as_text=True)  # typed values kept
     assert _rows(db) == before
+
+
+@pytest.mark.parametrize("version", ["abc", "²", "1e3", "-1"])
+def test_a_web_action_with_a_bad_version_is_refused_not_run_unchecked(app, world, db, version):
+    client, pid = _web_client(app), world.pa.id
+    url = f"/proposals/{pid}/actions/submit"
+    page = client.get(url).get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]*)"', page).group(1)
+    before = _rows(db)
+    r = client.post(url, data={"csrf_token": token, "expected_version": version})
+    assert r.status_code == 409
+    assert _rows(db) == before and db.get(Proposal, pid, populate_existing=True).wf_state == "draft"
 
 
 def test_a_database_error_page_renders_after_rolling_back(app, world, db):

@@ -19,7 +19,7 @@ def test_a_double_submitted_new_proposal_form_creates_one_draft(app, world, db):
     page = client.get("/proposals/new").get_data(as_text=True)
     fields = dict(re.findall(r'name="(csrf_token|idempotency_key)"[^>]*value="([^"]+)"', page))
     assert len(fields) == 2
-    form = {**fields, "title": "Máy sấy chè", "commune_code": "05761", "category": "machinery",
+    form = {**fields, "title": "Máy sấy chè", "commune_code": "05830", "category": "machinery",
             "sector": "agro_processing", "year": "2027", "total_cost": "400000000",
             "requested_support": "190000000", "counterpart_funds": "210000000", "duration_months": "12",
             "expected_jobs": "3"}
