@@ -79,8 +79,8 @@ def _register_template_helpers(app: Flask) -> None:
     def place_as_filed(proposal: Any) -> str:
         """The proposal's commune as named when it was filed (and what it is now if abolished since), with its
         district when districts still existed then (read once per request)."""
+        from app.deadlines import today
         from app.models.units import UnitHistory
-        from app.review.deadlines import today
 
         if "unit_history" not in g:
             g.unit_history = UnitHistory.load(db_session())

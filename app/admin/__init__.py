@@ -19,11 +19,11 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from app.access import requires
 from app.admin.audit import record
+from app.deadlines import today
 from app.extensions import db_session
 from app.i18n import tr
 from app.models import ApiToken, Organisation, RoleGrant, Unit, UnitPeriod, UnitSuccessor, User
 from app.models.units import UnitHistory
-from app.review.deadlines import today
 from app.scoping import role_scopes
 from app.security.log import security_event
 from app.security.passwords import password_problem

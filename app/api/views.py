@@ -33,12 +33,12 @@ from app.api.schemas import (
 from app.api.serialize import event_out, proposal_out, proposal_summary, unit_out
 from app.api.spec import build_spec, documented
 from app.audit.log import verify as verify_audit
+from app.deadlines import today
 from app.extensions import db_session
 from app.models import Attachment, Proposal, Unit
 from app.paging import bounded_count, page_rows
 from app.proposals import filtered, upload_permission
 from app.proposals.service import add_attachment, commune_refusal, create_proposal, edit_proposal
-from app.review.deadlines import today
 from app.scoping import load_proposal
 from app.stages import council
 from app.uploads import RejectedFile, discard, display_name, store

@@ -11,9 +11,9 @@ from sqlalchemy import and_, false, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.deadlines import due_date
 from app.models import CouncilMember, Notification, NotificationPreference, Proposal, RoleGrant, User
 from app.models.notifications import NO_ADDRESS, OFF, PENDING
-from app.review.deadlines import due_date
 from app.scoping import COUNCIL_ROLE
 from workflow import operations
 from workflow.audit import AuditEvent

@@ -13,11 +13,11 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.deadlines import _vn_holidays, add_working_days, due_date
+from app.deadlines import today as local_today
 from app.formatting import LOCAL_TZ, local
 from app.models import Proposal
 from app.notifications.outbox import insert_notices, notice_params, recipients
-from app.review.deadlines import _vn_holidays, add_working_days, due_date
-from app.review.deadlines import today as local_today
 from workflow.definitions import Deadline, Reminders
 from workflow.machine import CompiledWorkflow
 from workflow.notices import ESCALATION, OVERDUE, REMINDER

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from app.access import requires
 from app.actions import OPTIONAL_INPUTS, perform
+from app.deadlines import today
 from app.errors import refused_status, workflow_reasons
 from app.extensions import db_session
 from app.formatting import vnd
@@ -36,7 +37,6 @@ from app.paging import bounded_count, page_rows
 from app.proposals.forms import ProposalForm, UploadForm, action_form, commune_choices
 from app.proposals.search import search_clause
 from app.proposals.service import add_attachment, commune_refusal, create_proposal, edit_proposal
-from app.review.deadlines import today
 from app.scoping import load_proposal, scope_clause, visible_proposals
 from app.security import request_id
 from app.stages import council

@@ -10,10 +10,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.deadlines import today
 from app.models import Attachment, Proposal, ProposalCodeCounter, User
 from app.models.proposals import EDITABLE_FIELDS, district_of
 from app.models.units import Unit, UnitHistory
-from app.review.deadlines import today
 from workflow import operations
 from workflow.explain import Explanation
 from workflow.machine import CompiledWorkflow

@@ -33,10 +33,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from app.deadlines import due_date, last_start_overdue, today, working_days_between
 from app.formatting import LOCAL_TZ, local
 from app.models import Proposal
 from app.models.stages import Advance, BudgetEnvelope, Funding
-from app.review.deadlines import due_date, last_start_overdue, today, working_days_between
 from app.scoping import scope_clause
 from workflow.audit import AuditEvent
 from workflow.errors import InvalidInput

@@ -19,10 +19,10 @@ from sqlalchemy import and_, literal, or_, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from app.access import public, requires
+from app.deadlines import due_date, today
 from app.extensions import db_session
 from app.i18n import lang
 from app.models import Proposal
-from app.review.deadlines import due_date, today
 from app.scoping import visible_proposals
 from app.stages.council import council_results
 from app.stages.evaluation import recorded_indicators_of

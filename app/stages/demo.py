@@ -14,11 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.actions import perform
+from app.deadlines import today
 from app.demo import DEMO_HOOKS, PROVINCE_CODE, Demo, demo_pdf
 from app.models import Attachment, ProgressReport, Proposal, User
 from app.proposals import upload_permission
 from app.proposals.service import add_attachment
-from app.review.deadlines import today
 from app.stages import council, evaluation, funding, implementation, priority
 from app.uploads import store
 from workflow.registry import default_registry

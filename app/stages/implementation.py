@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.deadlines import today as local_today
 from app.formatting import vnd
 from app.models.proposals import CATEGORIES
 from app.models.stages import Advance, BudgetEnvelope, ChangeRequest, Funding, ProgressReport
-from app.review.deadlines import today as local_today
 from app.stages.caps import cap_problem
 from app.stages.common import clean, compiled_for, explain_action, lock, msg, rule, today
 from app.stages.funding import funding_of, move_money, no_check, records_on_funding, release

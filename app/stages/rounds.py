@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.deadlines import today as local_today  # registration windows are local dates
 from app.formatting import date as show_date
 from app.models.proposals import CATEGORIES, Proposal
 from app.models.rounds import FUNDS, PlanRound
-from app.review.deadlines import today as local_today  # registration windows are local dates
 from app.stages.common import clean, explain_action, msg, rule, transition_inputs
 from workflow import operations
 from workflow.definitions import InputSpec

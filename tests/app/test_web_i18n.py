@@ -10,8 +10,8 @@ import pytest
 from babel.messages.pofile import read_po
 from conftest import World, token
 
+from app.deadlines import add_working_days
 from app.formatting import date, datetime, vnd
-from app.review.deadlines import add_working_days
 
 CATALOGUES = Path(__file__).resolve().parents[2] / "app" / "translations"
 

@@ -10,9 +10,9 @@ import pytest
 from conftest import OTHER_COMMUNE, PASSWORD, csrf_token, login
 from sqlalchemy import select
 
+from app.deadlines import _vn_holidays
 from app.models import Notification, NotificationPreference
 from app.notifications.reminders import sweep
-from app.review.deadlines import _vn_holidays
 from tests.stages.conftest import attach
 from workflow import operations
 

@@ -119,7 +119,7 @@ def test_year_sets_both_bounds() -> None:
 def test_working_days_between_inverts_add_working_days() -> None:
     import random
 
-    from app.review.deadlines import add_working_days, working_days_between
+    from app.deadlines import add_working_days, working_days_between
 
     rng = random.Random(45)
     for _ in range(300):
