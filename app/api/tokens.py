@@ -15,13 +15,14 @@ import hashlib
 import secrets
 
 from flask import Request
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.admin.audit import append_event
 from app.models import ApiToken, User
 from app.security.log import security_event
-from workflow.storage import utcnow
+from workflow.storage import READ_ONLY_OPTION, utcnow
 
 PREFIX = "gf_"
 DEFAULT_DAYS = 90
@@ -82,8 +83,33 @@ def user_for_token(session: Session, token: str) -> User | None:
         return None
     user, api_token = row
     if api_token.last_used_at is None or _aware(api_token.last_used_at) < now - LAST_USED_RESOLUTION:
-        api_token.last_used_at = now
+        _note_use(session, api_token, now)
     return user
+
+
+def _note_use(session: Session, api_token: ApiToken, now: dt.datetime) -> None:
+    """Last use is a convenience, never a reason to wait or to fail a request. A write request records it in its
+    own transaction; a read request (which on SQLite must not take the write lock) in a short one of its own that
+    gives up at once when the database is busy."""
+    bind = session.get_bind()
+    if bind.get_execution_options().get(READ_ONLY_OPTION) is not True:
+        api_token.last_used_at = now
+        return
+    try:
+        with bind.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            busy = conn.exec_driver_sql("PRAGMA busy_timeout").scalar() if sqlite else None
+            conn.exec_driver_sql("PRAGMA busy_timeout = 0" if sqlite else "SET LOCAL lock_timeout = '100ms'")
+            try:
+                conn.execute(update(ApiToken).where(ApiToken.id == api_token.id).values(last_used_at=now))
+                conn.commit()
+            finally:
+                if sqlite:
+                    conn.rollback()
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(busy or 0)}")
+                    conn.commit()
+    except OperationalError:  # busy: the next request notes it
+        return
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

@@ -39,7 +39,6 @@ from app.proposals.search import search_clause
 from app.proposals.service import add_attachment, commune_refusal, create_proposal, edit_proposal
 from app.scoping import load_proposal, scope_clause, visible_proposals
 from app.security import request_id
-from app.stages import council
 from app.uploads import RejectedFile, discard, display_name, path_of, store
 from workflow.audit import events_for
 from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
@@ -168,6 +167,8 @@ def context(proposal: Proposal) -> dict[str, Any]:
         if trigger not in allowed_triggers:
             explanation = compiled.explain(proposal, actor, trigger, session=session)
             refused.append((rules[0].title, [tr(r.message) for r in explanation.reasons]))
+    from app.stages import council  # app.stages imports app.proposals.service (and app.demo): not at the top
+
     events = council.visible_events(proposal, current_user, events_for(session, "proposal", str(proposal.id)))
     ids = {int(e.actor_id) for e in events if e.actor_id and e.actor_id.isdigit()}
     names = {str(u.id): u.full_name or u.username for u in session.scalars(select(User).where(User.id.in_(ids)))}

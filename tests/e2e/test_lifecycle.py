@@ -143,11 +143,14 @@ def check_timeline(page: Any, actions: list[str]) -> None:
 
 
 def check_chain(cast: Cast, auditor: Person) -> None:
-    """The auditor opens "verify the chain" from the audit log: intact, with a head digest."""
+    """The auditor opens "verify the chain" from the audit log and starts a run, which goes on in the background
+    while the page refreshes itself: intact, with a head digest."""
     page = cast.page(auditor)
     page.click("#nav-audit")
     page.click("#verify-link")
-    expect()(page.locator("#verify-result")).to_have_attribute("data-ok", "true")
+    with page.expect_navigation():
+        page.click("#verify-start button")
+    expect()(page.locator("#verify-result")).to_have_attribute("data-ok", "true", timeout=60_000)
     expect()(page.locator("#verify-problems")).to_have_count(0)
     expect()(page.locator("#head-digest")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
     assert int(page.locator("#verify-count").inner_text()) > 0
@@ -240,12 +243,17 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
         expect()(page.locator("#council-table tbody tr", has_text=member.full_name)).to_contain_text(
             f"{sum(points.values()):.2f}")
 
-    # 7. The centre officer sees the table (four sheets, one recusal, average 81.75) and shortlists.
-    cast.step = "centre officer shortlists"
+    # 7. The centre officer sees the table (four sheets, one recusal, average 81.75), confirms the applicant's
+    # priority flags (the 2026 rules: before the appraisal concludes) and shortlists.
+    cast.step = "centre officer confirms priority"
     page = open_proposal(cast, people.centre_officer, pid)
     average = sum(sum(p.values()) for p in SHEETS) / len(SHEETS)  # every criterion weighs its points: max 100
     expect()(page.locator("#council-average")).to_have_text(f"{average:.2f}")
     expect()(page.locator("#council-table tbody tr", has_text=recused.full_name)).to_contain_text("Xung đột")
+    expect()(page.locator("#priority-status")).to_contain_text("Chưa xác nhận")
+    submit(page, "#priority-submit", "the priority confirmation")
+    expect()(page.locator("#priority-status")).to_contain_text("Đã xác nhận")
+    cast.step = "centre officer shortlists"
     page = fire(cast, people.centre_officer, pid, "shortlist",
                 comment=f"Hội đồng 5 thành viên, 1 thành viên khai báo xung đột lợi ích; điểm bình quân {average:.2f}.")
     expect_state(page, "shortlisted")
@@ -290,6 +298,11 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     page.fill("#progress-value", "80")
     page.fill("#progress-note", "Đã lắp đặt xong máy sao chè, đang chạy thử.")
     submit(page, "#progress-submit", "the progress report")
+    expect()(page.locator("#progress-percent")).to_have_text("0%")  # it counts once the Centre confirms it
+
+    cast.step = "centre officer confirms the progress report"
+    page = open_proposal(cast, people.centre_officer, pid)
+    submit(page, "[id^='confirm-progress-']", "confirming the progress report")
     expect()(page.locator("#progress-percent")).to_have_text("80%")
 
     cast.step = "centre officer records an advance"
@@ -308,7 +321,8 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     expect()(page.locator("#acceptance-required li", has_text="–")).to_have_count(0)
 
     cast.step = "centre officer accepts the results"
-    page = fire(cast, people.centre_officer, pid, "accept",
+    page = fire(cast, people.centre_officer, pid, "accept", acceptance_date=dt.date.today().isoformat(),
+                committee_members="Nguyễn Văn An, Trung tâm Khuyến công\nTrần Thị Bình, Sở Công Thương",
                 comment="Nghiệm thu: máy hoạt động ổn định, đạt công suất thiết kế.")
     expect_state(page, "implemented")
     expect()(page.locator("#settlement-due")).to_be_visible()

@@ -32,18 +32,18 @@ def test_a_downgrade_over_data_refuses_unless_forced(database_url):
         conn.execute(text("INSERT INTO proposal_code_counter (year, last_number) VALUES (2026, 7)"))
     engine.dispose()
     with pytest.raises(SystemExit, match=r"proposal_code_counter \(0004_reliability\)"):
-        command.downgrade(alembic_config(database_url), "-1")
+        command.downgrade(alembic_config(database_url), "0003_stages")
     assert "proposal_code_counter" in _tables(database_url)  # nothing dropped
 
     forced = alembic_config(database_url)
     forced.cmd_opts = argparse.Namespace(x=["force=1"])
-    command.downgrade(forced, "-1")
+    command.downgrade(forced, "0003_stages")
     assert "proposal_code_counter" not in _tables(database_url)
 
 
 def test_a_downgrade_of_empty_tables_goes_ahead(database_url):
-    command.downgrade(alembic_config(database_url), "-1")
-    assert "idempotency_key" not in _tables(database_url)
+    command.downgrade(alembic_config(database_url), "-1")  # the newest revision's tables are empty
+    assert "audit_verification" not in _tables(database_url)
     command.upgrade(alembic_config(database_url), "head")
 
 
