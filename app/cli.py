@@ -1,4 +1,5 @@
-"""Flask CLI: init-db, demo, create-user, create-token, revoke-token, audit-verify (``flask --app app COMMAND``)."""
+"""Flask CLI: init-db, demo, import-legacy, create-user, create-token, revoke-token, audit-verify
+(``flask --app app COMMAND``)."""
 
 from __future__ import annotations
 
@@ -124,6 +125,32 @@ def revoke_token(username: str, token_id: int | None, revoke_all: bool) -> None:
     click.echo(f"Revoked {len(ids)} token(s) of {username}.")
 
 
+@click.command("import-legacy")
+@with_appcontext
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--as", "username", required=True, help="The administrator recorded as importing the file.")
+@click.option("--province", default=None, help="Province code of the records (default: the demo's, 19).")
+def import_legacy(path: str, username: str, province: str | None) -> None:
+    """Import past proposals and their decisions from a CSV or XLSX file, with their historical dates
+    (docs/units.md, "Old files"). All or nothing: any bad row is reported as FILE:LINE and nothing is written."""
+    from app.legacy import LegacyImportError, import_file
+    from app.units_data import PROVINCE
+
+    with _session() as session:
+        user = _user(session, username)
+        if "admin" not in user.roles:
+            raise click.ClickException(f"{username} không phải quản trị viên: chỉ quản trị viên được nhập hồ sơ cũ")
+        try:
+            summary = import_file(session, path, user, province_code=province or PROVINCE[0])
+        except LegacyImportError as exc:
+            session.rollback()
+            for problem in exc.problems:
+                click.echo(problem, err=True)
+            raise click.ClickException(f"không nhập gì từ {path}: {len(exc.problems)} lỗi") from None
+        session.commit()
+    click.echo(f"Đã nhập {summary.proposals} hồ sơ, {summary.events} sự kiện từ {path}")
+
+
 def _user(session, username: str):  # type: ignore[no-untyped-def]
     from app.models import User
 
@@ -182,6 +209,6 @@ def restore_command(source: str, yes: bool) -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (init_db, demo, create_user, create_token, revoke_token, audit_verify, backup_command,
+    for command in (init_db, demo, import_legacy, create_user, create_token, revoke_token, audit_verify, backup_command,
                     restore_command):
         app.cli.add_command(command)

@@ -144,6 +144,17 @@ class AuditEvent(_AuditBase):
     reasons: Mapped[list[dict[str, Any]]] = _derived(JSON_TYPE, "reasons", "json")
     request_id: Mapped[str | None] = _derived(String(64), "request_id")
     prev_hash: Mapped[str] = _derived(String(64), "prev_hash")
+    # Only imported records have it (the historical date, chaincheck.OPTIONAL_FIELDS); NULL costs nothing per row.
+    effective_at: Mapped[dt.datetime | None] = _derived(DateTime(timezone=True), "effective_at", "time")
+
+    @property
+    def imported(self) -> bool:
+        return self.effective_at is not None
+
+    @property
+    def effective(self) -> dt.datetime:
+        """When it happened: the historical date of an imported record, else the time it was recorded."""
+        return self.effective_at or self.occurred_at
 
     @property
     def subject(self) -> str:
@@ -155,7 +166,8 @@ class AuditEvent(_AuditBase):
 
 FIELD_KINDS = {c.name: c.computed.sqltext.kind for c in AuditEvent.__table__.columns  # type: ignore[attr-defined]
                if c.computed is not None}
-assert sorted(FIELD_KINDS) == list(FIELDS), "every hashed field has its generated column"
+DERIVED = (*FIELDS, "effective_at")  # "imported" goes with effective_at and needs no column of its own
+assert sorted(FIELD_KINDS) == sorted(DERIVED), "every hashed field has its generated column"
 
 
 def jsonable(value: Any) -> Any:
@@ -201,8 +213,10 @@ def event_values(*, seq: int, prev_hash: str, subject_type: str, subject_id: str
                  workflow_version: int | None = None, workflow_sha256: str | None = None,
                  comment: str | None = None, inputs: dict[str, Any] | None = None,
                  diff: dict[str, Any] | None = None, reasons: list[dict[str, Any]] | None = None,
-                 request_id: str | None = None, occurred_at: dt.datetime | None = None) -> dict[str, Any]:
-    """The column values of the event at ``seq`` after ``prev_hash``: fields, canonical body and hash."""
+                 request_id: str | None = None, occurred_at: dt.datetime | None = None,
+                 effective_at: dt.datetime | None = None) -> dict[str, Any]:
+    """The column values of the event at ``seq`` after ``prev_hash``: fields, canonical body and hash. With
+    ``effective_at`` (an imported record's historical date) the body also holds it and ``imported: true``."""
     assert outcome in OUTCOMES, outcome
     moment = (occurred_at or utcnow()).astimezone(dt.UTC)
     fields: dict[str, Any] = {
@@ -213,8 +227,13 @@ def event_values(*, seq: int, prev_hash: str, subject_type: str, subject_id: str
         "subject_id": str(subject_id), "subject_type": subject_type, "to_state": to_state, "workflow": workflow,
         "workflow_sha256": workflow_sha256, "workflow_version": workflow_version,
     }
+    effective = None
+    if effective_at is not None:
+        effective = effective_at.astimezone(dt.UTC) if effective_at.tzinfo else effective_at.replace(tzinfo=dt.UTC)
+        fields.update(effective_at=format_time(effective), imported=True)
     body = canonical(fields)
-    return {**fields, "occurred_at": moment, "hash": digest(body), "body": body}
+    columns = {k: v for k, v in fields.items() if k != "imported"}
+    return {**columns, "occurred_at": moment, "effective_at": effective, "hash": digest(body), "body": body}
 
 
 def append(session: Session, *, subject_type: str, subject_id: str, **fields: Any) -> AuditEvent:
@@ -357,12 +376,13 @@ def _underived_columns(conn: Connection) -> list[str]:
             "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'audit_event'").scalar() or ""
         rows = conn.exec_driver_sql("PRAGMA table_xinfo(audit_event)").all()
         derived = {r[1] for r in rows if r[6] in (2, 3) and f"json_extract(body, '$.{r[1]}')" in table_sql}
-    return [name for name in FIELDS if name not in derived]
+    return [name for name in DERIVED if name not in derived]
 
 
-_PG_VALUE = {"occurred_at": "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+_PG_VALUE = {**{name: f"to_char({name} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+                for name in ("occurred_at", "effective_at")},
              **{name: f"{name}::jsonb" for name in FIELD_KINDS if FIELD_KINDS[name] == "json"}}
-_SQLITE_VALUE = {"occurred_at": "replace(occurred_at, ' ', 'T') || 'Z'",
+_SQLITE_VALUE = {**{name: f"replace({name}, ' ', 'T') || 'Z'" for name in ("occurred_at", "effective_at")},
                  **{name: f"json({name})" for name in FIELD_KINDS if FIELD_KINDS[name] == "json"}}
 
 
@@ -370,9 +390,14 @@ def _disagreeing_ids(conn: Connection) -> set[int]:
     """Rows whose columns say something other than their body (slow: only run when the table was altered)."""
     if conn.dialect.name == "postgresql":
         pairs = ", ".join(f"'{f}', {_PG_VALUE.get(f, f)}" for f in FIELDS)
-        sql = (f"SELECT id FROM audit_event WHERE body::jsonb IS DISTINCT FROM jsonb_build_object({pairs})")
+        # the optional fields: present in the body exactly when their column says so ("imported" has none)
+        optional = (f"jsonb_strip_nulls(jsonb_build_object('effective_at', {_PG_VALUE['effective_at']}, "
+                    "'imported', body::jsonb -> 'imported'))")
+        sql = (f"SELECT id FROM audit_event WHERE body::jsonb IS DISTINCT FROM "
+               f"(jsonb_build_object({pairs}) || {optional})")
     else:
-        tests = " OR ".join(f"json_extract(body, '$.{f}') IS NOT {_SQLITE_VALUE.get(f, f)}" for f in FIELDS)
+        tests = " OR ".join(f"json_extract(body, '$.{f}') IS NOT {_SQLITE_VALUE.get(f, f)}"
+                            for f in (*FIELDS, "effective_at"))
         sql = f"SELECT id FROM audit_event WHERE CASE WHEN json_valid(body) THEN {tests} ELSE 1 END"
     return {row[0] for row in conn.exec_driver_sql(sql)}
 

@@ -30,6 +30,10 @@ FIELDS = (
     "outcome", "prev_hash", "reasons", "request_id", "seq", "subject_id", "subject_type", "to_state",
     "workflow", "workflow_sha256", "workflow_version",
 )
+# Fields only some events carry, hashed when present: a record imported from old files has ``effective_at`` (the
+# historical date; ``occurred_at`` stays the real time of recording) and ``imported: true``. Events without them
+# keep the body (and hash) they always had.
+OPTIONAL_FIELDS = ("effective_at", "imported")
 
 
 def canonical(fields: dict[str, Any]) -> str:
@@ -214,13 +218,18 @@ def _read(lines: Iterable[str]) -> Iterator[tuple[int, str, dict[str, Any]]]:
             yield int(record["id"]), str(record["hash"]), record["event"]
 
 
+def _known_fields(event: dict[str, Any]) -> bool:
+    keys = set(event)
+    return set(FIELDS) <= keys and not keys - set(FIELDS) - set(OPTIONAL_FIELDS)
+
+
 def verify_export(lines: Iterable[str], expected_digest: str | None = None) -> ExportResult:
     chains = Chains()
     rows: dict[str, list[Row]] = {}
     checkpoints: list[tuple[int, int, dict[str, Any]]] = []
     for event_id, event_hash, event in _read(lines):
         chain = chain_name(str(event["subject_type"]), str(event["subject_id"]))
-        body_ok = set(event) == set(FIELDS) and digest(canonical(event)) == event_hash
+        body_ok = _known_fields(event) and digest(canonical(event)) == event_hash
         row = Row(event_id, chain, int(event["seq"]), str(event["prev_hash"]), event_hash, body_ok)
         chains.add(chain, row.seq, row.prev_hash, row.hash, body_ok)
         rows.setdefault(chain, []).append(row)

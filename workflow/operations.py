@@ -142,15 +142,17 @@ def _store_statement(subject_class: type) -> Any:
                                         version == bindparam("locked_version")))
 
 
-def _store(session: Session, subject: WorkflowMixin, step: Step | None) -> None:
+def _store(session: Session, subject: WorkflowMixin, step: Step | None, entered_at: dt.datetime | None = None
+           ) -> None:
     """Write the columns the engine owns with one UPDATE: the bumped version and, for a fired trigger, the
-    state, trigger history and entry time. They are set on the instance as committed values, so the ORM has
-    nothing left to flush for them (its unit of work would cost more than the whole bare transaction)."""
+    state, trigger history and entry time (now, or an imported record's historical date). They are set on the
+    instance as committed values, so the ORM has nothing left to flush for them (its unit of work would cost
+    more than the whole bare transaction)."""
     values: dict[str, Any] = {"wf_version": subject.wf_version + 1}
     if step is not None:
         values["wf_fired_by"] = step.wf_fired_by
         if step.wf_state != subject.wf_state:
-            values.update(wf_state=step.wf_state, wf_entered_at=utcnow())
+            values.update(wf_state=step.wf_state, wf_entered_at=entered_at or utcnow())
     subject_class: type = type(subject)
     params = {f"pk{i}": v for i, v in enumerate(inspect(subject).identity or ())}
     result = session.connection().execute(_store_statement(subject_class),
@@ -201,16 +203,24 @@ def _operate(session: Session, subject: WorkflowMixin, actor: Actor, action: str
 
 
 def create(session: Session, instance: WorkflowMixin, actor: Actor, compiled: CompiledWorkflow, *,
-           inputs: Mapping[str, Any] | None = None, request_id: str | None = None) -> AuditEvent:
+           inputs: Mapping[str, Any] | None = None, request_id: str | None = None,
+           effective_at: dt.datetime | None = None) -> AuditEvent:
     """Pin a new subject to ``compiled`` in its initial state, add it and record its "create" event (with the
-    initial values given in ``inputs``, so that verify can hold the row to them: workflow.consistency)."""
+    initial values given in ``inputs``, so that verify can hold the row to them: workflow.consistency).
+
+    With ``effective_at`` it is a record imported from old files (see :func:`import_event`): the event carries
+    that historical date and ``imported``, the subject entered its state then, and no listener is told (an
+    old record sends no notice)."""
     instance.wf_pin(compiled)
+    if effective_at is not None:
+        instance.wf_entered_at = _historical(effective_at, None)
     session.add(instance)
     session.flush()
-    return _applied(session, instance, compiled, audit.append(
+    event = audit.append(
         session, subject_type=instance.wf_type(), subject_id=instance.wf_subject_id(), action="create",
         outcome="created", to_state=instance.wf_state, **_pin(instance), **_actor_fields(actor, None),
-        inputs=dict(inputs or {}), request_id=request_id))
+        inputs=dict(inputs or {}), request_id=request_id, effective_at=effective_at)
+    return event if effective_at is not None else _applied(session, instance, compiled, event)
 
 
 def fire(session: Session, instance: WorkflowMixin, trigger: str, actor: Actor,
@@ -288,6 +298,74 @@ def act(session: Session, instance: WorkflowMixin, actor: Actor, action: str, *,
     return _operate(session, instance, actor, action, authorize=lambda _c: check(), perform=perform,
                     attempted=inputs, expected_version=expected_version, registry=registry,
                     request_id=request_id)
+
+
+# --- records imported from old files ----------------------------------------------------------------------
+
+_FUTURE = {"vi": "Ngày {day} ở tương lai", "en": "{day} is in the future"}
+_BEFORE = {"vi": "Ngày {day} trước sự kiện trước đó của hồ sơ ({last})",
+           "en": "{day} is before the record's previous event ({last})"}
+
+
+def _historical(effective_at: dt.datetime, last: dt.datetime | None) -> dt.datetime:
+    """``effective_at`` in UTC, checked: not in the future, not before the subject's last event (``last``)."""
+    moment = effective_at if effective_at.tzinfo else effective_at.replace(tzinfo=dt.UTC)
+    day = f"{moment:%d/%m/%Y}"
+    if moment > utcnow():
+        raise InvalidInput({"effective_at": {k: v.format(day=day) for k, v in _FUTURE.items()}})
+    if last is not None and moment < last:
+        last_day = f"{last:%d/%m/%Y}"
+        raise InvalidInput({"effective_at": {k: v.format(day=day, last=last_day) for k, v in _BEFORE.items()}})
+    return moment
+
+
+def _last_effective(session: Session, subject: WorkflowMixin) -> dt.datetime | None:
+    """When the subject's last event happened: its historical date if imported, else when it was recorded."""
+    row = session.execute(
+        select(AuditEvent.effective_at, AuditEvent.occurred_at)
+        .where(AuditEvent.subject_type == subject.wf_type(), AuditEvent.subject_id == subject.wf_subject_id())
+        .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    if row is None:
+        return None
+    moment: dt.datetime = row[0] or row[1]
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)  # SQLite gives back naive UTC
+
+
+def import_event(session: Session, instance: WorkflowMixin, actor: Actor, trigger: str, *,
+                 effective_at: dt.datetime, dest: str | None = None, inputs: Mapping[str, Any] | None = None,
+                 comment: str | None = None, expected_version: int | None = None,
+                 registry: Registry | None = None, request_id: str | None = None) -> AuditEvent:
+    """Record a decision taken in the past, from old files: the subject moves along a transition of its pinned
+    definition (``trigger`` from its current state, to ``dest`` when several rules share the trigger).
+
+    Roles and guards are not checked: they judge facts of today (a council's sheets, an envelope's balance)
+    that an old file does not hold; ``actor`` is whoever imports, and the event says ``imported``. The date
+    is checked instead: not in the future, not before the subject's last event (InvalidInput, key
+    ``effective_at``). Locking, the version, the pin, the stored move and the hash chain are those of every
+    other write. No listener is told: an old decision sends no notice."""
+    _lock(session, instance)
+    _check_version(instance, expected_version)
+    compiled = _compiled(instance, registry)
+    moment = _historical(effective_at, _last_effective(session, instance))
+    rules = [r for r in compiled.rules_from.get(instance.wf_state, {}).get(trigger, ())
+             if dest is None or r.dest == dest]
+    if len({r.dest for r in rules}) != 1:
+        state = compiled.title_of(instance.wf_state, "vi")
+        raise InvalidInput({"trigger": {
+            "vi": f"Không có bước '{trigger}'{f' tới {dest}' if dest else ''} từ trạng thái {state}"
+                  if not rules else f"Bước '{trigger}' có nhiều đích từ {state}; hãy nêu trạng thái đích",
+            "en": f"No step '{trigger}'{f' to {dest}' if dest else ''} from {instance.wf_state}"
+                  if not rules else f"'{trigger}' has several destinations from {instance.wf_state}; name one"}})
+    from_state = instance.wf_state
+    fired = {k: list(v) for k, v in (instance.wf_fired_by or {}).items()}
+    for key in (trigger, f"{trigger}@{from_state}"):  # as CompiledWorkflow.step counts them
+        fired.setdefault(key, []).append(actor.user_id)
+    _store(session, instance, Step(rules[0].dest, fired), entered_at=moment)
+    return audit.append(
+        session, subject_type=instance.wf_type(), subject_id=instance.wf_subject_id(), action=trigger,
+        outcome="applied", from_state=from_state, to_state=instance.wf_state, **_pin(instance),
+        **_actor_fields(actor, None), comment=comment, inputs=dict(inputs or {}), request_id=request_id,
+        effective_at=moment)
 
 
 # --- refusals ---------------------------------------------------------------------------------------------

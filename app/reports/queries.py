@@ -360,10 +360,15 @@ def median_durations(session: Session, cond: Any) -> dict[str, tuple[float, int]
     return _from_trail(session, "durations", cond, lambda: _median_durations(session, cond))  # type: ignore[no-any-return]
 
 
+def _when() -> Any:
+    """When an event happened: an imported record's historical date, else when it was recorded."""
+    return func.coalesce(AuditEvent.effective_at, AuditEvent.occurred_at)
+
+
 def _median_durations(session: Session, cond: Any) -> dict[str, tuple[float, int]]:
-    moves = (select(AuditEvent.to_state.label("state"), AuditEvent.occurred_at.label("entered"),
-                    func.lead(AuditEvent.occurred_at).over(partition_by=AuditEvent.subject_id,
-                                                           order_by=AuditEvent.seq).label("left_at"))
+    moves = (select(AuditEvent.to_state.label("state"), _when().label("entered"),
+                    func.lead(_when()).over(partition_by=AuditEvent.subject_id,
+                                            order_by=AuditEvent.seq).label("left_at"))
              .where(_scoped_subjects(cond), AuditEvent.outcome.in_(("created", "applied")),
                     AuditEvent.to_state.is_not(None),
                     or_(AuditEvent.from_state.is_(None), AuditEvent.from_state != AuditEvent.to_state))
@@ -396,8 +401,7 @@ def _funnel(session: Session, cond: Any, between: tuple[dt.date, dt.date] | None
                    AuditEvent.to_state.in_(list(stage_of)))
             .group_by(stage))
     if between is not None:
-        stmt = stmt.where(AuditEvent.occurred_at >= _local_midnight_utc(between[0]),
-                          AuditEvent.occurred_at < _local_midnight_utc(between[1]))
+        stmt = stmt.where(_when() >= _local_midnight_utc(between[0]), _when() < _local_midnight_utc(between[1]))
     reached: dict[str, int] = {key: n for key, n in session.execute(stmt)}
     return [(key, title, reached.get(key, 0)) for key, title, _ in FUNNEL]
 
