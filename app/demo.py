@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
+from app.legacy import Record, import_records
 from app.models import Attachment, Organisation, Proposal, RoleGrant, User
 from app.models.proposals import fold
 from app.models.units import UnitHistory
@@ -286,6 +287,58 @@ def _fields(rng: random.Random, org: Organisation, sector: str, work: str, categ
     }
 
 
+def _old_file(rng: random.Random, number: int, org: Organisation, fields: dict[str, Any], target: str
+              ) -> list[Record]:
+    """The rows an old file of the 2016–2020 plans makes in an import (app/legacy.py), dated as such files
+    went: filed the autumn before the plan year, reviewed within weeks, appraised in January, funded in March,
+    contracted in April, accepted in the autumn, settled within the 15 days (now and then late), evaluated the
+    next spring."""
+    year, ref = fields["year"], f"HS-{number:03d}"
+    day = dt.date(year - 1, rng.randint(8, 11), rng.randint(1, 28))
+    rows: list[Record] = []
+
+    def add(event: str, when: dt.date, **values: Any) -> None:
+        rows.append(Record("demo", number, {"ref": ref, "event": event, "date": when.isoformat(),
+                                            **{k: str(v) for k, v in values.items() if v is not None}}))
+
+    flags = {k: "1" if fields[k] else "" for k in ("priority_region", "priority_sector")}
+    add("created", day, organisation_tax_code=org.tax_code,
+        **{k: v for k, v in fields.items() if k not in flags}, **flags)
+    day += dt.timedelta(days=rng.randint(3, 10))
+    add("submitted", day)
+    if target == "withdrawn":
+        add("withdrawn", day + dt.timedelta(days=rng.randint(5, 20)), note="Cơ sở chưa thu xếp đủ vốn đối ứng")
+        return rows
+    if rng.random() < 0.15:  # some go round a revision loop first
+        day += dt.timedelta(days=rng.randint(5, 12))
+        add("returned", day, note="Đề nghị bổ sung báo giá của ít nhất 3 nhà cung cấp")
+        day += dt.timedelta(days=rng.randint(5, 15))
+        add("submitted", day)
+    day += dt.timedelta(days=rng.randint(7, 14))
+    if target == "rejected_local":
+        add("not_recommended", day, note="Nội dung đề án không thuộc ngành nghề được hỗ trợ")
+        return rows
+    add("reviewed", day, note="Hồ sơ đầy đủ, đề nghị Trung tâm Khuyến công thẩm định")
+    appraised = dt.date(year, 1, rng.randint(10, 28))
+    if target == "rejected_appraisal":
+        add("rejected", appraised, note="Điểm thẩm định dưới 70")
+        return rows
+    add("appraised", appraised, note="Hội đồng kết luận đạt")
+    add("funded", dt.date(year, 3, 20), amount=fields["requested_support"], number=f"{number:03d}/QĐ-SCT")
+    add("contracted", dt.date(year, 4, 10), number=f"{number:03d}/{year}/HĐ-TTKC")
+    if target == "terminated":
+        add("terminated", dt.date(year, 8, rng.randint(1, 28)),
+            note="Cơ sở ngừng sản xuất, không tiếp tục thực hiện đề án")
+        return rows
+    accepted = dt.date(year, rng.randint(10, 11), rng.randint(1, 28))
+    add("accepted", accepted, note="Hoàn thành đúng nội dung hợp đồng")
+    add("settled", accepted + dt.timedelta(days=rng.choice((6, 9, 12, 14, 14, 20))),
+        amount=fields["requested_support"] - rng.choice((0, 0, 2, 5)) * 1_000_000)
+    add("evaluated", dt.date(year + 1, rng.randint(2, 5), rng.randint(1, 28)),
+        note="Đề án phát huy hiệu quả, máy móc sử dụng tốt")
+    return rows
+
+
 def _drive(session: Session, demo: Demo, proposal: Proposal, applicant: User, target: str) -> None:
     """Fire the real transitions, as the right users, up to the target (or provincial appraisal)."""
     compiled = default_registry().for_subject(proposal)
@@ -330,15 +383,14 @@ def load(session: Session) -> str:
     applicant_of = {u.organisation_id: u for u in demo.by_role["applicant"]}
 
     old_orgs = [o for o in orgs if o[0].commune_code not in {c for *_, c in NEW_ORGANISATIONS}]
-    for category, year, target in _plan(rng):
+    records: list[Record] = []
+    for number, (category, year, target) in enumerate(_plan(rng), 1):
         org, sector, work = rng.choice(old_orgs)
         if category != "machinery" and work == "mechanical":
             sector = "agri_machinery"
-        applicant = applicant_of[org.id]
-        filed = dt.date(year - 1, rng.randint(8, 11), rng.randint(1, 28))  # filed the autumn before the plan year
-        proposal = create_proposal(session, applicant, _fields(rng, org, sector, work, category, year),
-                                   province_code=PROVINCE_CODE, created_on=filed)
-        _drive(session, demo, proposal, applicant, target)
+        records += _old_file(rng, number, org, _fields(rng, org, sector, work, category, year), target)
+    # the old files come in as an administrator would import them: with their dates (app/legacy.py)
+    import_records(session, records, demo.users["quantri"], province_code=PROVINCE_CODE)
 
     # Open files of early 2025, on the old units, in communes whose successors have an officer: none is stranded.
     history = UnitHistory.load(session)
