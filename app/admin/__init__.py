@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -27,6 +27,7 @@ from app.models.units import UnitHistory
 from app.scoping import role_scopes
 from app.security.log import security_event
 from app.security.passwords import password_problem
+from workflow.migrate import NOT_ACTING
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -191,7 +192,15 @@ def index() -> Any:
 @bp.get("/users/<int:user_id>")
 @requires("admin")
 def user(user_id: int) -> Any:
-    return _render_user(_load_user(db_session(), user_id))
+    """The user's page; ``?role=&unit=`` pre-fill the grant form (the reform page's one-click fixes)."""
+    session = db_session()
+    form = _grant_form(session)
+    role, unit = request.args.get("role", ""), request.args.get("unit", "")
+    if role in role_scopes():
+        form.role.data = role
+    if unit and session.get(Unit, unit) is not None:
+        form.unit_code.data = unit
+    return _render_user(_load_user(session, user_id), grant_form=form)
 
 
 @bp.post("/users/<int:user_id>/active")
@@ -331,10 +340,33 @@ def _reform_page(session: Any, form: SuccessorForm, status: int = 200) -> Any:
     orphans = []
     for compiled in registry:
         if compiled.definition.migrates_from is not None:
-            orphans += [(move, compiled) for move in plan(session, compiled, registry) if move.stranded]
+            orphans += [(move, compiled, _fix(session, move, compiled, stale))
+                        for move in plan(session, compiled, registry) if move.stranded]
     successors = session.scalars(select(UnitSuccessor).order_by(UnitSuccessor.old_code)).all()
     return render_template("admin/reform.html", stale=stale, orphans=orphans, successors=successors,
                            history=history, form=form), status
+
+
+def _fix(session: Any, move: Any, compiled: Any, stale: list[tuple[RoleGrant, str]]
+         ) -> tuple[str, str, User | None] | None:
+    """The grant that would let someone act on a stranded proposal: (role, unit, whom to grant it to), the
+    unit being its commune after re-homing. Whom: an officer whose grant is on an abolished unit this commune
+    took over, else anyone holding the role elsewhere whom the separation rules let have it; None if no one."""
+    if move.to_state is None:
+        return None
+    subject = session.get(move.subject_class, move.identity)
+    unit = move.changes.get("commune_code", (None, getattr(subject, "commune_code", None)))[1]
+    roles = [role for trigger, rules in compiled.rules_from.get(move.to_state, {}).items()
+             if trigger not in NOT_ACTING for rule in rules for role, scope in rule.roles.items()
+             if scope == "commune"]
+    if not roles or not unit:
+        return None
+    role = roles[0]
+    candidates = [grant.user for grant, successor in stale if grant.role == role and successor == unit]
+    candidates += session.scalars(select(User).join(RoleGrant).where(RoleGrant.role == role, User.is_active.is_(True))
+                                  .order_by(User.username).distinct()).all()
+    who = next((u for u in candidates if _grant_problem(session, u, role, unit) is None), None)
+    return role, unit, who
 
 
 @bp.get("/reform")
