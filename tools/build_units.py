@@ -96,7 +96,7 @@ def main(out: Path = OUT) -> int:
         writer.writerows(rows)
     with open(out / "unit_successors.csv", "w", encoding="utf-8", newline="") as f:
         f.write("\n".join(header(disagreements)) + "\n")
-        f.write("# Checked against Resolution 1683/NQ-UBTVQH15 for the pairs held by tests/units/test_successors.py;"
+        f.write("# Checked against Resolution 1683/NQ-UBTVQH15 as reported (its text was not read) for the pairs held by tests/units/test_units.py;"
                 " verified: false for the others.\n")
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(("old_code", "old_name", "new_code", "new_name", "note"))
