@@ -301,7 +301,9 @@ class ProposalOut(BaseModel):
 
 class EventOut(BaseModel):
     seq: int
-    occurred_at: UtcDatetime
+    occurred_at: UtcDatetime = Field(description="when it was recorded here")
+    effective_at: UtcDatetime | None = Field(
+        default=None, description="records imported from old files only: when it happened (the historical date)")
     actor_id: str | None
     actor_role: str | None
     actor_unit: str | None

@@ -14,6 +14,7 @@ from conftest import _hash, login
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from app.api.tokens import issue_token
 from app.legacy import LegacyImportError, import_file, parse_date, read_csv_text
 from app.models import Proposal, RoleGrant, User
 from app.models.stages import Funding
@@ -120,6 +121,11 @@ def test_the_pages_and_reports_use_the_historical_dates(app: Any, tmp_path: Path
         history = html.split('id="timeline"')[1]
         assert "15/11/2016" in history and "nhập từ hồ sơ cũ" in history
         assert "xã Thịnh Đức (cũ), nay là" in html  # named as it was when filed
+        bearer = {"Authorization": f"Bearer {issue_token(session, session.get(User, admin_id), 'tests')}"}
+        session.commit()
+        api = client.get(f"/api/v1/proposals/{first.id}/history", headers=bearer).get_json()["items"]
+        assert api[-1]["action"] == "accept" and api[-1]["effective_at"].startswith("2016-11-14T17:00:00")
+        assert api[-1]["occurred_at"] > api[-1]["effective_at"]  # recorded now, happened then
         cond = Proposal.id.in_([first.id, second.id])
         overdue = queries.overdue(session, cond, on=dt.date(2026, 12, 7))
         # accepted in November 2016 and never settled; in district review since March 2019
