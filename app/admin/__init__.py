@@ -338,17 +338,18 @@ def _reform_page(session: Any, form: SuccessorForm, status: int = 200) -> Any:
         select(RoleGrant).join(Unit, Unit.code == RoleGrant.unit_code).where(Unit.valid_to.is_not(None)))]
     registry = default_registry()
     orphans = []
+    holders: dict[str, list[User]] = {}  # role -> active users holding it, read once per page
     for compiled in registry:
         if compiled.definition.migrates_from is not None:
-            orphans += [(move, compiled, _fix(session, move, compiled, stale))
+            orphans += [(move, compiled, _fix(session, move, compiled, stale, holders))
                         for move in plan(session, compiled, registry) if move.stranded]
     successors = session.scalars(select(UnitSuccessor).order_by(UnitSuccessor.old_code)).all()
     return render_template("admin/reform.html", stale=stale, orphans=orphans, successors=successors,
                            history=history, form=form), status
 
 
-def _fix(session: Any, move: Any, compiled: Any, stale: list[tuple[RoleGrant, str]]
-         ) -> tuple[str, str, User | None] | None:
+def _fix(session: Any, move: Any, compiled: Any, stale: list[tuple[RoleGrant, str]],
+         holders: dict[str, list[User]]) -> tuple[str, str, User | None] | None:
     """The grant that would let someone act on a stranded proposal: (role, unit, whom to grant it to), the
     unit being its commune after re-homing. Whom: an officer whose grant is on an abolished unit this commune
     took over, else anyone holding the role elsewhere whom the separation rules let have it; None if no one."""
@@ -363,8 +364,10 @@ def _fix(session: Any, move: Any, compiled: Any, stale: list[tuple[RoleGrant, st
         return None
     role = roles[0]
     candidates = [grant.user for grant, successor in stale if grant.role == role and successor == unit]
-    candidates += session.scalars(select(User).join(RoleGrant).where(RoleGrant.role == role, User.is_active.is_(True))
-                                  .order_by(User.username).distinct()).all()
+    if role not in holders:
+        holders[role] = list(session.scalars(select(User).join(RoleGrant).where(
+            RoleGrant.role == role, User.is_active.is_(True)).order_by(User.username).distinct()))
+    candidates += holders[role]
     who = next((u for u in candidates if _grant_problem(session, u, role, unit) is None), None)
     return role, unit, who
 
