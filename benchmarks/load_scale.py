@@ -123,9 +123,13 @@ def _event_rows(template: Template, subject_id: int, start: dt.datetime) -> list
     first = dt.datetime.strptime(template.events[0]["occurred_at"], audit.TIME_FORMAT)
     for fields in template.events:
         moment = dt.datetime.strptime(fields["occurred_at"], audit.TIME_FORMAT)
-        fields = {k: v for k, v in fields.items() if k not in ("prev_hash", "seq", "subject_id", "occurred_at")}
+        effective = fields.get("effective_at")  # an imported record keeps its historical date
+        fields = {k: v for k, v in fields.items()
+                  if k not in ("prev_hash", "seq", "subject_id", "occurred_at", "effective_at", "imported")}
         values = event_values(**fields, seq=len(rows) + 1, prev_hash=prev, subject_id=str(subject_id),
-                              occurred_at=(start + (moment - first)).replace(tzinfo=dt.UTC))
+                              occurred_at=(start + (moment - first)).replace(tzinfo=dt.UTC),
+                              effective_at=dt.datetime.strptime(effective, audit.TIME_FORMAT).replace(tzinfo=dt.UTC)
+                              if effective else None)
         rows.append({"body": values["body"], "hash": values["hash"]})
         prev = values["hash"]
     return rows
