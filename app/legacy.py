@@ -53,6 +53,7 @@ INT_FIELDS = ("year", "total_cost", "requested_support", "counterpart_funds", "d
 LEGACY_FUND = "Kinh phí khuyến công địa phương (nhập từ hồ sơ cũ)"
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?$")
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_GROUPED = re.compile(r"^\d{1,3}([.\s]\d{3})+$")
 
 
 class LegacyImportError(Exception):
@@ -183,6 +184,9 @@ def _check(records: list[Record], session: Session, history: UnitHistory) -> lis
         if moment > now:
             problems.append(f"{r.where}: ngày {r.get('date')} ở tương lai")
             continue
+        for name in INT_FIELDS:  # 180.000.000 as Vietnamese writes it (a comma would be decimal: refused)
+            if _GROUPED.match(r.get(name)):
+                r.values[name] = re.sub(r"[.\s]", "", r.get(name))
         bad_ints = [name for name in INT_FIELDS if r.get(name) and not r.get(name).isdigit()]
         if bad_ints:
             problems.append(f"{r.where}: {', '.join(bad_ints)} phải là số nguyên")

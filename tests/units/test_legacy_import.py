@@ -32,7 +32,7 @@ STORY = (CREATED
          + "HS-01,submitted,2015-09-20,,,,,,,,,,,,,\n"
          + "HS-01,reviewed,05/10/2015,,,,,,,,,,,,,Hồ sơ đầy đủ\n"
          + "HS-01,appraised,2016-01-10,,,,,,,,,,,,,\n"
-         + "HS-01,funded,20/03/2016,,,,,,,,,,,170000000,12/QĐ-SCT,\n"
+         + "HS-01,funded,20/03/2016,,,,,,,,,,,170.000.000,12/QĐ-SCT,\n"
          + "HS-01,contracted,2016-04-10,,,,,,,,,,,,05/2016/HĐ-TTKC,\n"
          + "HS-01,accepted,15/11/2016,,,,,,,,,,,,,Hoàn thành đúng hợp đồng\n"
          # a second file, left in district review since 2019: overdue for years
