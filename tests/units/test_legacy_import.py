@@ -203,3 +203,25 @@ def test_only_an_administrator_imports(app: Any, tmp_path: Path) -> None:
     assert result.exit_code != 0 and "no user" in result.output
     with pytest.raises(LegacyImportError, match="dòng tiêu đề thiếu cột"):
         read_csv_text("ref,date\nHS-01,2016-01-01\n", "x.csv")
+
+
+def test_a_historical_date_changed_in_the_table_is_named_by_verify(any_app: Any, admin: int, tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    _import(any_app, tmp_path, HEADER + STORY, admin)
+    engine = any_app.extensions["db_engine"]
+    with engine.begin() as conn:
+        target = conn.execute(text("SELECT id FROM audit_event WHERE action = 'accept'")).scalar_one()
+        # the column is generated from the body: to backdate it, the table itself must be altered first
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("DROP TRIGGER audit_event_no_update ON audit_event"))  # the append-only guard
+            conn.execute(text("ALTER TABLE audit_event ALTER COLUMN effective_at DROP EXPRESSION"))
+        else:
+            conn.execute(text("CREATE TABLE audit_copy AS SELECT * FROM audit_event"))
+            conn.execute(text("DROP TABLE audit_event"))
+            conn.execute(text("ALTER TABLE audit_copy RENAME TO audit_event"))
+        conn.execute(text("UPDATE audit_event SET effective_at = :d WHERE id = :i"),
+                     {"d": dt.datetime(2016, 6, 1, tzinfo=dt.UTC), "i": target})
+    result = audit.verify_chain(engine)
+    assert not result.ok and "effective_at" in result.altered_columns
+    assert [(p.event_id, p.kind) for p in result.problems] == [(target, "changed")]  # only the backdated one
