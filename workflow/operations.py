@@ -310,11 +310,11 @@ _BEFORE = {"vi": "Ngày {day} trước sự kiện trước đó của hồ sơ 
 def _historical(effective_at: dt.datetime, last: dt.datetime | None) -> dt.datetime:
     """``effective_at`` in UTC, checked: not in the future, not before the subject's last event (``last``)."""
     moment = effective_at if effective_at.tzinfo else effective_at.replace(tzinfo=dt.UTC)
-    day = f"{moment:%d/%m/%Y}"
+    day = f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"  # the engine knows no local zone
     if moment > utcnow():
         raise InvalidInput({"effective_at": {k: v.format(day=day) for k, v in _FUTURE.items()}})
     if last is not None and moment < last:
-        last_day = f"{last:%d/%m/%Y}"
+        last_day = f"{last.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
         raise InvalidInput({"effective_at": {k: v.format(day=day, last=last_day) for k, v in _BEFORE.items()}})
     return moment
 

@@ -225,3 +225,23 @@ def test_a_historical_date_changed_in_the_table_is_named_by_verify(any_app: Any,
     result = audit.verify_chain(engine)
     assert not result.ok and "effective_at" in result.altered_columns
     assert [(p.event_id, p.kind) for p in result.problems] == [(target, "changed")]  # only the backdated one
+
+
+def test_the_engine_refuses_a_historical_date_before_a_subject_s_last_event(app: Any, db: Any, make_user: Any,
+                                                                           make_proposal: Any) -> None:
+    from workflow import operations
+    from workflow.errors import InvalidInput
+
+    admin = make_user("quantri", "admin", "19")
+    proposal = make_proposal(make_user("coso", "applicant"))  # created today, live
+    before = len(audit.events_for(db, "proposal", proposal.id))
+    for when, words in ((dt.datetime(2016, 5, 1, tzinfo=dt.UTC), "2016-05-01 00:00 UTC trước sự kiện trước đó"),
+                        (dt.datetime.now(dt.UTC) + dt.timedelta(days=2), "ở tương lai")):
+        with pytest.raises(InvalidInput) as refused:
+            operations.import_event(db, proposal, admin.actor(), "submit", effective_at=when)
+        assert words in refused.value.errors["effective_at"]["vi"]
+        db.rollback()
+    with pytest.raises(InvalidInput, match="No step 'evaluate'"):
+        operations.import_event(db, proposal, admin.actor(), "evaluate", effective_at=dt.datetime.now(dt.UTC))
+    db.rollback()
+    assert len(audit.events_for(db, "proposal", proposal.id)) == before  # a refused import records nothing
