@@ -6,10 +6,13 @@ from collections import Counter
 from typing import Any
 
 from conftest import login
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 
+from app.formatting import local
 from app.models import Proposal, User
+from app.models.stages import Funding
 from app.models.units import UnitHistory
+from workflow.audit import AuditEvent
 from workflow.migrate import migrate
 from workflow.registry import default_registry
 
@@ -44,6 +47,16 @@ def test_demo_loads_genuine_histories_and_prints_logins(app: Any, db: Any) -> No
     history = UnitHistory.load(db)
     assert {p.commune_code for p in after_reform} <= history.valid_now  # filed on post-reform communes
     assert "02086" in {p.commune_code for p in after_reform}  # xã Chợ Mới, in the former Bắc Kạn
+    # the old files came in through the legacy import with their own dates: accepted in their plan year, so the
+    # settlement deadline (15 days on) falls in that year or the next, not on the day the demo was loaded
+    accepted = db.execute(select(Proposal.year, Funding.accepted_on, AuditEvent.effective_at)
+                          .join(Funding, Funding.proposal_id == Proposal.id)
+                          .join(AuditEvent, (AuditEvent.subject_type == "proposal")
+                                & (AuditEvent.subject_id == cast(Proposal.id, String))
+                                & (AuditEvent.action == "accept"))
+                          .where(Proposal.year.between(2016, 2020))).all()
+    assert len(accepted) == 188
+    assert all(on.year == year and stamp is not None and local(stamp).date() == on for year, on, stamp in accepted)
     states = Counter(p.wf_state for p in historical + recent)
     assert {"draft", "district_review", "local_review", "returned", "provincial_appraisal", "rejected",
             "withdrawn"} <= set(states)
