@@ -28,7 +28,7 @@ from app.scoping import role_scopes
 from app.security.log import security_event
 from app.security.passwords import password_problem
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
 
 LANGUAGE_CHOICES = [SelectChoice("vi", "Tiếng Việt"), SelectChoice("en", "English")]
 
@@ -371,7 +371,7 @@ def correct_successor() -> Any:
 @requires("admin")
 def caps() -> Any:
     """The support levels in force per version, each with its rule; unconfirmed figures are marked."""
-    from app.stages.caps import caps_dir, load_caps
+    from app.common.caps import caps_dir, load_caps
 
     files = [load_caps(path) for path in sorted(caps_dir().glob("*.yaml"))]
     return render_template("admin/caps.html", files=files)

@@ -39,7 +39,7 @@ from app.scoping import load_proposal
 from workflow import audit
 from workflow.registry import default_registry
 
-bp = Blueprint("audit", __name__, url_prefix="/audit")
+bp = Blueprint("audit", __name__, url_prefix="/audit", template_folder="templates")
 
 
 def _filters() -> LogFilter:

@@ -23,7 +23,7 @@ from app.security import start_session
 from app.security.log import security_event
 from app.security.passwords import password_problem
 
-bp = Blueprint("auth", __name__)
+bp = Blueprint("auth", __name__, template_folder="templates")
 
 
 class LoginForm(FlaskForm):

@@ -7,25 +7,21 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from flask_login import current_user
 
-from app import NAV_LINKS
 from app.access import requires
+from app.common.web import run_form, stage_view
+from app.council import services as council
 from app.extensions import db_session
 from app.models import CouncilMember, Proposal
-from app.proposals import request_id
 from app.scoping import load_proposal, visible_proposals
-from app.stages import council
-from app.stages.web import run_form, stage_view
+from app.security import request_id
 
-bp = Blueprint("council", __name__, url_prefix="/council")
+bp = Blueprint("council", __name__, url_prefix="/council", template_folder="templates")
 
 
 @bp.app_template_global("hides_applicant")
 def hides_applicant(proposal: Proposal) -> bool:
     """Blind review: the applicant's identity is hidden from council members (the proposal page uses it)."""
     return council.hides_applicant(proposal, current_user)
-
-
-NAV_LINKS.append(("council.index", ("Hội đồng thẩm định", "Appraisal council"), "council_member"))
 
 
 @bp.route("/")

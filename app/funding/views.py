@@ -7,21 +7,18 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app import NAV_LINKS
 from app.access import PERMISSIONS, requires
+from app.common.web import BULK_STATUS, state_titles, status_of
 from app.errors import error_response, workflow_reasons
 from app.extensions import db_session
+from app.funding import services as funding
 from app.i18n import tr
 from app.models import BudgetEnvelope
-from app.proposals import request_id, state_titles
 from app.scoping import scope_clause
-from app.stages import funding
-from app.stages.web import BULK_STATUS, status_of
+from app.security import request_id
 from workflow.errors import WorkflowError
 
-bp = Blueprint("funding", __name__, url_prefix="/funding")
-for _role in ("director", "centre_officer", "auditor"):
-    NAV_LINKS.append(("funding.envelopes", ("Kinh phí", "Funding"), _role))
+bp = Blueprint("funding", __name__, url_prefix="/funding", template_folder="templates")
 
 
 def may_manage() -> bool:

@@ -9,11 +9,13 @@ from flask import Blueprint, request
 from flask_login import current_user
 
 from app.access import requires
+from app.common.web import run_form, stage_view
 from app.extensions import db_session
-from app.proposals import request_id
+from app.implementation import evaluation
+from app.implementation import services as implementation
+from app.rounds import priority
 from app.scoping import load_proposal
-from app.stages import evaluation, implementation, priority
-from app.stages.web import run_form, stage_view
+from app.security import request_id
 
 bp = Blueprint("implementation", __name__, url_prefix="/implementation")
 bp.add_app_template_global(stage_view, "stage_view")

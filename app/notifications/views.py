@@ -20,13 +20,12 @@ from app.extensions import db_session
 from app.i18n import tr
 from app.models import Notification, NotificationPreference
 from app.models.notifications import DEAD, PENDING
-from app.notifications import outbox  # noqa: F401  (registers the engine hook that writes the outbox)
 from app.notifications.mail import MailSettings, render
 from app.notifications.worker import Worker, WorkerSettings
 from workflow.notices import catalogue
 from workflow.storage import utcnow
 
-bp = Blueprint("notifications", __name__, url_prefix="/notifications", cli_group=None)
+bp = Blueprint("notifications", __name__, url_prefix="/notifications", cli_group=None, template_folder="templates")
 PAGE = 30
 
 

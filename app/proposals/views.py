@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from functools import partial
 from typing import Any
 
@@ -23,6 +22,8 @@ from sqlalchemy import func, select
 
 from app.access import requires
 from app.actions import OPTIONAL_INPUTS, perform
+from app.common.web import ACTION_TITLES, state_titles
+from app.council import services as council
 from app.deadlines import today
 from app.errors import refused_status, workflow_reasons
 from app.extensions import db_session
@@ -31,51 +32,32 @@ from app.i18n import lang, tr
 from app.idempotency import claim, complete, new_key, valid_key
 from app.lifecycle_svg import render as render_lifecycle
 from app.models import Attachment, Proposal, Unit, User
-from app.models.proposals import ACCEPTANCE_KINDS, DOSSIER_KINDS, fold
 from app.models.stages import Funding
 from app.paging import bounded_count, page_rows
 from app.proposals.forms import ProposalForm, UploadForm, action_form, commune_choices
-from app.proposals.search import search_clause
-from app.proposals.service import add_attachment, commune_refusal, create_proposal, edit_proposal
-from app.scoping import load_proposal, scope_clause, visible_proposals
+from app.proposals.search import filtered
+from app.proposals.services import (
+    add_attachment,
+    commune_refusal,
+    create_proposal,
+    edit_proposal,
+    upload_kinds,
+    upload_permission,
+)
+from app.scoping import load_proposal, scope_clause
 from app.security import request_id
 from app.uploads import RejectedFile, discard, display_name, path_of, store
 from workflow.audit import events_for
 from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
-from workflow.explain import Explanation
-from workflow.permissions import covering_grants
 from workflow.registry import default_registry
 
-bp = Blueprint("proposals", __name__)
+bp = Blueprint("proposals", __name__, template_folder="templates")
 STALE_FORM = {"vi": "Biểu mẫu thiếu phiên bản hồ sơ hoặc đã cũ; hãy tải lại trang",
               "en": "The form has no valid version of the proposal or is out of date; reload the page"}
 PER_PAGE = 20
 SORTS = {"code": Proposal.code, "title": Proposal.title, "year": Proposal.year,
          "requested": Proposal.requested_support, "state": Proposal.wf_state}  # ?sort=key or -key
 MAX_PAGE = 100_000
-
-
-def state_titles() -> dict[str, str]:
-    titles: dict[str, str] = {}
-    for compiled in default_registry():
-        for state in compiled.states:
-            titles.setdefault(state, compiled.title_of(state, lang()))
-    return titles
-
-
-def filtered(args: Any) -> Any:
-    stmt = visible_proposals(current_user)
-    if args.get("state"):
-        stmt = stmt.where(Proposal.wf_state == args["state"])
-    if args.get("unit"):
-        unit = args["unit"]
-        stmt = stmt.where((Proposal.district_code == unit) | (Proposal.commune_code == unit))
-    if args.get("category"):
-        stmt = stmt.where(Proposal.category == args["category"])
-    if re.fullmatch(r"[0-9]{4}", args.get("year", "")):  # a plan year; anything else ("²", 10**20) is ignored
-        stmt = stmt.where(Proposal.year == int(args["year"]))
-    words = fold(args.get("q", "")).split()[:8]
-    return stmt.where(search_clause(db_session(), words)) if words else stmt
 
 
 @bp.route("/proposals")
@@ -167,8 +149,6 @@ def context(proposal: Proposal) -> dict[str, Any]:
         if trigger not in allowed_triggers:
             explanation = compiled.explain(proposal, actor, trigger, session=session)
             refused.append((rules[0].title, [tr(r.message) for r in explanation.reasons]))
-    from app.stages import council  # app.stages imports app.proposals.service (and app.demo): not at the top
-
     events = council.visible_events(proposal, current_user, events_for(session, "proposal", str(proposal.id)))
     ids = {int(e.actor_id) for e in events if e.actor_id and e.actor_id.isdigit()}
     names = {str(u.id): u.full_name or u.username for u in session.scalars(select(User).where(User.id.in_(ids)))}
@@ -196,29 +176,11 @@ def input_value(compiled: Any, key: str, value: Any) -> Any:
 
 def event_title(event: Any, compiled: Any) -> str:
     """A timeline line's title: the transition's own title, else a named domain action."""
-    from app.stages.web import ACTION_TITLES  # late: app.stages imports this module
-
     titles = {"create": _("Created"), "edit": _("Edited"), "attach": _("Document added"),
               "migrate": _("Moved to a newer lifecycle version"), **{k: tr(v) for k, v in ACTION_TITLES.items()}}
     rule = next((r for r in compiled.rules if r.trigger == event.action), None)
     title = tr(rule.title) if rule else titles.get(event.action, event.action.replace("_", " "))
     return _("Refused: %(action)s", action=title) if event.outcome == "refused" else title
-
-
-def upload_permission(proposal: Proposal, compiled: Any, actor: Any) -> tuple[Explanation, list[str]]:
-    """Dossier documents while the proposal is editable; acceptance records while it is being implemented."""
-    editing = compiled.explain_edit(proposal, actor)
-    if editing.allowed:
-        return editing, list(DOSSIER_KINDS)
-    if proposal.wf_state == "implementing":
-        grants = covering_grants(actor, {"applicant": "own", "centre_officer": "province"}, proposal.wf_place())
-        if grants:
-            return Explanation("attach", proposal.wf_state, True, grant=grants[0]), list(ACCEPTANCE_KINDS)
-    return editing, []
-
-
-def upload_kinds(proposal: Proposal, compiled: Any, actor: Any) -> list[str]:
-    return upload_permission(proposal, compiled, actor)[1]
 
 
 @bp.route("/proposals/<int:pid>")

@@ -13,13 +13,13 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from app.access import PERMISSIONS, requires
+from app.common.web import state_titles
 from app.extensions import db_session
 from app.i18n import tr
 from app.models import Proposal, Unit
 from app.models.proposals import CATEGORIES
 from app.models.stages import Advance
 from app.models.units import unit_names
-from app.proposals import state_titles
 from app.reports import charts, exports, queries, statutory
 from workflow.errors import InvalidInput
 
@@ -30,9 +30,6 @@ bp = Blueprint("reports", __name__, template_folder="templates")
 def _menu() -> dict[str, Any]:
     """``reports_nav()`` in base.html: whether the menu shows the dashboard to this user."""
     return {"reports_nav": lambda: current_user.is_authenticated and PERMISSIONS["reports"](current_user)}
-
-
-__all__ = ["bp", "state_titles"]  # state_titles: also for app.reports.api
 
 
 def _errors(exc: InvalidInput) -> list[str]:
@@ -129,7 +126,7 @@ EXPORTS = {"csv": exports.csv_response, "xlsx": exports.xlsx_response}
 @requires("logged_in")
 def export_proposals(fmt: str) -> Any:
     """The proposal list as filtered on its page (same filters, same scope), with totals."""
-    from app.proposals import filtered
+    from app.proposals.search import filtered
 
     headers, summed, rows = exports.proposal_rows(db_session(), filtered(request.args))
     return EXPORTS[fmt]("de-an", headers, summed, rows)
@@ -178,5 +175,3 @@ def document(pid: int, kind: str) -> Any:
                            missing=missing, advanced=advanced, province=province,
                            states=state_titles()), 409 if missing else 200
 
-
-from app.reports import api  # noqa: E402,F401  (adds /api/v1/reports/... to the API blueprint)

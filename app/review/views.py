@@ -19,17 +19,17 @@ from sqlalchemy import and_, literal, or_, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from app.access import public, requires
+from app.council.services import council_results
 from app.deadlines import due_date, today
 from app.extensions import db_session
 from app.i18n import lang
+from app.implementation.evaluation import recorded_indicators_of
+from app.implementation.services import progress_percents
 from app.models import Proposal
 from app.scoping import visible_proposals
-from app.stages.council import council_results
-from app.stages.evaluation import recorded_indicators_of
-from app.stages.implementation import progress_percents
 from workflow.registry import default_registry
 
-bp = Blueprint("review", __name__)
+bp = Blueprint("review", __name__, template_folder="templates")
 PER_PAGE = 25
 MAX_CHUNKS = 3  # rows a page looks at: at most MAX_CHUNKS * PER_PAGE, whatever the table size
 

@@ -1,5 +1,5 @@
 """Plan round pages: the province's rounds, opening one, and a round's page (plan list, transitions, the
-People's Committee's decision file, the plan's envelope). Routes are thin: app.stages.rounds does the work."""
+People's Committee's decision file, the plan's envelope). Routes are thin: app.rounds.services does the work."""
 
 from __future__ import annotations
 
@@ -8,22 +8,20 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app import NAV_LINKS
 from app.access import PERMISSIONS, requires
+from app.common.web import status_of
 from app.errors import error_response, workflow_reasons
 from app.extensions import db_session
+from app.funding import services as funding
 from app.i18n import tr
 from app.models import FUNDS, PlanRound
-from app.proposals import request_id
-from app.stages import funding, rounds
-from app.stages.web import status_of
+from app.rounds import services as rounds
+from app.security import request_id
 from app.uploads import RejectedFile, discard, display_name, store
 from workflow.errors import WorkflowError
 from workflow.registry import default_registry
 
-bp = Blueprint("rounds", __name__, url_prefix="/rounds")
-for _role in ("director", "centre_officer", "auditor"):
-    NAV_LINKS.append(("rounds.index", ("Kế hoạch", "Plan rounds"), _role))
+bp = Blueprint("rounds", __name__, url_prefix="/rounds", template_folder="templates")
 
 
 def _province() -> str:

@@ -1,0 +1,1 @@
+"""The audit area: auditors' read-only pages (views.py), the global log (log.py), chain jobs (jobs.py), API (api.py)."""

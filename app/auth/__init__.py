@@ -1,0 +1,1 @@
+"""Login, logout, password change and the language switch (views.py)."""

@@ -1,0 +1,1 @@
+"""My work: what the logged-in user can act on now (views.py)."""
