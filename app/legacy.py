@@ -31,7 +31,7 @@ from app.models import Organisation, Proposal, User
 from app.models.proposals import CATEGORIES, ORGANISATION_KINDS, SECTORS, district_of
 from app.models.stages import BudgetEnvelope, Funding
 from app.models.units import Unit, UnitHistory
-from app.proposals.service import RECORDED_AMOUNTS, WORKFLOW, next_code, workflow_on
+from app.proposals.services import RECORDED_AMOUNTS, WORKFLOW, next_code, workflow_on
 from workflow import operations
 from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
 from workflow.machine import CompiledWorkflow
@@ -348,7 +348,7 @@ def _record_facts(session: Session, proposal: Proposal, trigger: str, r: Record,
     if trigger == "approve_funding":
         amount = int(r.get("amount") or proposal.requested_support)
         envelope = envelopes.for_year(proposal.year)
-        from app.stages.funding import move_money
+        from app.funding.services import move_money
 
         move_money(session, envelope, amount, proposal.id, "commit", envelopes.actor_id)
         session.add(Funding(proposal_id=proposal.id, envelope_id=envelope.id, approved_amount=amount,
@@ -387,7 +387,7 @@ class _Envelopes:
 
     def for_year(self, year: int) -> BudgetEnvelope:
         if year not in self.made:
-            from app.stages.funding import create_envelope
+            from app.funding.services import create_envelope
 
             taken = self.session.scalar(select(BudgetEnvelope.id).where(
                 BudgetEnvelope.province_code == self.province, BudgetEnvelope.fund == LEGACY_FUND,
