@@ -14,7 +14,6 @@ Money columns of the budget (per envelope):
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,8 +36,8 @@ from app.deadlines import due_date, last_start_overdue, today, working_days_betw
 from app.formatting import LOCAL_TZ, local
 from app.models import Proposal
 from app.models.stages import Advance, BudgetEnvelope, Funding
+from app.reports.stays import ProposalStay
 from app.scoping import scope_clause
-from workflow.audit import AuditEvent
 from workflow.errors import InvalidInput
 from workflow.registry import default_registry
 
@@ -322,82 +321,40 @@ def overdue(session: Session, cond: Any, on: dt.date | None = None) -> Overdue:
     return result
 
 
-def _days_between(session: Session, start: Any, end: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", end - start) / 86400.0
-    return func.julianday(end) - func.julianday(start)
-
-
-def _scoped_subjects(cond: Any) -> Any:
-    return and_(AuditEvent.subject_type == "proposal",
-                AuditEvent.subject_id.in_(select(cast(Proposal.id, String)).where(cond)))
-
-
-TRAIL_TTL_SECONDS = 300
-_trail_cache: dict[tuple[str, ...], tuple[float, Any]] = {}
-
-
-def _from_trail(session: Session, name: str, cond: Any, compute: Any) -> Any:
-    """The figures read from the whole audit trail (funnel, stage durations) move only as proposals move,
-    and cost seconds at a million events: they are kept TRAIL_TTL_SECONDS per database, scope and filters."""
-    bind = session.get_bind()
-    key = (name, bind.engine.url.render_as_string(hide_password=True),
-           str(cond.compile(bind, compile_kwargs={"literal_binds": True})))
-    now = time.monotonic()
-    hit = _trail_cache.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    value = compute()
-    if len(_trail_cache) > 1000:  # bounded: scopes x filters actually asked for
-        _trail_cache.clear()
-    _trail_cache[key] = (now + TRAIL_TTL_SECONDS, value)
-    return value
-
-
 def median_durations(session: Session, cond: Any) -> dict[str, tuple[float, int]]:
-    """state -> (median calendar days spent in it, number of stays), from the audit trail: each stay runs
-    from the event that entered the state to the next state change of the same proposal."""
-    return _from_trail(session, "durations", cond, lambda: _median_durations(session, cond))  # type: ignore[no-any-return]
-
-
-def _median_durations(session: Session, cond: Any) -> dict[str, tuple[float, int]]:
-    moves = (select(AuditEvent.to_state.label("state"), AuditEvent.occurred_at.label("entered"),
-                    func.lead(AuditEvent.occurred_at).over(partition_by=AuditEvent.subject_id,
-                                                           order_by=AuditEvent.seq).label("left_at"))
-             .where(_scoped_subjects(cond), AuditEvent.outcome.in_(("created", "applied")),
-                    AuditEvent.to_state.is_not(None),
-                    or_(AuditEvent.from_state.is_(None), AuditEvent.from_state != AuditEvent.to_state))
-             .subquery())
-    stays = (select(moves.c.state, _days_between(session, moves.c.entered, moves.c.left_at).label("days"))
-             .where(moves.c.left_at.is_not(None)).subquery())
-    ranked = select(stays.c.state, stays.c.days,
-                    func.row_number().over(partition_by=stays.c.state, order_by=stays.c.days).label("rn"),
-                    func.count().over(partition_by=stays.c.state).label("n")).subquery()
-    stmt = (select(ranked.c.state, func.avg(ranked.c.days), func.max(ranked.c.n))
-            .where(or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2))
-            .group_by(ranked.c.state))
+    """state -> (median calendar days spent in it, number of stays), over the finished stays
+    (``proposal_stay``: from the event that entered the state to the proposal's next state change)."""
+    finished = (ProposalStay.days.is_not(None), cond)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt: Any = (select(ProposalStay.state, func.percentile_cont(0.5).within_group(ProposalStay.days),
+                            func.count())
+                     .join(Proposal, Proposal.id == ProposalStay.proposal_id)
+                     .where(*finished).group_by(ProposalStay.state))
+    else:  # no percentile function: the middle row(s) of each state by rank
+        ranked = (select(ProposalStay.state, ProposalStay.days,
+                         func.row_number().over(partition_by=ProposalStay.state,
+                                                order_by=ProposalStay.days).label("rn"),
+                         func.count().over(partition_by=ProposalStay.state).label("n"))
+                  .join(Proposal, Proposal.id == ProposalStay.proposal_id).where(*finished).subquery())
+        stmt = (select(ranked.c.state, func.avg(ranked.c.days), func.max(ranked.c.n))
+                .where(or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2))
+                .group_by(ranked.c.state))
     return {state: (round(float(days), 1), int(n)) for state, days, n in session.execute(stmt)}
 
 
 def funnel(session: Session, cond: Any, between: tuple[dt.date, dt.date] | None = None,
            ) -> list[tuple[str, tuple[str, str], int]]:
-    """(key, title, proposals whose trail entered the stage) along the lifecycle, in order; ``between``
-    (first day, day after the last, local dates) counts only entries in that period."""
-    return _from_trail(session, f"funnel {between}", cond,  # type: ignore[no-any-return]
-                       lambda: _funnel(session, cond, between))
-
-
-def _funnel(session: Session, cond: Any, between: tuple[dt.date, dt.date] | None,
-            ) -> list[tuple[str, tuple[str, str], int]]:
+    """(key, title, proposals that entered the stage) along the lifecycle, in order; ``between`` (first day,
+    day after the last, local dates) counts only entries in that period."""
     stage_of = {state: key for key, _, states in FUNNEL for state in states}
-    stage = case(stage_of, value=AuditEvent.to_state).label("stage")
-    stmt = (select(stage, func.count(distinct(AuditEvent.subject_id)))
-            .where(_scoped_subjects(cond), AuditEvent.outcome.in_(("created", "applied", "migrated")),
-                   AuditEvent.to_state.in_(list(stage_of)))
+    stage = case(stage_of, value=ProposalStay.state).label("stage")
+    stmt = (select(stage, func.count(distinct(ProposalStay.proposal_id)))
+            .join(Proposal, Proposal.id == ProposalStay.proposal_id)
+            .where(cond, ProposalStay.state.in_(list(stage_of)))
             .group_by(stage))
     if between is not None:
-        stmt = stmt.where(AuditEvent.occurred_at >= _local_midnight_utc(between[0]),
-                          AuditEvent.occurred_at < _local_midnight_utc(between[1]))
+        stmt = stmt.where(ProposalStay.entered_at >= _local_midnight_utc(between[0]),
+                          ProposalStay.entered_at < _local_midnight_utc(between[1]))
     reached: dict[str, int] = {key: n for key, n in session.execute(stmt)}
     return [(key, title, reached.get(key, 0)) for key, title, _ in FUNNEL]
 
