@@ -26,9 +26,12 @@ from sqlalchemy import (
     distinct,
     false,
     func,
+    literal,
     literal_column,
+    null,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -155,31 +158,12 @@ class Count:
     approved: int
 
 
-def counts_by(session: Session, cond: Any, key: str) -> list[Count]:
-    """Proposals, requested and approved support per value of ``key`` (one of GROUP_KEYS)."""
-    column = _group_column(key).label("key")
-    stmt = (select(column, func.count(Proposal.id), func.coalesce(func.sum(Proposal.requested_support), 0),
-                   func.coalesce(func.sum(Funding.approved_amount), 0))
-            .select_from(Proposal).outerjoin(Funding, Funding.proposal_id == Proposal.id)
-            .where(cond).group_by(column).order_by(column))
-    return [Count(k, n, int(req), int(appr)) for k, n, req, appr in session.execute(stmt)]
-
-
 @dataclass(frozen=True)
 class Totals:
     count: int
     requested: int
     approved: int
     counterpart: int
-
-
-def totals(session: Session, cond: Any) -> Totals:
-    stmt = (select(func.count(Proposal.id), func.coalesce(func.sum(Proposal.requested_support), 0),
-                   func.coalesce(func.sum(Funding.approved_amount), 0),
-                   func.coalesce(func.sum(Proposal.counterpart_funds), 0))
-            .select_from(Proposal).outerjoin(Funding, Funding.proposal_id == Proposal.id).where(cond))
-    n, req, appr, counterpart = session.execute(stmt).one()
-    return Totals(n, int(req), int(appr), int(counterpart))
 
 
 @dataclass(frozen=True)
@@ -190,15 +174,38 @@ class CarriedOut:
     approved: int
 
 
-def carried_out(session: Session, cond: Any) -> CarriedOut:
-    """Projects carried out (implementing or later, not terminated) and the district-level units they span."""
-    stmt = (select(func.count(Proposal.id), func.count(distinct(Proposal.district_code)),
-                   func.coalesce(func.sum(case((Proposal.category == "machinery", 1), else_=0)), 0),
-                   func.coalesce(func.sum(Funding.approved_amount), 0))
-            .select_from(Proposal).outerjoin(Funding, Funding.proposal_id == Proposal.id)
-            .where(cond, Proposal.wf_state.in_(CARRIED_OUT_STATES)))
-    n, units, machinery, approved = session.execute(stmt).one()
-    return CarriedOut(n, units, int(machinery), int(approved))
+def breakdown(session: Session, cond: Any) -> tuple[Totals, dict[str, list[Count]], CarriedOut]:
+    """Totals, the counts per value of each of GROUP_KEYS and the projects carried out (implementing or
+    later, not terminated, with the district-level units they span), in one statement: the scoped proposals
+    joined to their funding once (a materialized CTE), then one GROUP BY per breakdown over it."""
+    base = (select(*(_group_column(k).label(k) for k in GROUP_KEYS),
+                   Proposal.requested_support.label("requested"), Proposal.counterpart_funds.label("counterpart"),
+                   func.coalesce(Funding.approved_amount, 0).label("approved"))
+            .select_from(Proposal).outerjoin(Funding, Funding.proposal_id == Proposal.id).where(cond)
+            .cte("scoped").prefix_with("MATERIALIZED"))
+    zero = literal(0)
+    sums = (func.count(), func.coalesce(func.sum(base.c.requested), 0), func.coalesce(func.sum(base.c.approved), 0),
+            func.coalesce(func.sum(base.c.counterpart), 0))
+    parts = [select(literal(k).label("kind"), cast(base.c[k], String).label("key"), *sums, zero, zero)
+             .group_by(base.c[k]) for k in GROUP_KEYS]
+    parts.append(select(literal("total"), null(), *sums, zero, zero))
+    parts.append(select(literal("carried"), null(), *sums, func.count(distinct(base.c.district)),
+                        func.coalesce(func.sum(case((base.c.category == "machinery", 1), else_=0)), 0))
+                 .where(base.c.state.in_(CARRIED_OUT_STATES)))
+    counts: dict[str, list[Count]] = {k: [] for k in GROUP_KEYS}
+    totals = carried = None
+    for kind, key, n, requested, approved, counterpart, units, machinery in session.execute(union_all(*parts)):
+        if kind == "total":
+            totals = Totals(n, int(requested), int(approved), int(counterpart))
+        elif kind == "carried":
+            carried = CarriedOut(n, units, int(machinery), int(approved))
+        else:
+            counts[kind].append(Count(int(key) if kind == "year" and key is not None else key, n, int(requested),
+                                      int(approved)))
+    for rows in counts.values():
+        rows.sort(key=lambda c: (c.key is None, c.key))
+    assert totals is not None and carried is not None  # aggregates without GROUP BY always give a row
+    return totals, counts, carried
 
 
 # --- budget -----------------------------------------------------------------------------------------------------
@@ -330,15 +337,16 @@ def median_durations(session: Session, cond: Any) -> dict[str, tuple[float, int]
                             func.count())
                      .join(Proposal, Proposal.id == ProposalStay.proposal_id)
                      .where(*finished).group_by(ProposalStay.state))
-    else:  # no percentile function: the middle row(s) of each state by rank
-        ranked = (select(ProposalStay.state, ProposalStay.days,
-                         func.row_number().over(partition_by=ProposalStay.state,
-                                                order_by=ProposalStay.days).label("rn"),
-                         func.count().over(partition_by=ProposalStay.state).label("n"))
-                  .join(Proposal, Proposal.id == ProposalStay.proposal_id).where(*finished).subquery())
-        stmt = (select(ranked.c.state, func.avg(ranked.c.days), func.max(ranked.c.n))
-                .where(or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2))
-                .group_by(ranked.c.state))
+    else:  # no percentile function: per state, read (state, days) in index order up to the middle row(s)
+        stays = (select(ProposalStay.state, func.count()).join(Proposal, Proposal.id == ProposalStay.proposal_id)
+                 .where(*finished).group_by(ProposalStay.state))
+        out = {}
+        for state, n in session.execute(stays).all():
+            middle = (select(ProposalStay.days).join(Proposal, Proposal.id == ProposalStay.proposal_id)
+                      .where(*finished, ProposalStay.state == state).order_by(ProposalStay.days)
+                      .offset((n - 1) // 2).limit(2 - n % 2).subquery())
+            out[state] = (round(float(session.scalar(select(func.avg(middle.c.days))) or 0), 1), int(n))
+        return out
     return {state: (round(float(days), 1), int(n)) for state, days, n in session.execute(stmt)}
 
 
@@ -350,8 +358,7 @@ def funnel(session: Session, cond: Any, between: tuple[dt.date, dt.date] | None 
     stage = case(stage_of, value=ProposalStay.state).label("stage")
     stmt = (select(stage, func.count(distinct(ProposalStay.proposal_id)))
             .join(Proposal, Proposal.id == ProposalStay.proposal_id)
-            .where(cond, ProposalStay.state.in_(list(stage_of)))
-            .group_by(stage))
+            .where(cond).group_by(stage))  # every state (one index seek per proposal); others fall in NULL
     if between is not None:
         stmt = stmt.where(ProposalStay.entered_at >= _local_midnight_utc(between[0]),
                           ProposalStay.entered_at < _local_midnight_utc(between[1]))
@@ -377,8 +384,8 @@ class Dashboard:
 def dashboard(session: Session, user: Any, filters: Filters, on: dt.date | None = None) -> Dashboard:
     cond = where(user, filters)
     rows = budget(session, cond, filters)
-    return Dashboard(filters=filters, totals=totals(session, cond),
-                     counts={key: counts_by(session, cond, key) for key in GROUP_KEYS},
+    totals, counts, carried = breakdown(session, cond)
+    return Dashboard(filters=filters, totals=totals, counts=counts,
                      budget=rows, budget_total=budget_total(rows), overdue=overdue(session, cond, on),
                      durations=median_durations(session, cond), funnel=funnel(session, cond),
-                     carried_out=carried_out(session, cond))
+                     carried_out=carried)

@@ -10,8 +10,8 @@ left (the next state change) and its length in days. An AFTER INSERT trigger on 
 it is filled in the very transaction (and statement) that appends the event, by every writer of the trail
 (operations, workflow migrations, bulk loads) and can never disagree with it. Existing trails are backfilled.
 
-- (state, days): the median per state walks the index in order;
-- (state, proposal_id): the funnel counts proposals per stage from the index;
+- (state, days, proposal_id): the median per state walks the index in order, never the table;
+- (proposal_id, state, entered_at): the funnel reads each scoped proposal's stays from the index alone;
 - one open stay per proposal (partial unique index), which the trigger closes on the next state change.
 """
 
@@ -79,9 +79,8 @@ def upgrade() -> None:
     )
     dialect = op.get_bind().dialect.name
     op.execute(_backfill(dialect))
-    op.create_index("ix_proposal_stay_state_days", "proposal_stay", ["state", "days"])
-    op.create_index("ix_proposal_stay_state_proposal", "proposal_stay", ["state", "proposal_id", "entered_at"])
-    op.create_index("ix_proposal_stay_proposal", "proposal_stay", ["proposal_id", "entered_at"])
+    op.create_index("ix_proposal_stay_state_days", "proposal_stay", ["state", "days", "proposal_id"])
+    op.create_index("ix_proposal_stay_proposal", "proposal_stay", ["proposal_id", "state", "entered_at"])
     op.create_index("ix_proposal_stay_open", "proposal_stay", ["proposal_id"], unique=True,
                     sqlite_where=sa.text("left_at IS NULL"), postgresql_where=sa.text("left_at IS NULL"))
     if dialect == "postgresql":
