@@ -169,7 +169,7 @@ def report_dashboard() -> Any:
     return jsonify(out.model_dump(mode="json"))
 
 
-@bp.get("/reports/<any(quarterly, semiannual, annual, budget, period):kind>")
+@bp.get("/reports/<any(quarterly, semiannual, annual, budget, period, plan):kind>")
 @documented("A statutory report (the same figures as the XLSX and printable versions)", query=ReportQuery,
             response=ReportOut, errors=(401, 403, 404, 422))
 @requires("reports")
