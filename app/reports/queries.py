@@ -152,7 +152,7 @@ def where(user: Any, filters: Filters) -> Any:
 
 @dataclass(frozen=True)
 class Count:
-    key: Any
+    key: str | int | None
     count: int
     requested: int
     approved: int
