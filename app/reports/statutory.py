@@ -5,7 +5,7 @@
 - budget: budget execution per envelope for a year;
 - period: a programme-period summary (2016–2020, 2021–2025);
 - plan: a round's plan list (danh mục kế hoạch): its appraised proposals ranked for allocation, grouped by
-  activity, with subtotals — the very list the round page shows and compile_plan totals (app.stages.rounds).
+  activity, with subtotals — the very list the round page shows and compile_plan totals (app.rounds.services).
 Duties from Decree 45/2012/NĐ-CP art. 16 and Joint Circular 26/2014 art. 9 (as cited in issue 11); the
 official form numbers of these reports are not in our sources, so the layout carries none (unconfirmed).
 """
@@ -185,8 +185,8 @@ def plan_report(session: Session, user: Any, args: Mapping[str, str], unit_names
 
     from app.models import Proposal
     from app.models.rounds import FUNDS, PlanRound
+    from app.rounds.services import plan_list
     from app.scoping import scope_clause
-    from app.stages.rounds import plan_list
 
     unknown = [k for k in args if k not in PLAN_PARAMS]
     if unknown:
