@@ -152,7 +152,7 @@ def where(user: Any, filters: Filters) -> Any:
 
 @dataclass(frozen=True)
 class Count:
-    key: str | int | None
+    key: Any  # a state, unit or category code, a year (int), or None
     count: int
     requested: int
     approved: int
