@@ -7,7 +7,6 @@ The query models below document the parameters for OpenAPI; the checks themselve
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict
 from typing import Any
 
 from flask import jsonify, request
@@ -52,49 +51,10 @@ class ReportQuery(BaseModel):
     fund: str = Field(default=None, pattern="^(local|national)$")  # type: ignore[assignment]
 
 
-class CountOut(BaseModel):
-    key: str | int | None
-    count: int
-    requested: int
-    approved: int
-
-
-class TotalsOut(BaseModel):
-    count: int
-    requested: int
-    approved: int
-    counterpart: int
-
-
-class BudgetOut(BaseModel):
-    envelope_id: int
-    fund: str
-    year: int
-    projects: int
-    allocated: int
-    approved: int
-    advanced: int
-    disbursed: int
-    settled: int
-    refunded: int
-    counterpart: int
-
-
-class OverdueItemOut(BaseModel):
-    proposal_id: int
-    code: str
-    title: str
-    state: str
-    entered: dt.date
-    due: dt.date
-    age_working_days: int
-    late_working_days: int
-
-
 class OverdueOut(BaseModel):
     total: int
     by_state: dict[str, int]
-    oldest: list[OverdueItemOut]
+    oldest: list[queries.OverdueItem]
 
 
 class DurationOut(BaseModel):
@@ -109,22 +69,17 @@ class StageOut(BaseModel):
     proposals: int
 
 
-class CarriedOutOut(BaseModel):
-    projects: int
-    units: int
-    machinery: int
-    approved: int
-
-
 class DashboardOut(BaseModel):
-    totals: TotalsOut
-    counts: dict[str, list[CountOut]]
-    budget: list[BudgetOut]
+    """The figures' own dataclasses (app.reports.queries) are the schema: one definition, no mirror."""
+
+    totals: queries.Totals
+    counts: dict[str, list[queries.Count]]
+    budget: list[queries.BudgetRow]
     budget_total: dict[str, int]
     overdue: OverdueOut
     median_durations: list[DurationOut]
     funnel: list[StageOut]
-    carried_out: CarriedOutOut
+    carried_out: queries.CarriedOut
 
 
 class TableOut(BaseModel):
@@ -160,18 +115,15 @@ def report_dashboard() -> Any:
     d = queries.dashboard(db_session(), current_user, filters)
     i = _lang()
     out = DashboardOut(
-        totals=TotalsOut(**asdict(d.totals)),
-        counts={k: [CountOut(**asdict(c)) for c in rows] for k, rows in d.counts.items()},
-        budget=[BudgetOut(**asdict(r)) for r in d.budget], budget_total=d.budget_total,
-        overdue=OverdueOut(total=d.overdue.total, by_state=d.overdue.by_state,
-                           oldest=[OverdueItemOut(**asdict(o)) for o in d.overdue.oldest]),
+        totals=d.totals, counts=d.counts, budget=d.budget, budget_total=d.budget_total,
+        overdue=OverdueOut(total=d.overdue.total, by_state=d.overdue.by_state, oldest=d.overdue.oldest),
         median_durations=[DurationOut(state=s, median_days=days, stays=n) for s, (days, n) in d.durations.items()],
         funnel=[StageOut(stage=k, title=t[i], proposals=n) for k, t, n in d.funnel],
-        carried_out=CarriedOutOut(**asdict(d.carried_out)))
+        carried_out=d.carried_out)
     return jsonify(out.model_dump(mode="json"))
 
 
-@routes.get("/reports/<any(quarterly, semiannual, annual, budget, period):kind>")
+@routes.get("/reports/<any(quarterly, semiannual, annual, budget, period, plan):kind>")
 @documented("A statutory report (the same figures as the XLSX and printable versions)", query=ReportQuery,
             response=ReportOut, errors=(401, 403, 404, 422))
 @requires("reports")

@@ -1,7 +1,8 @@
 """Exports of filtered lists (proposals, funding) as CSV and XLSX, with a totals row.
 
-Rows are read in SQL with their joins (no query per row), in batches, and written to a spooled file (XLSX
-in openpyxl's write-only mode), so memory stays flat in the number of rows.
+Rows are read in SQL with their joins (no query per row), in batches, and written to a spooled file that goes
+to disk past SPOOL_BYTES (XLSX in openpyxl's write-only mode, which writes strings inline: no shared-strings
+table grows with the rows), so memory stays flat in the number of rows.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from app.models.stages import Advance, BudgetEnvelope, Funding
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BATCH = 1000
+SPOOL_BYTES = 64 * 1024
 TOTAL_LABEL = "Tổng cộng"
 
 
@@ -77,7 +79,8 @@ class _Totals:
 def _spooled(name: str, mimetype: str, write: Callable[[IO[bytes]], None]) -> Response:
     """Write the whole file inside the request (the rows come from the request's transaction), spilling to
     disk once large, then stream it out."""
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115  (closed after sending)
+    # Small: a file kept in memory up to the threshold would make memory grow with the rows.
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115  (closed after sending)
     write(spool)
     spool.seek(0)
     response = Response(iter(lambda: spool.read(64 * 1024), b""), mimetype=mimetype,

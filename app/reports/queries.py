@@ -14,7 +14,6 @@ Money columns of the budget (per envelope):
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,9 +26,12 @@ from sqlalchemy import (
     distinct,
     false,
     func,
+    literal,
     literal_column,
+    null,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -37,8 +39,8 @@ from app.deadlines import due_date, last_start_overdue, today, working_days_betw
 from app.formatting import LOCAL_TZ, local
 from app.models import Proposal
 from app.models.stages import Advance, BudgetEnvelope, Funding
+from app.reports.stays import ProposalStay
 from app.scoping import scope_clause
-from workflow.audit import AuditEvent
 from workflow.errors import InvalidInput
 from workflow.registry import default_registry
 
@@ -150,20 +152,10 @@ def where(user: Any, filters: Filters) -> Any:
 
 @dataclass(frozen=True)
 class Count:
-    key: Any
+    key: Any  # a state, unit or category code, a year (int), or None
     count: int
     requested: int
     approved: int
-
-
-def counts_by(session: Session, cond: Any, key: str) -> list[Count]:
-    """Proposals, requested and approved support per value of ``key`` (one of GROUP_KEYS)."""
-    column = _group_column(key).label("key")
-    stmt = (select(column, func.count(Proposal.id), func.coalesce(func.sum(Proposal.requested_support), 0),
-                   func.coalesce(func.sum(Funding.approved_amount), 0))
-            .select_from(Proposal).outerjoin(Funding, Funding.proposal_id == Proposal.id)
-            .where(cond).group_by(column).order_by(column))
-    return [Count(k, n, int(req), int(appr)) for k, n, req, appr in session.execute(stmt)]
 
 
 @dataclass(frozen=True)
@@ -174,15 +166,6 @@ class Totals:
     counterpart: int
 
 
-def totals(session: Session, cond: Any) -> Totals:
-    stmt = (select(func.count(Proposal.id), func.coalesce(func.sum(Proposal.requested_support), 0),
-                   func.coalesce(func.sum(Funding.approved_amount), 0),
-                   func.coalesce(func.sum(Proposal.counterpart_funds), 0))
-            .select_from(Proposal).outerjoin(Funding, Funding.proposal_id == Proposal.id).where(cond))
-    n, req, appr, counterpart = session.execute(stmt).one()
-    return Totals(n, int(req), int(appr), int(counterpart))
-
-
 @dataclass(frozen=True)
 class CarriedOut:
     projects: int
@@ -191,15 +174,38 @@ class CarriedOut:
     approved: int
 
 
-def carried_out(session: Session, cond: Any) -> CarriedOut:
-    """Projects carried out (implementing or later, not terminated) and the district-level units they span."""
-    stmt = (select(func.count(Proposal.id), func.count(distinct(Proposal.district_code)),
-                   func.coalesce(func.sum(case((Proposal.category == "machinery", 1), else_=0)), 0),
-                   func.coalesce(func.sum(Funding.approved_amount), 0))
-            .select_from(Proposal).outerjoin(Funding, Funding.proposal_id == Proposal.id)
-            .where(cond, Proposal.wf_state.in_(CARRIED_OUT_STATES)))
-    n, units, machinery, approved = session.execute(stmt).one()
-    return CarriedOut(n, units, int(machinery), int(approved))
+def breakdown(session: Session, cond: Any) -> tuple[Totals, dict[str, list[Count]], CarriedOut]:
+    """Totals, the counts per value of each of GROUP_KEYS and the projects carried out (implementing or
+    later, not terminated, with the district-level units they span), in one statement: the scoped proposals
+    joined to their funding once (a materialized CTE), then one GROUP BY per breakdown over it."""
+    base = (select(*(_group_column(k).label(k) for k in GROUP_KEYS),
+                   Proposal.requested_support.label("requested"), Proposal.counterpart_funds.label("counterpart"),
+                   func.coalesce(Funding.approved_amount, 0).label("approved"))
+            .select_from(Proposal).outerjoin(Funding, Funding.proposal_id == Proposal.id).where(cond)
+            .cte("scoped").prefix_with("MATERIALIZED"))
+    zero = literal(0)
+    sums = (func.count(), func.coalesce(func.sum(base.c.requested), 0), func.coalesce(func.sum(base.c.approved), 0),
+            func.coalesce(func.sum(base.c.counterpart), 0))
+    parts = [select(literal(k).label("kind"), cast(base.c[k], String).label("key"), *sums, zero, zero)
+             .group_by(base.c[k]) for k in GROUP_KEYS]
+    parts.append(select(literal("total"), null(), *sums, zero, zero))
+    parts.append(select(literal("carried"), null(), *sums, func.count(distinct(base.c.district)),
+                        func.coalesce(func.sum(case((base.c.category == "machinery", 1), else_=0)), 0))
+                 .where(base.c.state.in_(CARRIED_OUT_STATES)))
+    counts: dict[str, list[Count]] = {k: [] for k in GROUP_KEYS}
+    totals = carried = None
+    for kind, key, n, requested, approved, counterpart, units, machinery in session.execute(union_all(*parts)):
+        if kind == "total":
+            totals = Totals(n, int(requested), int(approved), int(counterpart))
+        elif kind == "carried":
+            carried = CarriedOut(n, units, int(machinery), int(approved))
+        else:
+            counts[kind].append(Count(int(key) if kind == "year" and key is not None else key, n, int(requested),
+                                      int(approved)))
+    for rows in counts.values():
+        rows.sort(key=lambda c: (c.key is None, c.key))
+    assert totals is not None and carried is not None  # aggregates without GROUP BY always give a row
+    return totals, counts, carried
 
 
 # --- budget -----------------------------------------------------------------------------------------------------
@@ -322,86 +328,40 @@ def overdue(session: Session, cond: Any, on: dt.date | None = None) -> Overdue:
     return result
 
 
-def _days_between(session: Session, start: Any, end: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", end - start) / 86400.0
-    return func.julianday(end) - func.julianday(start)
-
-
-def _scoped_subjects(cond: Any) -> Any:
-    return and_(AuditEvent.subject_type == "proposal",
-                AuditEvent.subject_id.in_(select(cast(Proposal.id, String)).where(cond)))
-
-
-TRAIL_TTL_SECONDS = 300
-_trail_cache: dict[tuple[str, ...], tuple[float, Any]] = {}
-
-
-def _from_trail(session: Session, name: str, cond: Any, compute: Any) -> Any:
-    """The figures read from the whole audit trail (funnel, stage durations) move only as proposals move,
-    and cost seconds at a million events: they are kept TRAIL_TTL_SECONDS per database, scope and filters."""
-    bind = session.get_bind()
-    key = (name, bind.engine.url.render_as_string(hide_password=True),
-           str(cond.compile(bind, compile_kwargs={"literal_binds": True})))
-    now = time.monotonic()
-    hit = _trail_cache.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    value = compute()
-    if len(_trail_cache) > 1000:  # bounded: scopes x filters actually asked for
-        _trail_cache.clear()
-    _trail_cache[key] = (now + TRAIL_TTL_SECONDS, value)
-    return value
-
-
 def median_durations(session: Session, cond: Any) -> dict[str, tuple[float, int]]:
-    """state -> (median calendar days spent in it, number of stays), from the audit trail: each stay runs
-    from the event that entered the state to the next state change of the same proposal."""
-    return _from_trail(session, "durations", cond, lambda: _median_durations(session, cond))  # type: ignore[no-any-return]
-
-
-def _when() -> Any:
-    """When an event happened: an imported record's historical date, else when it was recorded."""
-    return func.coalesce(AuditEvent.effective_at, AuditEvent.occurred_at)
-
-
-def _median_durations(session: Session, cond: Any) -> dict[str, tuple[float, int]]:
-    moves = (select(AuditEvent.to_state.label("state"), _when().label("entered"),
-                    func.lead(_when()).over(partition_by=AuditEvent.subject_id,
-                                            order_by=AuditEvent.seq).label("left_at"))
-             .where(_scoped_subjects(cond), AuditEvent.outcome.in_(("created", "applied")),
-                    AuditEvent.to_state.is_not(None),
-                    or_(AuditEvent.from_state.is_(None), AuditEvent.from_state != AuditEvent.to_state))
-             .subquery())
-    stays = (select(moves.c.state, _days_between(session, moves.c.entered, moves.c.left_at).label("days"))
-             .where(moves.c.left_at.is_not(None)).subquery())
-    ranked = select(stays.c.state, stays.c.days,
-                    func.row_number().over(partition_by=stays.c.state, order_by=stays.c.days).label("rn"),
-                    func.count().over(partition_by=stays.c.state).label("n")).subquery()
-    stmt = (select(ranked.c.state, func.avg(ranked.c.days), func.max(ranked.c.n))
-            .where(or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2))
-            .group_by(ranked.c.state))
+    """state -> (median calendar days spent in it, number of stays), over the finished stays
+    (``proposal_stay``: from the event that entered the state to the proposal's next state change)."""
+    finished = (ProposalStay.days.is_not(None), cond)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt: Any = (select(ProposalStay.state, func.percentile_cont(0.5).within_group(ProposalStay.days),
+                            func.count())
+                     .join(Proposal, Proposal.id == ProposalStay.proposal_id)
+                     .where(*finished).group_by(ProposalStay.state))
+    else:  # no percentile function: per state, read (state, days) in index order up to the middle row(s)
+        stays = (select(ProposalStay.state, func.count()).join(Proposal, Proposal.id == ProposalStay.proposal_id)
+                 .where(*finished).group_by(ProposalStay.state))
+        out = {}
+        for state, n in session.execute(stays).all():
+            middle = (select(ProposalStay.days).join(Proposal, Proposal.id == ProposalStay.proposal_id)
+                      .where(*finished, ProposalStay.state == state).order_by(ProposalStay.days)
+                      .offset((n - 1) // 2).limit(2 - n % 2).subquery())
+            out[state] = (round(float(session.scalar(select(func.avg(middle.c.days))) or 0), 1), int(n))
+        return out
     return {state: (round(float(days), 1), int(n)) for state, days, n in session.execute(stmt)}
 
 
 def funnel(session: Session, cond: Any, between: tuple[dt.date, dt.date] | None = None,
            ) -> list[tuple[str, tuple[str, str], int]]:
-    """(key, title, proposals whose trail entered the stage) along the lifecycle, in order; ``between``
-    (first day, day after the last, local dates) counts only entries in that period."""
-    return _from_trail(session, f"funnel {between}", cond,  # type: ignore[no-any-return]
-                       lambda: _funnel(session, cond, between))
-
-
-def _funnel(session: Session, cond: Any, between: tuple[dt.date, dt.date] | None,
-            ) -> list[tuple[str, tuple[str, str], int]]:
+    """(key, title, proposals that entered the stage) along the lifecycle, in order; ``between`` (first day,
+    day after the last, local dates) counts only entries in that period."""
     stage_of = {state: key for key, _, states in FUNNEL for state in states}
-    stage = case(stage_of, value=AuditEvent.to_state).label("stage")
-    stmt = (select(stage, func.count(distinct(AuditEvent.subject_id)))
-            .where(_scoped_subjects(cond), AuditEvent.outcome.in_(("created", "applied", "migrated")),
-                   AuditEvent.to_state.in_(list(stage_of)))
-            .group_by(stage))
+    stage = case(stage_of, value=ProposalStay.state).label("stage")
+    stmt = (select(stage, func.count(distinct(ProposalStay.proposal_id)))
+            .join(Proposal, Proposal.id == ProposalStay.proposal_id)
+            .where(cond).group_by(stage))  # every state (one index seek per proposal); others fall in NULL
     if between is not None:
-        stmt = stmt.where(_when() >= _local_midnight_utc(between[0]), _when() < _local_midnight_utc(between[1]))
+        stmt = stmt.where(ProposalStay.entered_at >= _local_midnight_utc(between[0]),
+                          ProposalStay.entered_at < _local_midnight_utc(between[1]))
     reached: dict[str, int] = {key: n for key, n in session.execute(stmt)}
     return [(key, title, reached.get(key, 0)) for key, title, _ in FUNNEL]
 
@@ -424,8 +384,8 @@ class Dashboard:
 def dashboard(session: Session, user: Any, filters: Filters, on: dt.date | None = None) -> Dashboard:
     cond = where(user, filters)
     rows = budget(session, cond, filters)
-    return Dashboard(filters=filters, totals=totals(session, cond),
-                     counts={key: counts_by(session, cond, key) for key in GROUP_KEYS},
+    totals, counts, carried = breakdown(session, cond)
+    return Dashboard(filters=filters, totals=totals, counts=counts,
                      budget=rows, budget_total=budget_total(rows), overdue=overdue(session, cond, on),
                      durations=median_durations(session, cond), funnel=funnel(session, cond),
-                     carried_out=carried_out(session, cond))
+                     carried_out=carried)

@@ -3,7 +3,9 @@
 - quarterly: to the Ministry of Industry and Trade (Cục Công nghiệp địa phương), every three months;
 - semiannual, annual: to the provincial People's Committee;
 - budget: budget execution per envelope for a year;
-- period: a programme-period summary (2016–2020, 2021–2025).
+- period: a programme-period summary (2016–2020, 2021–2025);
+- plan: a round's plan list (danh mục kế hoạch): its appraised proposals ranked for allocation, grouped by
+  activity, with subtotals — the very list the round page shows and compile_plan totals (app.rounds.services).
 Duties from Decree 45/2012/NĐ-CP art. 16 and Joint Circular 26/2014 art. 9 (as cited in issue 11); the
 official form numbers of these reports are not in our sources, so the layout carries none (unconfirmed).
 """
@@ -40,6 +42,8 @@ KINDS: dict[str, tuple[Text, Text]] = {  # kind -> (title, recipient)
                ("Sở Công Thương, Sở Tài chính", "Department of Industry and Trade, Department of Finance")),
     "period": (("Báo cáo tổng kết chương trình khuyến công giai đoạn", "Programme-period summary"),
                ("Ủy ban nhân dân tỉnh", "Provincial People's Committee")),
+    "plan": (("Danh mục kế hoạch khuyến công", "Plan list"),
+             ("Ủy ban nhân dân tỉnh", "Provincial People's Committee")),
 }
 PERIODS = {"2016-2020": (2016, 2020), "2021-2025": (2021, 2025)}
 LEGAL_BASIS = ("Căn cứ Nghị định số 45/2012/NĐ-CP (Điều 16) và Thông tư liên tịch số 26/2014 (Điều 9) "
@@ -121,6 +125,8 @@ def build(session: Session, user: Any, kind: str, args: Mapping[str, str], unit_
     if kind not in KINDS:
         raise _invalid("kind", "Loại báo cáo không hợp lệ", "Unknown report kind")
     today = on or dt.datetime.now(LOCAL_TZ).date()
+    if kind == "plan":
+        return plan_report(session, user, args, unit_names, today)
     first, last, start, end, label = period_of(kind, args, today.year)
     given = {k: v for k, v in args.items() if k in ("unit", "category", "fund")}
     unknown = [k for k in args if k not in PARAMS]
@@ -166,6 +172,60 @@ def build(session: Session, user: Any, kind: str, args: Mapping[str, str], unit_
         "budget", ("Tình hình thực hiện kinh phí (đồng)", "Budget execution (VND)"), budget_headers,
         [[r.fund, r.year, r.projects, *(getattr(r, c) for c in queries.BUDGET_COLUMNS)] for r in d.budget],
         ["Tổng cộng", "", totals["projects"], *(totals[c] for c in queries.BUDGET_COLUMNS)], money_from=3))
+    return report
+
+
+PLAN_PARAMS = ("kind", "year", "fund", "format")
+
+
+def plan_report(session: Session, user: Any, args: Mapping[str, str], unit_names: Mapping[str, str],
+                today: dt.date) -> Report:
+    """The plan list of the province's round of (year, fund), limited to the proposals in the actor's scope."""
+    from sqlalchemy import select
+
+    from app.models import Proposal
+    from app.models.rounds import FUNDS, PlanRound
+    from app.rounds.services import plan_list
+    from app.scoping import scope_clause
+
+    unknown = [k for k in args if k not in PLAN_PARAMS]
+    if unknown:
+        raise _invalid(unknown[0], f"Tham số không hợp lệ: {unknown[0]}", f"Unknown parameter: {unknown[0]}")
+    year = _int(args, "year", MIN_YEAR, MAX_YEAR, today.year)
+    fund = args.get("fund") or "local"
+    if fund not in FUNDS:
+        raise _invalid("fund", "Nguồn kinh phí phải là local hoặc national", "The fund must be local or national")
+    from flask import current_app
+
+    plan_round = session.scalar(select(PlanRound).where(
+        PlanRound.province_code == current_app.config["PROVINCE_CODE"], PlanRound.fund == fund,
+        PlanRound.plan_year == year))
+    if plan_round is None:
+        raise _invalid("year", f"Chưa có đợt kế hoạch {FUNDS[fund][0].lower()} năm {year}",
+                       f"There is no {fund} plan round for {year}")
+    visible = set(session.scalars(select(Proposal.id).where(Proposal.round_id == plan_round.id, scope_clause(user))))
+    title, recipient = KINDS["plan"]
+    report = Report("plan", title, recipient, f"{FUNDS[fund][0].lower()} năm {year}", dt.date(year, 1, 1),
+                    dt.date(year, 12, 31), Filters(year_from=year, year_to=year, fund=fund))
+    rows: list[list[Any]] = []
+    count = total = 0
+    for group in plan_list(session, plan_round).groups:
+        lines = [line for line in group.lines if line.proposal.id in visible]
+        if not lines:
+            continue
+        subtotal = sum(line.proposal.requested_support for line in lines)
+        rows.append([CATEGORIES.get(group.category, (group.category, ""))[0], "", "", "", "", ""])
+        rows += [[line.rank, line.proposal.code, line.proposal.title,
+                  unit_names.get(line.proposal.district_code or "", line.proposal.district_code or "—"),
+                  "" if line.score is None else f"{line.score:.1f}", line.proposal.requested_support]
+                 for line in lines]
+        rows.append(["Cộng nhóm", "", "", "", "", subtotal])
+        count, total = count + len(lines), total + subtotal
+    report.tables.append(Table(
+        "plan", ("Danh mục đề án đạt thẩm định, xếp thứ tự phân bổ", "Appraised proposals in allocation order"),
+        [("Thứ tự", "Rank"), ("Mã", "Code"), ("Tên đề án", "Title"), ("Đơn vị (cấp huyện cũ)", "District"),
+         ("Điểm hội đồng", "Council score"), ("Kinh phí đề nghị hỗ trợ (đồng)", "Requested (VND)")],
+        rows, [f"Tổng cộng: {count} đề án", "", "", "", "", total], money_from=5))
     return report
 
 

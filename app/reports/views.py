@@ -20,7 +20,7 @@ from app.models import Proposal, Unit
 from app.models.proposals import CATEGORIES
 from app.models.stages import Advance
 from app.models.units import unit_names
-from app.reports import charts, exports, queries, statutory
+from app.reports import charts, documents, exports, queries, statutory
 from workflow.errors import InvalidInput
 
 bp = Blueprint("reports", __name__, template_folder="templates")
@@ -156,10 +156,16 @@ DOCUMENTS: dict[str, tuple[tuple[str, str], tuple[str, ...]]] = {
 }
 
 
-@bp.route("/proposals/<int:pid>/documents/<any('funding-decision', contract, acceptance, settlement):kind>")
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+_KINDS = "any('funding-decision', contract, acceptance, settlement)"
+
+
+@bp.route(f"/proposals/<int:pid>/documents/<{_KINDS}:kind>")
+@bp.route(f"/proposals/<int:pid>/documents/<{_KINDS}:kind>.<any(docx):fmt>")
 @requires("logged_in")
-def document(pid: int, kind: str) -> Any:
-    """A document ready to print and sign, filled with what the system holds (404 out of scope)."""
+def document(pid: int, kind: str, fmt: str = "html") -> Any:
+    """A document ready to print (HTML) or to edit and sign (DOCX), filled with what the system holds (404
+    out of scope; 409 while the system does not hold what it needs)."""
     from app.models.stages import Funding
     from app.scoping import load_proposal
 
@@ -171,6 +177,12 @@ def document(pid: int, kind: str) -> Any:
     advanced = session.scalar(select(func.coalesce(func.sum(Advance.amount), 0))
                               .where(Advance.proposal_id == proposal.id)) or 0
     province = session.scalar(select(Unit.name).where(Unit.code == proposal.province_code)) or ""
+    if fmt == "docx" and not missing:
+        names = unit_names(session, [proposal.commune_code, proposal.district_code])
+        fields = documents.context(kind, proposal, funding, advanced, province,
+                                   lambda code: names.get(code or "", code or ""))
+        return Response(documents.render(kind, fields), mimetype=DOCX, headers={
+            "Content-Disposition": f'attachment; filename="{kind}-{proposal.code}.docx"'})
     return render_template("reports/document.html", kind=kind, title=title, proposal=proposal, funding=funding,
                            missing=missing, advanced=advanced, province=province,
                            states=state_titles()), 409 if missing else 200

@@ -1,51 +1,14 @@
 """The dashboard and one statutory report in Chromium, with screenshots saved under
-test-artifacts/e2e/reports/ (dashboard.png, annual-report.png). Own server, on this area's ports 8640–8649."""
+test-artifacts/e2e/reports/ (dashboard.png, annual-report.png). The shared ``live_server`` (a fresh database
+for this module, on a free port)."""
 
 from __future__ import annotations
 
-import logging
-import socket
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from e2e.conftest import ARTIFACTS, LiveServer, Person
-
-PORTS = range(8640, 8650)
-
-
-def _port() -> int:
-    for port in PORTS:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            if s.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    pytest.skip("ports 8640-8649 are all in use")
-
-
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    from werkzeug.serving import make_server
-
-    from app import create_app
-
-    root = tmp_path_factory.mktemp("e2e-reports")
-    url = f"sqlite:///{root / 'grantflow.sqlite'}"
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "e2e-secret", "UPLOAD_DIR": str(root / "uploads")})
-    server = LiveServer("", app, url)
-    server.cli("init-db")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    httpd = make_server("127.0.0.1", _port(), app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, name="e2e-reports-server", daemon=True)
-    thread.start()
-    server.url = f"http://127.0.0.1:{httpd.server_port}"
-    try:
-        yield server
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
-        app.extensions["db_engine"].dispose()
 
 
 @pytest.mark.browser
