@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from app.access import requires
 from app.actions import OPTIONAL_INPUTS, perform
+from app.audit.readable import event_title, load_names, readable_events
 from app.deadlines import today
 from app.errors import refused_status, workflow_reasons
 from app.extensions import db_session
@@ -30,11 +31,13 @@ from app.formatting import vnd
 from app.i18n import lang, tr
 from app.idempotency import claim, complete, new_key, valid_key
 from app.lifecycle_svg import render as render_lifecycle
-from app.models import Attachment, Proposal, Unit, User
+from app.lifecycle_svg import transitions_text
+from app.models import Attachment, Proposal, Unit
 from app.models.proposals import ACCEPTANCE_KINDS, DOSSIER_KINDS, fold
 from app.models.stages import Funding
 from app.paging import bounded_count, page_rows
 from app.proposals.forms import ProposalForm, UploadForm, action_form, commune_choices
+from app.proposals.guide import next_step
 from app.proposals.search import search_clause
 from app.proposals.service import add_attachment, commune_refusal, create_proposal, edit_proposal
 from app.scoping import load_proposal, scope_clause, visible_proposals
@@ -168,14 +171,21 @@ def context(proposal: Proposal) -> dict[str, Any]:
             explanation = compiled.explain(proposal, actor, trigger, session=session)
             refused.append((rules[0].title, [tr(r.message) for r in explanation.reasons]))
     from app.stages import council  # app.stages imports app.proposals.service (and app.demo): not at the top
+    from app.stages.web import stage_view
 
     events = council.visible_events(proposal, current_user, events_for(session, "proposal", str(proposal.id)))
-    ids = {int(e.actor_id) for e in events if e.actor_id and e.actor_id.isdigit()}
-    names = {str(u.id): u.full_name or u.username for u in session.scalars(select(User).where(User.id.in_(ids)))}
+    loaded = load_names(session, events)  # users and codes of the whole history: one query each
+    names = loaded.users
+    edit = compiled.explain_edit(proposal, actor)
+    stage = stage_view(proposal)
     return {
         "proposal": proposal, "compiled": compiled, "actor": actor, "allowed": allowed, "refused": refused,
-        "edit": compiled.explain_edit(proposal, actor), "events": events, "names": names,
+        "edit": edit, "events": events, "names": names, "stage": stage,
+        "next_step": next_step(session, proposal, current_user, compiled, allowed, events, names,
+                               editable=edit.allowed, stage=stage),
+        "readable": readable_events(session, events, compiled, loaded),
         "diagram": render_lifecycle(compiled, proposal.wf_state, lang()),
+        "diagram_text": transitions_text(compiled, proposal.wf_state, lang()),
         "upload_kinds": upload_kinds(proposal, compiled, actor),
         "state_title": compiled.title_of(proposal.wf_state, lang()),
         "input_label": partial(input_label, compiled), "input_value": partial(input_value, compiled),
@@ -192,17 +202,6 @@ def input_label(compiled: Any, key: str) -> str:
 def input_value(compiled: Any, key: str, value: Any) -> Any:
     spec = compiled.input_specs.get(key)
     return vnd(value) if spec is not None and spec.type == "money" and isinstance(value, int) else value
-
-
-def event_title(event: Any, compiled: Any) -> str:
-    """A timeline line's title: the transition's own title, else a named domain action."""
-    from app.stages.web import ACTION_TITLES  # late: app.stages imports this module
-
-    titles = {"create": _("Created"), "edit": _("Edited"), "attach": _("Document added"),
-              "migrate": _("Moved to a newer lifecycle version"), **{k: tr(v) for k, v in ACTION_TITLES.items()}}
-    rule = next((r for r in compiled.rules if r.trigger == event.action), None)
-    title = tr(rule.title) if rule else titles.get(event.action, event.action.replace("_", " "))
-    return _("Refused: %(action)s", action=title) if event.outcome == "refused" else title
 
 
 def upload_permission(proposal: Proposal, compiled: Any, actor: Any) -> tuple[Explanation, list[str]]:
