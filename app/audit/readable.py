@@ -25,10 +25,9 @@ from workflow.registry import default_registry
 
 Pair = tuple[str, str]
 
-OUTCOMES: dict[str, Pair] = {
-    "applied": ("Đã thực hiện", "Done"), "refused": ("Bị từ chối", "Refused"),
-    "conflict": ("Xung đột dữ liệu", "Conflict"), "checkpoint": ("Điểm kiểm tra chuỗi", "Chain checkpoint"),
-    "failed": ("Lỗi", "Failed"),
+OUTCOMES: dict[str, Pair] = {  # workflow.audit.OUTCOMES
+    "applied": ("Đã thực hiện", "Done"), "refused": ("Bị từ chối", "Refused"), "created": ("Đã tạo", "Created"),
+    "migrated": ("Đã chuyển quy trình", "Migrated"), "checkpoint": ("Điểm kiểm tra chuỗi", "Chain checkpoint"),
 }
 SUBJECT_TYPES: dict[str, Pair] = {"proposal": ("Đề án", "Proposal"), "plan_round": ("Đợt kế hoạch", "Plan round"),
                                   "envelope": ("Nguồn kinh phí", "Budget envelope")}
@@ -100,6 +99,7 @@ class ReadableEvent:
     comment: str
     lines: list[Line]
     when: str
+    raw: str = ""  # the machine record, for the "technical details" toggle
 
     def text(self) -> str:
         return "; ".join(f"{line.label}: {line.value}" for line in self.lines)
@@ -289,7 +289,40 @@ def readable(event: Any, names: Names, fallback: CompiledWorkflow | None = None)
     actor = names.users.get(event.actor_id or "", event.actor_id or tr(("hệ thống", "system")))
     return ReadableEvent(event_title(event, compiled), tr(OUTCOMES.get(event.outcome, (event.outcome,) * 2)),
                          subject, actor, role, states, str(comment), lines_of(event, names, compiled),
-                         local(event.occurred_at).strftime("%d/%m/%Y %H:%M"))
+                         local(event.occurred_at).strftime("%d/%m/%Y %H:%M"), raw_json(event))
+
+
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+def raw_json(event: Any) -> str:
+    """The event's inputs, changes and reasons as JSON with Vietnamese letters as they are (no \\u escapes)."""
+    preview = getattr(event, "diff_preview", None)
+    record: dict[str, Any] = {"action": event.action, "inputs": event.inputs or {}}
+    diff: Any = _diff(event)
+    if preview and not diff:  # cut short: show the text, unescaped
+        diff = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), preview) + "…"
+    if diff:
+        record["diff"] = diff
+    if event.reasons:
+        record["reasons"] = event.reasons
+    return json.dumps(record, ensure_ascii=False, sort_keys=True, indent=1, default=str)
+
+
+def action_title(action: str) -> str:
+    """An action code alone (the audit log's filter), by the first lifecycle that names it."""
+    for compiled in default_registry():
+        rule = next((r for r in compiled.rules if r.trigger == action), None)
+        if rule is not None:
+            return tr(rule.title)
+    from app.stages.web import ACTION_TITLES
+
+    pair = ACTION_TITLES.get(action) or {"create": ("Tạo đề án", "Created"), "edit": ("Sửa đề án", "Edited"),
+                                         "attach": ("Thêm tài liệu", "Document added"),
+                                         "remove_attachment": ("Gỡ tài liệu", "Document removed"),
+                                         "migrate": ("Chuyển sang quy trình mới", "Moved to a newer lifecycle"),
+                                         "checkpoint": OUTCOMES["checkpoint"]}.get(action)
+    return tr(pair) if pair else action.replace("_", " ")
 
 
 def readable_events(session: Session, events: Sequence[Any], compiled: CompiledWorkflow | None = None,

@@ -39,7 +39,14 @@ from app.paging import bounded_count, page_rows
 from app.proposals.forms import ProposalForm, UploadForm, action_form, commune_choices
 from app.proposals.guide import next_step
 from app.proposals.search import search_clause
-from app.proposals.service import add_attachment, commune_refusal, create_proposal, edit_proposal
+from app.proposals.service import (
+    add_attachment,
+    commune_refusal,
+    create_proposal,
+    duplicate_of,
+    edit_proposal,
+    remove_attachment,
+)
 from app.scoping import load_proposal, scope_clause, visible_proposals
 from app.security import request_id
 from app.uploads import RejectedFile, discard, display_name, path_of, store
@@ -338,12 +345,52 @@ def upload(pid: int) -> Any:
                             stored_name=stored, content_type=mime, size=size, sha256=digest,
                             uploaded_by_id=current_user.id)
 
+    duplicate = duplicate_of(proposal, digest)
+    replacing = _replaced(session, proposal, request.form.get("replaces", ""))
     try:
         add_attachment(session, proposal, actor, attachment, lambda: explanation, request_id=request_id())
+        if replacing is not None:
+            remove_attachment(session, proposal, actor, replacing, lambda: compiled.explain_edit(proposal, actor),
+                              replaced_by=attachment, request_id=request_id())
     except BaseException:
         discard(stored)  # no row, no file
         raise
     flash(_("Document uploaded."), "success")
+    if duplicate is not None and duplicate is not replacing:
+        flash(tr((f"Lưu ý: tệp này trùng nội dung với tài liệu đã tải lên “{duplicate.original_name}”.",
+                  f"Note: this file has the same content as “{duplicate.original_name}”, already uploaded.")),
+              "warning")
+    return redirect(url_for("proposals.detail", pid=proposal.id, _anchor="attachments"), 303)
+
+
+def _replaced(session: Any, proposal: Proposal, given: str) -> Attachment | None:
+    """The live document an upload replaces (the form's ``replaces``), only while the dossier may be edited."""
+    if not given.isdigit():
+        return None
+    old = session.get(Attachment, int(given))
+    if old is None or old.proposal_id != proposal.id or old.removed_at is not None:
+        abort(404)
+    return old
+
+
+@bp.route("/proposals/<int:pid>/attachments/<int:aid>/remove", methods=["POST"])
+@requires("logged_in")
+def remove(pid: int, aid: int) -> Any:
+    """Remove a document before submission: audited, the file kept for the record (docs/privacy.md)."""
+    session = db_session()
+    proposal = load_proposal(session, current_user, pid)
+    attachment = _replaced(session, proposal, str(aid))
+    assert attachment is not None
+    compiled = default_registry().for_subject(proposal)
+    actor = current_user.actor()
+    try:
+        remove_attachment(session, proposal, actor, attachment, lambda: compiled.explain_edit(proposal, actor),
+                          request_id=request_id())
+    except WorkflowError as exc:
+        session.rollback()
+        abort(_status(exc), description="; ".join(workflow_reasons(exc)))
+    flash(tr(("Đã gỡ tài liệu khỏi hồ sơ (tệp vẫn được lưu trong nhật ký).",
+              "Document removed from the dossier (the file is kept for the record).")), "success")
     return redirect(url_for("proposals.detail", pid=proposal.id, _anchor="attachments"), 303)
 
 

@@ -15,8 +15,6 @@ from sqlalchemy.orm import Session
 from app.deadlines import due_date, today
 from app.i18n import tr
 from app.models.proposals import ACCEPTANCE_KINDS, DOSSIER_KINDS
-from app.stages import council, implementation
-from app.stages.common import may
 from workflow.explain import Action
 from workflow.guards import DEFAULT_DOSSIER
 from workflow.machine import CompiledWorkflow
@@ -162,6 +160,9 @@ def _action_button(proposal: Any, action: Action, kind: str) -> Button:
 def _stage_tasks(session: Session, proposal: Any, actor: Actor, user: Any, compiled: CompiledWorkflow,
                  stage: dict[str, Any] | None) -> list[Button]:
     """The domain actions (app.stages) that move the proposal along without changing its state."""
+    from app.stages import council, implementation  # app.stages imports app.proposals: not at the top
+    from app.stages.common import may
+
     tasks: list[Button] = []
     detail = url_for("proposals.detail", pid=proposal.id)
     state, council_def = council.council_of(proposal)
