@@ -244,3 +244,29 @@ def next_step(session: Session, proposal: Any, user: Any, compiled: CompiledWork
         explanation = compiled.explain(proposal, actor, trigger, session=session)
         panel.blockers += [tr(r.message) for r in explanation.reasons if tr(r.message) not in panel.blockers]
     return panel
+
+
+@dataclass(frozen=True)
+class WorkStep:
+    """A "my work" row's next step: the forward action when the user may take it, else where to see what is
+    missing (the proposal's panel), named after the forward step or the stage task."""
+
+    label: str
+    href: str
+    ready: bool
+
+
+def work_step(proposal: Any, compiled: CompiledWorkflow, actions: Sequence[Action], editable: bool) -> WorkStep:
+    """No query: the row's allowed actions are already explained."""
+    forward = [a for a in actions if kind_of(compiled, a.target) == "primary"]
+    if forward:
+        return WorkStep(tr(forward[0].title), url_for("proposals.action", pid=proposal.id,
+                                                      trigger=forward[0].trigger), True)
+    detail = url_for("proposals.detail", pid=proposal.id, _anchor="next-step")
+    state = compiled.states[proposal.wf_state]
+    if state.council is not None:
+        return WorkStep(tr(("Hội đồng thẩm định, rồi kết luận", "Council appraisal, then conclude")), detail, False)
+    if editable:
+        return WorkStep(tr(("Hoàn thiện hồ sơ rồi nộp", "Complete the dossier, then submit")), detail, False)
+    titles = ", ".join(dict.fromkeys(tr(r.title) for r in forward_rules(compiled, proposal.wf_state)))
+    return WorkStep(titles or tr(("Xem bước tiếp theo", "See the next step")), detail, False)

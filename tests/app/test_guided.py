@@ -235,3 +235,34 @@ def test_attachment_removal_is_audited_and_the_file_kept(app: Any, db: Any, cast
     refused = client.post(f"/proposals/{pid}/attachments/{kept}/remove", data={"csrf_token": token(client)})
     assert refused.status_code == 403
     assert db.get(Attachment, kept).removed_at is None
+
+
+def test_council_index_filters_open_and_past_and_my_work_names_the_next_step(
+        app: Any, db: Any, cast: dict[str, Any], make_user: Any) -> None:
+    from app.stages import council
+
+    p = cast["proposal"]
+    pid = p.id
+    attach(app, db, p, cast["applicant"])
+    fire(db, p, cast["applicant"], "submit")
+    fire(db, p, cast["commune"], "forward", comment="Đủ")
+    member = make_user("tv_hoidong", "council_member", PROVINCE)
+    council.assign_member(db, db.get(Proposal, pid), cast["centre"].actor(), {"user_id": str(member.id)})
+    db.commit()
+    client = app.test_client()
+    login(client, "tv_hoidong")
+    open_list = client.get("/council/").get_data(as_text=True)
+    assert f'id="score-{pid}"' in open_list and 'aria-current="page"' in open_list
+    assert f'id="assignment-{pid}"' not in client.get("/council/?show=past").get_data(as_text=True)
+    council.recuse(db, db.get(Proposal, pid), member.actor(), {"kind": "recusal", "reason": "Đi công tác"})
+    db.commit()
+    assert f'id="assignment-{pid}"' not in client.get("/council/").get_data(as_text=True)
+    assert f'id="assignment-{pid}"' in client.get("/council/?show=past").get_data(as_text=True)
+    # the centre officer's work list: the next step is the council and the conclusion, not a bare "return"
+    officer = app.test_client()
+    login(officer, "ttkc_lan")
+    work = officer.get("/my-work").get_data(as_text=True)
+    row = work[work.index(f'id="work-{pid}"'):]
+    row = row[:row.index("</tr>")]
+    assert "Hội đồng thẩm định, rồi kết luận" in row and "Trả lại" not in row
+    assert f"/proposals/{pid}#next-step" in row
