@@ -227,6 +227,10 @@ def next_step(session: Session, proposal: Any, user: Any, compiled: CompiledWork
     panel.primary[:0] = tasks  # the work of the stage comes before concluding it
     if editable:
         panel.checklist = _checklist(proposal)
+        if any(not c.done for c in panel.checklist if c.kind == "document"):
+            panel.primary.insert(0, Button(tr(("Tải lên tài liệu còn thiếu", "Upload the missing documents")),
+                                           url_for("proposals.detail", pid=proposal.id) + "#upload-form",
+                                           "next-upload-dossier"))
         panel.secondary.insert(0, Button(tr(("Sửa thông tin đề án", "Edit the proposal")),
                                          url_for("proposals.edit", pid=proposal.id), "action-edit"))
     if panel.final:

@@ -68,7 +68,7 @@ def test_applicant_draft_panel_has_a_checklist_in_words_and_submit_once_complete
     assert [c.label for c in n.checklist if c.kind == "document"] == [
         "Giấy đăng ký kinh doanh", "Báo giá của nhà cung cấp", "Cam kết không trùng lặp nguồn vốn nhà nước"]
     assert not any(c.done for c in n.checklist if c.kind == "document")
-    assert "action-submit" not in ids(n.primary)
+    assert ids(n.primary) == ["next-upload-dossier"]  # the forward step now: the missing documents
     assert any("Giấy đăng ký kinh doanh" in b for b in n.blockers)  # why submit is not open, in words
     assert not any(code in " ".join(n.blockers) for code in RAW_CODES)
     assert ids(n.destructive) == ["action-withdraw"] and n.destructive[0].confirm
