@@ -224,8 +224,13 @@ def value_text(key: str, value: Any, names: Names, compiled: CompiledWorkflow | 
             return str(value)
     if key in DIGEST_KEYS:
         return f"{str(value)[:12]}…"
-    if key == "kind" and str(value) in ATTACHMENT_KINDS:
-        return tr(ATTACHMENT_KINDS[str(value)])
+    if key == "kind":
+        from app.stages.council import RECUSAL_KINDS  # late: app.stages imports app.proposals
+        from app.stages.implementation import CHANGE_KINDS
+
+        for kinds in (ATTACHMENT_KINDS, RECUSAL_KINDS, CHANGE_KINDS):
+            if str(value) in kinds:
+                return tr(kinds[str(value)])
     if key == "category" and str(value) in CATEGORIES:
         return tr(CATEGORIES[str(value)])
     if key == "sector" and str(value) in SECTORS:
