@@ -43,6 +43,8 @@ MATRIX: list[tuple[str, str, str, dict[str, Any] | None, dict[str, int]]] = [
     ("proposals.upload", "POST", "/proposals/{own}/attachments", {"kind": "quotes", "file": "pdf"},
      expect(303, **{**OWNER_ONLY, "applicant_own": 303})),
     ("proposals.download", "GET", "/proposals/{own}/attachments/{attachment}", None, expect(200, **IN_SCOPE)),
+    ("proposals.remove", "POST", "/proposals/{own}/attachments/{attachment}/remove", {},
+     expect(303, **{**OWNER_ONLY, "applicant_own": 303})),
 ]
 
 
