@@ -173,7 +173,7 @@ def state_title(compiled: CompiledWorkflow | None, state: str | None) -> str:
 
 def event_title(event: Any, compiled: CompiledWorkflow | None) -> str:
     """The transition's own title, else a named domain action."""
-    from app.stages.web import ACTION_TITLES  # late: app.stages imports app.proposals, which imports this
+    from app.common.web import ACTION_TITLES  # late: app.common imports the stage services
 
     titles = {"create": _("Created"), "edit": _("Edited"), "attach": _("Document added"),
               "remove_attachment": tr(("Gỡ tài liệu", "Document removed")),
@@ -225,8 +225,8 @@ def value_text(key: str, value: Any, names: Names, compiled: CompiledWorkflow | 
     if key in DIGEST_KEYS:
         return f"{str(value)[:12]}…"
     if key == "kind":
-        from app.stages.council import RECUSAL_KINDS  # late: app.stages imports app.proposals
-        from app.stages.implementation import CHANGE_KINDS
+        from app.council.services import RECUSAL_KINDS  # late, as above
+        from app.implementation.services import CHANGE_KINDS
 
         for kinds in (ATTACHMENT_KINDS, RECUSAL_KINDS, CHANGE_KINDS):
             if str(value) in kinds:
@@ -320,7 +320,7 @@ def action_title(action: str) -> str:
         rule = next((r for r in compiled.rules if r.trigger == action), None)
         if rule is not None:
             return tr(rule.title)
-    from app.stages.web import ACTION_TITLES
+    from app.common.web import ACTION_TITLES
 
     pair = ACTION_TITLES.get(action) or {"create": ("Tạo đề án", "Created"), "edit": ("Sửa đề án", "Edited"),
                                          "attach": ("Thêm tài liệu", "Document added"),

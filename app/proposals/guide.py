@@ -159,9 +159,10 @@ def _action_button(proposal: Any, action: Action, kind: str) -> Button:
 
 def _stage_tasks(session: Session, proposal: Any, actor: Actor, user: Any, compiled: CompiledWorkflow,
                  stage: dict[str, Any] | None) -> list[Button]:
-    """The domain actions (app.stages) that move the proposal along without changing its state."""
-    from app.stages import council, implementation  # app.stages imports app.proposals: not at the top
-    from app.stages.common import may
+    """The domain actions (council, implementation) that move the proposal along without changing its state."""
+    from app.common.rules import may  # late: the stage services import app.proposals
+    from app.council import services as council
+    from app.implementation import services as implementation
 
     tasks: list[Button] = []
     detail = url_for("proposals.detail", pid=proposal.id)

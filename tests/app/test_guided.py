@@ -239,7 +239,7 @@ def test_attachment_removal_is_audited_and_the_file_kept(app: Any, db: Any, cast
 
 def test_council_index_filters_open_and_past_and_my_work_names_the_next_step(
         app: Any, db: Any, cast: dict[str, Any], make_user: Any) -> None:
-    from app.stages import council
+    from app.council import services as council
 
     p = cast["proposal"]
     pid = p.id
