@@ -43,9 +43,15 @@ def render(compiled: CompiledWorkflow, current: str, lang: str = "vi") -> Markup
         column, row = cells[state]
         return PAD + column * (BOX_W + GAP_X), PAD + row * (BOX_H + GAP_Y)
 
+    name, where = (("Sơ đồ quy trình", "Trạng thái hiện tại") if lang == "vi"
+                   else ("Lifecycle diagram", "Current state"))
+    # width 100 % of the card with the viewBox keeping the proportions: the whole diagram always fits
     parts = [
-        f'<svg class="lifecycle" id="lifecycle" role="img" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
+        f'<svg class="lifecycle" id="lifecycle" role="img" viewBox="0 0 {width} {height}" width="100%" '
+        f'preserveAspectRatio="xMinYMin meet" aria-labelledby="lifecycle-title lifecycle-desc" '
+        f'xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="lifecycle-title">{escape(name)}</title>',
+        f'<desc id="lifecycle-desc">{escape(where)}: {escape(compiled.title_of(current, lang))}</desc>',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrowhead"/></marker></defs>',
     ]
@@ -78,9 +84,20 @@ def render(compiled: CompiledWorkflow, current: str, lang: str = "vi") -> Markup
         title = escape(compiled.title_of(state, lang))
         parts.append(
             f'<g class="{" ".join(classes)}" data-state="{escape(state)}"'
-            + (' aria-current="step"' if state == current else "")
             + f'><rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="6"/>'
             f'<text x="{x + BOX_W / 2}" y="{y + BOX_H / 2 + 4}" text-anchor="middle">{title}</text></g>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def transitions_text(compiled: CompiledWorkflow, current: str, lang: str = "vi") -> list[dict[str, object]]:
+    """The diagram as text (its alternative for screen readers and small screens): each state with where its
+    transitions lead."""
+    out: list[dict[str, object]] = []
+    for state in compiled.states:
+        moves = [(rule.title.get(lang, rule.trigger), compiled.title_of(rule.dest, lang))
+                 for rule in compiled.rules if state in rule.sources]
+        out.append({"state": state, "title": compiled.title_of(state, lang), "current": state == current,
+                    "moves": moves})
+    return out

@@ -39,23 +39,32 @@ def _outside_blind_review(user: Any) -> Any:
     return not_(and_(blind_workflow, _on_its_council(user)))
 
 
+DRAFT_STATE = "draft"  # the initial state of every proposal lifecycle: no transition leads back to it
+
+
+def submitted() -> Any:
+    """Proposals past their draft: a draft is its organisation's alone until first submitted (docs/privacy.md)."""
+    return Proposal.wf_state != DRAFT_STATE
+
+
 def scope_clause(user: Any, *, council_review: bool = False) -> Any:
     """A WHERE clause matching the proposals this user may see (false when none). ``council_review`` is for
-    the council's own pages, which may show blind-review proposals because they hide the applicant."""
+    the council's own pages, which may show blind-review proposals because they hide the applicant. Only the
+    applicant's own organisation sees a draft; every other grant reaches submitted proposals only."""
     scopes = role_scopes()
     conditions = []
     for grant in user.grants:
         scope = scopes.get(grant.role)
         if grant.role == COUNCIL_ROLE:  # the council grant reaches the proposals the user is assigned to
-            conditions.append(_on_its_council(user))
+            conditions.append(and_(_on_its_council(user), submitted()))
         elif scope == "own" and user.organisation_id is not None:
             conditions.append(Proposal.organisation_id == user.organisation_id)
         elif scope == "commune" and grant.unit_code:
-            conditions.append(Proposal.commune_code == grant.unit_code)
+            conditions.append(and_(Proposal.commune_code == grant.unit_code, submitted()))
         elif scope == "district" and grant.unit_code:
-            conditions.append(Proposal.district_code == grant.unit_code)
+            conditions.append(and_(Proposal.district_code == grant.unit_code, submitted()))
         elif scope == "province" and grant.unit_code:
-            conditions.append(Proposal.province_code == grant.unit_code)
+            conditions.append(and_(Proposal.province_code == grant.unit_code, submitted()))
     if not conditions:
         return false()
     return and_(or_(*conditions), true() if council_review else _outside_blind_review(user))

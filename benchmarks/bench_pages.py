@@ -6,6 +6,7 @@ after figures in the same run on the same database.
 
     python benchmarks/bench_pages.py --db sqlite --proposals 100000 --repeat 30
     python benchmarks/bench_pages.py --db sqlite --code /work/main --repeat 3 --only list,api
+    python benchmarks/bench_pages.py --proposals 20000 --only list,my_work_centre,council_centre,council_member
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ REQUESTS = [
     ("list_page_2000", "ttkc_lan", "/proposals?page=2000"),
     ("api_proposals", "ttkc_lan", "/api/v1/proposals"),
     ("proposal_page", "ttkc_lan", "/proposals/{pid}"),
+    # issue 13: the council index (open and past) and "my work" against the proposal list, same run
+    ("council_centre", "ttkc_lan", "/council/"),
+    ("council_member", "hoidong1", "/council/"),
+    ("council_past", "hoidong1", "/council/?show=past"),
 ]
 
 

@@ -159,7 +159,14 @@ def dossier_complete(ctx: GuardContext, kinds: list[str] | None = None) -> Guard
     missing = [k for k in wanted if k not in have]
     if not missing:
         return True
-    return {"vi": "Hồ sơ còn thiếu: " + ", ".join(missing), "en": "The dossier is missing: " + ", ".join(missing)}
+    return {lang: prefix + ", ".join(_titles(ctx, missing, lang))
+            for lang, prefix in (("vi", "Hồ sơ còn thiếu: "), ("en", "The dossier is missing: "))}
+
+
+def _titles(ctx: GuardContext, kinds: list[str], lang: str) -> list[str]:
+    """Document kinds by their titles where the subject names them (fact ``document_titles``), else by code."""
+    titles = ctx.fact("document_titles", None) or {}
+    return [titles[k].get(lang, k) if k in titles else k for k in kinds]
 
 
 @guard("fields_present", {"vi": "Chưa điền đủ thông tin bắt buộc", "en": "Required fields are empty"})
@@ -279,8 +286,8 @@ def acceptance_records(ctx: GuardContext) -> GuardOutcome:
     missing = [k for k in wanted if k not in have]
     if not missing:
         return True
-    return {"vi": "Thiếu hồ sơ nghiệm thu: " + ", ".join(missing),
-            "en": "Acceptance records missing: " + ", ".join(missing)}
+    return {"vi": "Thiếu hồ sơ nghiệm thu: " + ", ".join(_titles(ctx, missing, "vi")),
+            "en": "Acceptance records missing: " + ", ".join(_titles(ctx, missing, "en"))}
 
 
 @guard("indicators_recorded", {

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, Text, case, cast, func, select, text
 from sqlalchemy.orm import Session, defer
 
+from app.audit.readable import load_names, readable
 from app.formatting import LOCAL_TZ, local
 from app.models import Proposal, User
 from workflow import seal
@@ -182,6 +183,8 @@ CSV_COLUMNS = (
     "id", "subject_type", "subject_id", "seq", "occurred_at_utc", "occurred_at_vn", "actor_id", "actor_username",
     "actor_role", "actor_unit", "action", "from_state", "to_state", "outcome", "comment", "inputs", "diff",
     "reasons", "workflow", "workflow_version", "workflow_sha256", "request_id", "prev_hash", "hash",
+    # readable columns after the machine ones (app/audit/readable.py), in the exporting user's language
+    "subject_code", "actor_name", "action_title", "states_title", "outcome_title", "details_readable",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -216,13 +219,17 @@ def csv_chunks(session: Session, stmt: Select[tuple[AuditEvent]]) -> Iterator[st
             for batch in reader.scalars(stmt.options(defer(AuditEvent.body))
                                         .execution_options(yield_per=CSV_BATCH)).partitions():
                 names.update(usernames(reader, [e for e in batch if (e.actor_id or "") not in names]))
+                shown = load_names(reader, batch)  # names and codes of the batch: one query each
                 for e in batch:
+                    r = readable(e, shown)
                     writer.writerow([_cell(v) for v in (
                         e.id, e.subject_type, e.subject_id, e.seq, format_time(e.occurred_at),
                         local(e.occurred_at).strftime("%d/%m/%Y %H:%M:%S"), e.actor_id,
                         names.get(e.actor_id or "", ""), e.actor_role, e.actor_unit, e.action, e.from_state,
                         e.to_state, e.outcome, e.comment, e.inputs, e.diff, e.reasons, e.workflow,
-                        e.workflow_version, e.workflow_sha256, e.request_id, e.prev_hash, e.hash)])
+                        e.workflow_version, e.workflow_sha256, e.request_id, e.prev_hash, e.hash,
+                        r.subject, r.actor, r.title, r.states, r.outcome,
+                        " | ".join(filter(None, [r.comment, r.text()])))])
                 yield out.getvalue()
                 out.seek(0)
                 out.truncate()  # the session's identity map holds events weakly: they go with the batch

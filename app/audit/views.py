@@ -30,9 +30,10 @@ from app.audit.log import (
     configured_public_key,
     csv_chunks,
     distinct_actions,
-    usernames,
 )
+from app.audit.readable import OUTCOMES, action_title, readable_events
 from app.extensions import db_session
+from app.i18n import tr
 from app.models import Proposal
 from app.paging import bounded_count
 from app.scoping import load_proposal
@@ -63,8 +64,9 @@ def index() -> Any:
     events, next_before = filters.page_of(session)
     return render_template("audit/log.html", events=events, filters=filters, total=count.value, exact=count.exact,
                            pages=count.pages(PER_PAGE), next_before=next_before,
-                           names=usernames(session, events), actions=distinct_actions(session),
-                           outcomes=audit.OUTCOMES)
+                           readable=readable_events(session, events),
+                           actions=[(a, action_title(a)) for a in distinct_actions(session)],
+                           outcomes=[(o, tr(OUTCOMES.get(o, (o, o)))) for o in audit.OUTCOMES])
 
 
 @bp.get("/export.csv")
@@ -82,7 +84,7 @@ def proposal_history(proposal_id: int) -> Any:
     events = audit.events_for(session, Proposal.wf_type(), proposal.wf_subject_id())
     compiled = default_registry().for_subject(proposal)
     return render_template("audit/history.html", proposal=proposal, events=events, compiled=compiled,
-                           names=usernames(session, events))
+                           readable=readable_events(session, events, compiled))
 
 
 @bp.get("/proposals/<int:proposal_id>/history.csv")

@@ -6,14 +6,17 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user
+from sqlalchemy import and_, exists, not_
 
 from app.access import requires
 from app.common.web import run_form, stage_view
 from app.council import services as council
 from app.extensions import db_session
 from app.models import CouncilMember, Proposal
+from app.models.stages import ScoreSheet
 from app.scoping import load_proposal, visible_proposals
 from app.security import request_id
+from workflow.registry import default_registry
 
 bp = Blueprint("council", __name__, url_prefix="/council", template_folder="templates")
 
@@ -24,18 +27,40 @@ def hides_applicant(proposal: Proposal) -> bool:
     return council.hides_applicant(proposal, current_user)
 
 
+PER_PAGE = 25
+SHOWS = {"open": ("Đang thẩm định", "Open"), "past": ("Đã qua", "Past")}
+
+
+def council_states() -> list[str]:
+    """The states in which some lifecycle runs an appraisal council."""
+    return sorted({name for compiled in default_registry() for name, spec in compiled.states.items() if spec.council})
+
+
 @bp.route("/")
 @requires("council")
 def index() -> Any:
-    """The proposals the user appraises, with whether their sheet is in."""
+    """The proposals the user appraises, open ones (council still running, not recused) or past ones, a page at
+    a time; whether their sheet is in comes with the same query (no query per row)."""
     session = db_session()
-    rows = session.execute(visible_proposals(current_user, council_review=True).add_columns(CouncilMember)
-                           .join(CouncilMember, CouncilMember.proposal_id == Proposal.id)
-                           .where(CouncilMember.user_id == current_user.id)
-                           .order_by(Proposal.year.desc(), Proposal.code)).all()
-    items = [{"proposal": p, "member": m, "scored": m.id in council.current_sheets(session, p.id),
-              "blind": council.hides_applicant(p, current_user)} for p, m in rows]
-    return render_template("council/index.html", items=items)
+    show = request.args.get("show", "open")
+    show = show if show in SHOWS else "open"
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
+    running = and_(Proposal.wf_state.in_(council_states()), CouncilMember.recused.is_(False))
+    scored = exists().where(ScoreSheet.member_id == CouncilMember.id)
+    stmt = (visible_proposals(current_user, council_review=True).add_columns(CouncilMember, scored)
+            .join(CouncilMember, CouncilMember.proposal_id == Proposal.id)
+            .where(CouncilMember.user_id == current_user.id, running if show == "open" else not_(running))
+            .order_by(*((Proposal.wf_entered_at, Proposal.id) if show == "open"
+                        else (Proposal.wf_entered_at.desc(), Proposal.id.desc())))
+            .limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE))
+    rows = session.execute(stmt).all()
+    items = []
+    for p, m, done in rows[:PER_PAGE]:
+        _state, council_def = council.council_of(p)
+        items.append({"proposal": p, "member": m, "scored": bool(done),
+                      "blind": bool(council_def is not None and council_def.blind)})  # a seat: blind applies
+    return render_template("council/index.html", items=items, show=show, shows=SHOWS, page=page,
+                           has_next=len(rows) > PER_PAGE)
 
 
 @bp.route("/proposals/<int:pid>")

@@ -145,8 +145,10 @@ class Proposal(StageFacts, WorkflowMixin, Base):
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
-    attachments: Mapped[list[Attachment]] = relationship(back_populates="proposal", order_by="Attachment.id",
-                                                         cascade="all, delete-orphan")
+    # The live list: a document removed before submission keeps its row and file (for the record) but leaves it.
+    attachments: Mapped[list[Attachment]] = relationship(
+        primaryjoin="and_(Proposal.id == Attachment.proposal_id, Attachment.removed_at.is_(None))",
+        order_by="Attachment.id", cascade="all, delete-orphan", overlaps="proposal")
 
     def wf_place(self) -> Place:
         return Place(owner=f"org:{self.organisation_id}", commune=self.commune_code,
@@ -197,6 +199,10 @@ class Proposal(StageFacts, WorkflowMixin, Base):
     def attachment_kinds(self) -> set[str]:
         return {a.kind for a in self.attachments}
 
+    def document_titles(self) -> dict[str, dict[str, str]]:
+        """Guard messages name missing documents by title, never by code."""
+        return {k: {"vi": vi, "en": en} for k, (vi, en) in ATTACHMENT_KINDS.items()}
+
 
 class Attachment(Base):
     __tablename__ = "attachment"
@@ -211,8 +217,10 @@ class Attachment(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # unlinked, kept on disk
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
-    proposal: Mapped[Proposal] = relationship(back_populates="attachments")
+    proposal: Mapped[Proposal] = relationship(overlaps="attachments")
 
 
 SEARCHED_FIELDS = ("code", "title", "organisation_id", "commune_code", "district_code")

@@ -124,6 +124,28 @@ def add_attachment(session: Session, proposal: Proposal, actor: Actor, attachmen
                           inputs={"kind": attachment.kind}, request_id=request_id)
 
 
+def remove_attachment(session: Session, proposal: Proposal, actor: Actor, attachment: Attachment,
+                      check: Callable[[], Explanation], *, replaced_by: Attachment | None = None,
+                      request_id: str | None = None) -> Any:
+    """Unlink a document from the live list before submission, as an audited action. The row and the file stay
+    (the record keeps what was filed and when); ``check`` runs after the lock, so a submitted dossier is final."""
+
+    def apply() -> dict[str, Any]:
+        attachment.removed_at = dt.datetime.now(dt.UTC)
+        attachment.removed_by_id = int(actor.user_id) if str(actor.user_id).isdigit() else None
+        session.expire(proposal, ["attachments"])  # re-read the live list without the removed row
+        removed = {"kind": attachment.kind, "name": attachment.original_name, "sha256": attachment.sha256}
+        return {"removed": removed, **({"replaced_by": replaced_by.original_name} if replaced_by else {})}
+
+    return operations.act(session, proposal, actor, "remove_attachment", check=check, apply=apply,
+                          inputs={"attachment_id": attachment.id, "kind": attachment.kind}, request_id=request_id)
+
+
+def duplicate_of(proposal: Proposal, sha256: str) -> Attachment | None:
+    """A live document of the proposal with the same content (same SHA-256)."""
+    return next((a for a in proposal.attachments if a.sha256 == sha256), None)
+
+
 def upload_permission(proposal: Proposal, compiled: Any, actor: Any) -> tuple[Explanation, list[str]]:
     """Dossier documents while the proposal is editable; acceptance records while it is being implemented."""
     editing = compiled.explain_edit(proposal, actor)

@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 
 from app.access import requires
 from app.actions import OPTIONAL_INPUTS, perform
-from app.common.web import ACTION_TITLES, state_titles
+from app.audit.readable import event_title, load_names, readable_events
+from app.common.web import stage_view, state_titles
 from app.council import services as council
 from app.deadlines import today
 from app.errors import refused_status, workflow_reasons
@@ -31,16 +32,20 @@ from app.formatting import vnd
 from app.i18n import lang, tr
 from app.idempotency import claim, complete, new_key, valid_key
 from app.lifecycle_svg import render as render_lifecycle
-from app.models import Attachment, Proposal, Unit, User
+from app.lifecycle_svg import transitions_text
+from app.models import Attachment, Proposal, Unit
 from app.models.stages import Funding
 from app.paging import bounded_count, page_rows
 from app.proposals.forms import ProposalForm, UploadForm, action_form, commune_choices
+from app.proposals.guide import next_step
 from app.proposals.search import filtered
 from app.proposals.services import (
     add_attachment,
     commune_refusal,
     create_proposal,
+    duplicate_of,
     edit_proposal,
+    remove_attachment,
     upload_kinds,
     upload_permission,
 )
@@ -150,12 +155,18 @@ def context(proposal: Proposal) -> dict[str, Any]:
             explanation = compiled.explain(proposal, actor, trigger, session=session)
             refused.append((rules[0].title, [tr(r.message) for r in explanation.reasons]))
     events = council.visible_events(proposal, current_user, events_for(session, "proposal", str(proposal.id)))
-    ids = {int(e.actor_id) for e in events if e.actor_id and e.actor_id.isdigit()}
-    names = {str(u.id): u.full_name or u.username for u in session.scalars(select(User).where(User.id.in_(ids)))}
+    loaded = load_names(session, events)  # users and codes of the whole history: one query each
+    names = loaded.users
+    edit = compiled.explain_edit(proposal, actor)
+    stage = stage_view(proposal)
     return {
         "proposal": proposal, "compiled": compiled, "actor": actor, "allowed": allowed, "refused": refused,
-        "edit": compiled.explain_edit(proposal, actor), "events": events, "names": names,
+        "edit": edit, "events": events, "names": names, "stage": stage,
+        "next_step": next_step(session, proposal, current_user, compiled, allowed, events, names,
+                               editable=edit.allowed, stage=stage),
+        "readable": readable_events(session, events, compiled, loaded),
         "diagram": render_lifecycle(compiled, proposal.wf_state, lang()),
+        "diagram_text": transitions_text(compiled, proposal.wf_state, lang()),
         "upload_kinds": upload_kinds(proposal, compiled, actor),
         "state_title": compiled.title_of(proposal.wf_state, lang()),
         "input_label": partial(input_label, compiled), "input_value": partial(input_value, compiled),
@@ -172,15 +183,6 @@ def input_label(compiled: Any, key: str) -> str:
 def input_value(compiled: Any, key: str, value: Any) -> Any:
     spec = compiled.input_specs.get(key)
     return vnd(value) if spec is not None and spec.type == "money" and isinstance(value, int) else value
-
-
-def event_title(event: Any, compiled: Any) -> str:
-    """A timeline line's title: the transition's own title, else a named domain action."""
-    titles = {"create": _("Created"), "edit": _("Edited"), "attach": _("Document added"),
-              "migrate": _("Moved to a newer lifecycle version"), **{k: tr(v) for k, v in ACTION_TITLES.items()}}
-    rule = next((r for r in compiled.rules if r.trigger == event.action), None)
-    title = tr(rule.title) if rule else titles.get(event.action, event.action.replace("_", " "))
-    return _("Refused: %(action)s", action=title) if event.outcome == "refused" else title
 
 
 @bp.route("/proposals/<int:pid>")
@@ -301,12 +303,52 @@ def upload(pid: int) -> Any:
                             stored_name=stored, content_type=mime, size=size, sha256=digest,
                             uploaded_by_id=current_user.id)
 
+    duplicate = duplicate_of(proposal, digest)
+    replacing = _replaced(session, proposal, request.form.get("replaces", ""))
     try:
         add_attachment(session, proposal, actor, attachment, lambda: explanation, request_id=request_id())
+        if replacing is not None:
+            remove_attachment(session, proposal, actor, replacing, lambda: compiled.explain_edit(proposal, actor),
+                              replaced_by=attachment, request_id=request_id())
     except BaseException:
         discard(stored)  # no row, no file
         raise
     flash(_("Document uploaded."), "success")
+    if duplicate is not None and duplicate is not replacing:
+        flash(tr((f"Lưu ý: tệp này trùng nội dung với tài liệu đã tải lên “{duplicate.original_name}”.",
+                  f"Note: this file has the same content as “{duplicate.original_name}”, already uploaded.")),
+              "warning")
+    return redirect(url_for("proposals.detail", pid=proposal.id, _anchor="attachments"), 303)
+
+
+def _replaced(session: Any, proposal: Proposal, given: str) -> Attachment | None:
+    """The live document an upload replaces (the form's ``replaces``), only while the dossier may be edited."""
+    if not given.isdigit():
+        return None
+    old = session.get(Attachment, int(given))
+    if old is None or old.proposal_id != proposal.id or old.removed_at is not None:
+        abort(404)
+    return old
+
+
+@bp.route("/proposals/<int:pid>/attachments/<int:aid>/remove", methods=["POST"])
+@requires("logged_in")
+def remove(pid: int, aid: int) -> Any:
+    """Remove a document before submission: audited, the file kept for the record (docs/privacy.md)."""
+    session = db_session()
+    proposal = load_proposal(session, current_user, pid)
+    attachment = _replaced(session, proposal, str(aid))
+    assert attachment is not None
+    compiled = default_registry().for_subject(proposal)
+    actor = current_user.actor()
+    try:
+        remove_attachment(session, proposal, actor, attachment, lambda: compiled.explain_edit(proposal, actor),
+                          request_id=request_id())
+    except WorkflowError as exc:
+        session.rollback()
+        abort(_status(exc), description="; ".join(workflow_reasons(exc)))
+    flash(tr(("Đã gỡ tài liệu khỏi hồ sơ (tệp vẫn được lưu trong nhật ký).",
+              "Document removed from the dossier (the file is kept for the record).")), "success")
     return redirect(url_for("proposals.detail", pid=proposal.id, _anchor="attachments"), 303)
 
 

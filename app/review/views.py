@@ -26,6 +26,7 @@ from app.i18n import lang
 from app.implementation.evaluation import recorded_indicators_of
 from app.implementation.services import progress_percents
 from app.models import Proposal
+from app.proposals.guide import work_step
 from app.scoping import visible_proposals
 from workflow.registry import default_registry
 
@@ -99,6 +100,7 @@ def proposal_work(session: Session, user: Any, cursor: str | None, per_page: int
             if actions or editable:
                 due = due_date(proposal.wf_entered_at, compiled.states[proposal.wf_state].deadline)
                 page.items.append({"proposal": proposal, "actions": actions, "editable": editable, "due": due,
+                                   "next": work_step(proposal, compiled, actions, editable),
                                    "overdue": due is not None and due < now,
                                    "state_title": compiled.title_of(proposal.wf_state, lang())})
             if len(page.items) == per_page:

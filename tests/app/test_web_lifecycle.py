@@ -85,12 +85,13 @@ def test_lifecycle_through_the_forms(app: Any, make_user: Any, make_org: Any) ->
     for kind in ("business_registration", "quotes", "non_duplication"):
         assert upload(applicant, pid, kind).status_code == 303
 
-    # 3. the commune officer cannot submit for the applicant: 403 with the reason
-    wrong_role = act(local, pid, "submit")
-    assert wrong_role.status_code == 403 and "Cần vai trò" in wrong_role.get_data(as_text=True)
+    # 3. the commune officer does not even see the draft (private to its organisation until submitted)
+    assert act(local, pid, "submit").status_code == 404
     assert 'id="action-submit"' in applicant.get(f"/proposals/{pid}").get_data(as_text=True)
     assert act(applicant, pid, "submit").status_code == 303
     assert state_of(app, pid) == "local_review"
+    wrong_role = act(local, pid, "withdraw", reason="x")  # submitted: visible, and the engine names the role
+    assert wrong_role.status_code == 403 and "Cần vai trò" in wrong_role.get_data(as_text=True)
 
     # 4. forward needs a comment: 422 naming the field; then it goes through
     missing = act(local, pid, "forward", comment="")
@@ -124,8 +125,8 @@ def test_lifecycle_through_the_forms(app: Any, make_user: Any, make_org: Any) ->
     assert steps[0] == ("created", "create")
     assert [a for o, a in steps if o == "applied" and a != "attach"] == [
         "submit", "forward", "return_for_revision", "edit", "submit", "forward"]
-    # refused attempts are on the record too: the early submit, the officer's submit, the second forward
-    assert [a for o, a in steps if o == "refused"] == ["submit", "submit", "forward"]
+    # refused attempts are on the record too: the early submit, the officer's withdraw, the second forward
+    assert [a for o, a in steps if o == "refused"] == ["submit", "withdraw", "forward"]
     assert "Bổ sung báo giá thứ ba" in page and "Tên mới" in page
 
 

@@ -1,6 +1,7 @@
 """One proposal through its whole lifecycle, in a real Chromium against a real server, each step done through the
-pages by the person whose job it is: from a draft to ``evaluated``, then the timeline and the auditor's chain
-verification; and an applicant of another organisation gets a 404 for the proposal's address.
+pages by the person whose job it is, using only what the proposal page's next-step panel offers: from a draft to
+``evaluated``, then the timeline and the auditor's chain verification; and an applicant of another organisation
+gets a 404 for the proposal's address. Every page visit goes through ``visit`` (one place to hook page checks).
 """
 
 from __future__ import annotations
@@ -70,11 +71,30 @@ def expect() -> Any:
     return _expect
 
 
+def visit(page: Any, url_or_click: Any) -> Any:
+    """Every page the walk reaches comes through here: an address to open, or a link or button to click (which
+    may only move within the page, as the panel's links to a stage's form do). Returns the response of a goto."""
+    if isinstance(url_or_click, str):
+        response = page.goto(url_or_click)
+    else:
+        response = None
+        url_or_click.click()
+    page.wait_for_load_state()
+    return response
+
+
 def open_proposal(cast: Cast, person: Person, pid: int) -> Any:
     page = cast.page(person)
-    page.goto(cast.url(f"/proposals/{pid}"))
+    visit(page, cast.url(f"/proposals/{pid}"))
     expect()(page.locator("#proposal-state")).to_be_visible()
     return page
+
+
+def follow_panel(page: Any, ident: str) -> None:
+    """Take the step the next-step panel offers (it must offer it)."""
+    link = page.locator(f"#next-step #{ident}")
+    expect()(link, f"the next-step panel does not offer '{ident}'").to_be_visible()
+    visit(page, link)
 
 
 def state_of(page: Any) -> str:
@@ -89,18 +109,20 @@ def submit(page: Any, button: str, what: str) -> None:
     """Click a form's submit button and wait for the page it leads to; when that page is the error page or the
     form again with reasons or field errors, fail at once with what the page says."""
     with page.expect_navigation():
-        page.click(button)
+        visit(page, page.locator(button))
     problems = page.locator("section.card.error, #action-reasons, #form-reasons, .field-error")
     if problems.count():
         pytest.fail(f"{what} was refused ({page.url}): " + " | ".join(problems.all_inner_texts()))
 
 
 def fire(cast: Cast, person: Person, pid: int, trigger: str, **inputs: str) -> Any:
-    """Open the proposal page, click the action's button, fill exactly its form, confirm; back on the page."""
+    """Open the proposal page, click the action's button in the next-step panel, fill exactly its form, confirm;
+    back on the page."""
     page = open_proposal(cast, person, pid)
-    button = page.locator(f"#action-{trigger}")
-    expect()(button, f"{person.username} has no '{trigger}' button").to_be_visible()
-    button.click()
+    button = page.locator(f"#next-step #action-{trigger}")
+    expect()(button, f"{person.username} has no '{trigger}' button in the panel").to_be_visible()
+    with page.expect_navigation():
+        visit(page, button)
     form = page.locator(f"#action-form-{trigger}")
     expect()(form).to_be_visible()
     fields = form.locator("input:not([type=hidden]), textarea, select")
@@ -113,11 +135,15 @@ def fire(cast: Cast, person: Person, pid: int, trigger: str, **inputs: str) -> A
     return page
 
 
-def review_page(cast: Cast, member: Person, pid: int) -> Any:
-    """A council member reaches the scoring page from their list of assignments."""
-    page = cast.page(member)
-    page.click("#nav-council")
-    page.locator(f"#assignment-{pid} a").click()
+def review_page(cast: Cast, member: Person, pid: int, *, task: bool = True) -> Any:
+    """A council member reaches the scoring page from the proposal page's next-step panel (or, with no task
+    left, from the council card's link)."""
+    page = open_proposal(cast, member, pid)
+    with page.expect_navigation():
+        if task:
+            follow_panel(page, "next-score")
+        else:
+            visit(page, page.locator("#open-review"))
     expect()(page.locator("#review-proposal")).to_be_visible()
     return page
 
@@ -146,10 +172,10 @@ def check_chain(cast: Cast, auditor: Person) -> None:
     """The auditor opens "verify the chain" from the audit log and starts a run, which goes on in the background
     while the page refreshes itself: intact, with a head digest."""
     page = cast.page(auditor)
-    page.click("#nav-audit")
-    page.click("#verify-link")
+    visit(page, page.locator("#nav-audit"))
+    visit(page, page.locator("#verify-link"))
     with page.expect_navigation():
-        page.click("#verify-start button")
+        visit(page, page.locator("#verify-start button"))
     expect()(page.locator("#verify-result")).to_have_attribute("data-ok", "true", timeout=60_000)
     expect()(page.locator("#verify-problems")).to_have_count(0)
     expect()(page.locator("#head-digest")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
@@ -162,7 +188,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     # 1. The applicant drafts the proposal.
     cast.step = "applicant creates a draft"
     page = cast.page(people.applicant)
-    page.click("#nav-new")
+    visit(page, page.locator("#nav-new"))
     form = page.locator("#proposal-form")
     expect()(form).to_be_visible()
     page.fill("#title", "Đầu tư dây chuyền sao sấy chè chân không La Bằng")
@@ -184,15 +210,18 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     expect()(page.locator("#proposal-title")).to_have_text("Đầu tư dây chuyền sao sấy chè chân không La Bằng")
     expect()(page.locator("#field-requested_support")).to_contain_text(vnd(REQUESTED))
     expect()(page.locator("#action-submit")).to_have_count(0)  # not before the dossier is complete: explain says so
-    expect()(page.locator("#refused-actions")).to_contain_text("non_duplication")
+    expect()(page.locator("#next-checklist li.todo", has_text="Cam kết không trùng lặp")).to_be_visible()
+    expect()(page.locator("#next-blockers")).to_contain_text("Cam kết không trùng lặp")  # in words, not codes
 
     # 2. The dossier: business registration (PNG scan), supplier quotes and the non-duplication commitment (PDF).
     cast.step = "applicant uploads the dossier"
+    follow_panel(page, "next-upload-dossier")
     upload(page, "business_registration", "giay-dang-ky-kinh-doanh.png")
     upload(page, "quotes", "bao-gia-may-sao-che.pdf")
     upload(page, "non_duplication", "cam-ket-khong-trung-lap.pdf")
     expect()(page.locator("#attachments .files li")).to_have_count(3)
-    expect()(page.locator("#action-submit")).to_be_visible()
+    expect()(page.locator("#next-checklist li.todo[data-kind='document']")).to_have_count(0)
+    expect()(page.locator("#next-step #action-submit")).to_be_visible()
 
     # 3. Submit. New proposals are filed for next year's plan, after the 2025 reform: the commune reviews (v2).
     cast.step = "applicant submits"
@@ -209,6 +238,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     # 5. The centre officer forms a council of five.
     cast.step = "centre officer assigns the council"
     page = open_proposal(cast, people.centre_officer, pid)
+    follow_panel(page, "next-assign-council")
     council = page.locator("#council")
     expect()(council, "the proposal page has no council panel").to_be_visible()
     for n, member in enumerate(people.members, 1):
@@ -217,7 +247,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
         expect()(page.locator("#council-table tbody tr")).to_have_count(n)
         expect()(page.locator("#council-table tbody tr", has_text=member.full_name)).to_be_visible()
     expect()(page.locator("#action-shortlist")).to_have_count(0)  # no quorum yet: explain says why
-    expect()(page.locator("#refused-actions")).to_contain_text("cần ít nhất 4")  # quorum: 2/3 of the 5 assigned
+    expect()(page.locator("#next-blockers")).to_contain_text("cần ít nhất 4")  # quorum: 2/3 of the 5 assigned
 
     # 6. One member declares a conflict of interest; the other four score.
     cast.step = "a council member declares a conflict"
@@ -227,7 +257,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     page.fill("#recusal-reason", "Tôi có người thân là thành viên của hợp tác xã đề nghị.")
     submit(page, "#recusal-submit", "the declaration of conflict")
     expect_state(page, "provincial_appraisal")
-    page = review_page(cast, recused, pid)
+    page = review_page(cast, recused, pid, task=False)  # recused: the panel no longer asks for a score
     expect()(page.locator("#recused")).to_be_visible()
     expect()(page.locator("#sheet-form")).to_have_count(0)  # a recused member cannot score
 
@@ -251,6 +281,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     expect()(page.locator("#council-average")).to_have_text(f"{average:.2f}")
     expect()(page.locator("#council-table tbody tr", has_text=recused.full_name)).to_contain_text("Xung đột")
     expect()(page.locator("#priority-status")).to_contain_text("Chưa xác nhận")
+    follow_panel(page, "next-confirm-priority")
     submit(page, "#priority-submit", "the priority confirmation")
     expect()(page.locator("#priority-status")).to_contain_text("Đã xác nhận")
     cast.step = "centre officer shortlists"
@@ -261,7 +292,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     # 8. The director opens the year's envelope and funds the proposal within it; the remaining budget drops.
     cast.step = "director creates the budget envelope"
     page = cast.page(people.director)
-    page.click("#nav-funding")
+    visit(page, page.locator("#nav-funding"))
     page.fill("#envelope-fund", "Kinh phí khuyến công địa phương")
     page.fill("#envelope-year", str(PLAN_YEAR))
     page.fill("#envelope-amount", vnd(ENVELOPE))
@@ -270,7 +301,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     expect()(row).to_contain_text(vnd(ENVELOPE))
     remaining = row.locator("td[id$='-remaining']")
     expect()(remaining).to_have_text(vnd(ENVELOPE) + " ₫")
-    row.locator("a[id^='ranking-']").click()
+    visit(page, row.locator("a[id^='ranking-']"))
     expect()(page.locator(f"#rank-{pid}")).to_be_visible()  # the shortlisted proposal is ranked against it
 
     cast.step = "director approves funding"
@@ -279,7 +310,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     expect_state(page, "funded")
     expect()(page.locator("#money-approved")).to_contain_text(vnd(APPROVED))
     expect()(page.locator("#envelope-remaining")).to_contain_text(vnd(ENVELOPE - APPROVED))
-    page.click("#nav-funding")
+    visit(page, page.locator("#nav-funding"))
     expect()(page.locator("#envelopes tbody tr", has_text="Kinh phí khuyến công địa phương")
              .locator("td[id$='-remaining']")).to_have_text(vnd(ENVELOPE - APPROVED) + " ₫")
 
@@ -294,6 +325,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     # proof of the counterpart funds.
     cast.step = "applicant reports progress"
     page = open_proposal(cast, people.applicant, pid)
+    follow_panel(page, "next-report-progress")
     page.fill("#progress-period", dt.date.today().strftime("%Y-%m"))
     page.fill("#progress-value", "80")
     page.fill("#progress-note", "Đã lắp đặt xong máy sao chè, đang chạy thử.")
@@ -302,11 +334,13 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
 
     cast.step = "centre officer confirms the progress report"
     page = open_proposal(cast, people.centre_officer, pid)
+    follow_panel(page, "next-confirm-progress")
     submit(page, "[id^='confirm-progress-']", "confirming the progress report")
     expect()(page.locator("#progress-percent")).to_have_text("80%")
 
     cast.step = "centre officer records an advance"
     page = open_proposal(cast, people.centre_officer, pid)
+    follow_panel(page, "next-record-advance")
     page.fill("#advance-amount", vnd(ADVANCE))
     page.fill("#advance-date", dt.date.today().strftime("%d/%m/%Y"))
     page.fill("#advance-note", "Tạm ứng đợt 1 theo hợp đồng")
@@ -316,6 +350,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
 
     cast.step = "applicant uploads the acceptance records"
     page = open_proposal(cast, people.applicant, pid)
+    follow_panel(page, "next-upload-acceptance")
     for kind, filename in ACCEPTANCE_RECORDS:
         upload(page, kind, filename)
     expect()(page.locator("#acceptance-required li", has_text="–")).to_have_count(0)
@@ -336,6 +371,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     # 12. The indicators, then the evaluation.
     cast.step = "centre officer records the indicators"
     page = open_proposal(cast, people.centre_officer, pid)
+    follow_panel(page, "next-record-indicator")
     for key, target, actual in INDICATORS:
         page.select_option("#indicator-key", key)
         page.fill("#indicator-target", target)
@@ -349,6 +385,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     expect_state(page, "evaluated")
     expect()(page.locator("#evaluation-score")).to_contain_text("85")
     expect()(page.locator("#actions .buttons")).to_have_count(0)  # final: nothing left to do
+    expect()(page.locator("#stepper li[aria-current='step']")).to_have_count(0)  # every step of the path done
 
     # 13. Every step is on the proposal's timeline, and the auditor finds the chain intact.
     cast.step = "timeline and chain verification"
@@ -365,7 +402,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
         "href")
     outsider = cast.page(people.other_applicant)
     for path in (f"/proposals/{pid}", document_url):
-        response = outsider.goto(cast.url(path))
+        response = visit(outsider, cast.url(path))
         assert response is not None and response.status == 404, (path, response and response.status)
         expect()(outsider.locator("#error-404")).to_be_visible()
         expect()(outsider.locator("main")).not_to_contain_text("La Bằng")
