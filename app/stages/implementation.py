@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.deadlines import today as local_today
+from app.clock import today
 from app.formatting import vnd
 from app.models.proposals import CATEGORIES
 from app.models.stages import Advance, BudgetEnvelope, ChangeRequest, Funding, ProgressReport
 from app.stages.caps import cap_problem
-from app.stages.common import clean, compiled_for, explain_action, lock, msg, rule, today
+from app.stages.common import clean, compiled_for, explain_action, lock, msg, rule
 from app.stages.funding import funding_of, move_money, no_check, records_on_funding, release
 from workflow import operations
 from workflow.definitions import InputSpec
@@ -332,7 +332,7 @@ def _check_acceptance(session: Session, proposal: Any, cleaned: dict[str, Any], 
         return  # definitions before v3: the click's date
     errors = {}
     held = cleaned["acceptance_date"]
-    if held > local_today():
+    if held > today():
         errors["acceptance_date"] = msg("Ngày nghiệm thu không được sau hôm nay",
                                         "The acceptance date cannot be in the future")
     elif funding.contract_date is not None and held < funding.contract_date:

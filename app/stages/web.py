@@ -9,6 +9,7 @@ from flask import flash, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.clock import today
 from app.errors import error_response, refused_status, workflow_reasons
 from app.extensions import db_session
 from app.i18n import tr
@@ -97,6 +98,6 @@ def stage_view(proposal: Any) -> dict[str, Any]:
         "indicators": [(i, values.get(i.key)) for i in evaluation.declared_indicators(proposal)],
         "acceptance_required": implementation.acceptance_kinds_required(proposal),
         "settlement_due": implementation.settlement_due(proposal, fund),
-        "today": implementation.today(),
+        "today": today(),
         "recusal_kinds": council.RECUSAL_KINDS,
     }
