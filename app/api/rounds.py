@@ -22,6 +22,7 @@ from app.api.spec import documented
 from app.api.stages import ALL_ERRORS, EnvelopeOut, StagesOut, _answer, _operate
 from app.extensions import db_session
 from app.models import CATEGORIES, FUNDS, PlanRound
+from app.paging import page_number
 from app.scoping import load_proposal
 from app.stages import funding, implementation, priority, rounds
 from app.uploads import RejectedFile, discard, display_name, store
@@ -164,8 +165,8 @@ def _not_found() -> Any:
 @documented("The province's plan rounds (fund x plan year), newest first", response=RoundList, errors=(401, 403))
 @requires("funding_view")
 def list_rounds() -> Any:
-    offset = max(0, request.args.get("offset", 0, type=int) or 0)
-    items = [RoundOut(**_round_fields(r)) for r in rounds.rounds(db_session(), _province(), offset=offset)]
+    listed, _more = rounds.rounds(db_session(), _province(), page_number(request.args.get("page")))
+    items = [RoundOut(**_round_fields(r)) for r in listed]
     return jsonify(RoundList(items=items).model_dump(mode="json"))
 
 
