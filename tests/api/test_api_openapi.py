@@ -56,7 +56,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 # The whole API as the three kinds of caller: one who files (and may write), the officer who decides, and the
 # read-only auditor. Bounded so the three together cost well under a minute at -n 2 (issue 14).
 THREE_ROLES = ["applicant_a", "centre", "auditor"]
-EXAMPLES = 4  # per operation and generation mode; derandomized, so every run tries the same cases
+EXAMPLES = 1  # per operation and generation mode (~140 calls a role); derandomized: the same cases every run
 
 
 @pytest.mark.parametrize("who", THREE_ROLES)
@@ -70,7 +70,8 @@ def test_api_conforms_and_never_500s(app, db, make_user, make_org, make_proposal
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     spec_paths = client_paths(app)
-    assert {op.path for op in operations} == spec_paths  # the whole API, nothing left out
+    # the whole API, nothing left out (schemathesis skips the document it was loaded from)
+    assert {op.path for op in operations} == spec_paths - {"/openapi.json"}
     assert len(operations) > 40
 
     statuses: list[int] = []
@@ -83,7 +84,7 @@ def test_api_conforms_and_never_500s(app, db, make_user, make_org, make_proposal
             statuses.append(case.call_and_validate(headers=world.headers(who), checks=CHECKS).status_code)
 
         run()
-    assert len(statuses) >= 2 * len(strategies)  # it really called the API
+    assert len(statuses) >= len(strategies)  # it really called the API, every operation in both modes
     assert any(s < 300 for s in statuses) and any(400 <= s < 500 for s in statuses)
     if who == "auditor":
         assert not [s for s in statuses if s in (201, 202)]  # read-only: it never created anything
