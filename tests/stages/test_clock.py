@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from app import clock
+from app.implementation import services as implementation
 from app.models.stages import Advance, Funding, ProgressReport
-from app.stages import implementation
 from tests.stages.conftest import actor, attach
 
 LATE_UTC = dt.datetime(2026, 6, 30, 23, 30, tzinfo=dt.UTC)  # 1 July 2026, 06:30 in Hà Nội

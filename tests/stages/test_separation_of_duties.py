@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from conftest import COMMUNE, PROVINCE, _make_app
 
+from app.council import services as council
 from app.models import Organisation
-from app.stages import council
 from tests.stages.conftest import actor, attach
 from workflow.errors import Refused
 from workflow.explain import SEPARATION
@@ -109,7 +109,7 @@ def test_a_council_member_may_not_conclude_their_own_council(db, people, walk, m
     walk.assign(proposal, [sitting, *people.members[:4]])
     for m in [sitting, *people.members[:4]]:
         walk.score(proposal, m)
-    compiled = __import__("app.stages.common", fromlist=["compiled_for"]).compiled_for(proposal)
+    compiled = __import__("app.common.rules", fromlist=["compiled_for"]).compiled_for(proposal)
     offered = {a.trigger for a in compiled.allowed_actions(proposal, actor(db, sitting), session=db)}
     assert not offered & {"shortlist", "reject", "return_for_revision"}
     for trigger in ("shortlist", "reject", "return_for_revision"):
