@@ -32,8 +32,6 @@ def default_config() -> dict[str, object]:
         "PROVINCE_CODE": os.environ.get("PROVINCE_CODE", "19"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_HTTPONLY": True,
-        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "BABEL_DEFAULT_LOCALE": "vi",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
         "LANGUAGES": ("vi", "en"),
@@ -44,7 +42,7 @@ def default_config() -> dict[str, object]:
         "LOGIN_IP_RATE_LIMIT": os.environ.get("LOGIN_IP_RATE_LIMIT", "60 per minute"),  # per address, all usernames
         # None: Secure unless debugging or testing (app.security); "0" only for a plain-HTTP install.
         "SESSION_COOKIE_SECURE": _flag(os.environ.get("SESSION_COOKIE_SECURE")),
-        "REMEMBER_COOKIE_SECURE": _flag(os.environ.get("SESSION_COOKIE_SECURE")),
+        # No REMEMBER_COOKIE_*: remember-me is disabled (app.extensions), a login is its session only.
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=float(os.environ.get("SESSION_LIFETIME_HOURS", 10))),
         "SESSION_IDLE_MINUTES": float(os.environ.get("SESSION_IDLE_MINUTES", 30)),
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", 90)),

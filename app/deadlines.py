@@ -10,6 +10,7 @@ from typing import Any
 
 import holidays
 
+from app.clock import today as today  # re-exported: the one today() lives in app.clock
 from app.formatting import local
 
 
@@ -37,10 +38,6 @@ def due_date(entered_at: dt.datetime, deadline: Any) -> dt.date | None:
     if deadline.days:
         return start + dt.timedelta(days=deadline.days)
     return None
-
-
-def today() -> dt.date:
-    return local(dt.datetime.now(dt.UTC)).date()
 
 
 @lru_cache(maxsize=1)

@@ -20,7 +20,17 @@ from workflow.storage import create_db_engine, read_only
 
 babel = Babel()
 csrf = CSRFProtect()
-login_manager = LoginManager()
+
+
+class _SessionOnlyLoginManager(LoginManager):
+    """Remember-me is off: a login lasts as long as its server-checked session (generation, idle timeout,
+    lifetime), so a ``remember_token`` cookie, forged or replayed, never logs anyone in."""
+
+    def _load_user_from_remember_cookie(self, cookie: str) -> None:
+        return None
+
+
+login_manager = _SessionOnlyLoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])  # storage: RATELIMIT_STORAGE_URI
 
 

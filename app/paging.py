@@ -9,6 +9,17 @@ from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.orm import Session
 
 COUNT_LIMIT = 10_000  # beyond this a list says "more than 10,000" rather than counting every row
+MAX_PAGE = 100_000  # keeps the offset within what the database can take (a huge page is a 500 otherwise)
+
+
+def page_number(raw: object, max_page: int = MAX_PAGE) -> int:
+    """The 1-based page a query argument asks for: anything but a whole number is page 1; clamped to
+    1..max_page (every list pages through here, so none can be driven past what the database takes)."""
+    try:
+        page = int(str(raw).strip()) if raw is not None else 1
+    except ValueError:  # not a number, or more digits than int() takes
+        return 1
+    return min(max(page, 1), max_page)
 
 
 @dataclass(frozen=True)
@@ -33,6 +44,7 @@ def page_rows(session: Session, stmt: Select[Any], key: Any, order: tuple[Any, .
               per_page: int) -> tuple[list[Any], bool]:
     """The page's rows and whether another page follows. The page's keys come first from the index alone
     (a deep offset skips index entries, not whole rows); then only those rows are loaded."""
+    page = min(max(page, 1), MAX_PAGE)
     keys = session.scalars(stmt.with_only_columns(key).order_by(*order)
                            .limit(per_page + 1).offset((page - 1) * per_page)).all()
     wanted = keys[:per_page]

@@ -216,11 +216,28 @@ class CompiledWorkflow:
                     "vi": f"Người đã thực hiện '{earlier}' không được thực hiện '{rule.trigger}'",
                     "en": f"Whoever did '{earlier}' may not also do '{rule.trigger}'",
                 }, earlier))
+        if self._sits_on_council(rule, holding, ctx):
+            reasons.append(Reason(SEPARATION, {
+                "vi": "Thành viên hội đồng thẩm định không được tự kết luận hội đồng của mình",
+                "en": "A member of the appraisal council may not record its conclusion",
+            }, "council_member"))
         for bound in rule.guards:
             failure = bound.guard.evaluate(ctx, bound.params)
             if failure is not None:
                 reasons.append(Reason(GUARD, failure, bound.guard.name))
         return grant, reasons
+
+    @staticmethod
+    def _sits_on_council(rule: Rule, holding: list[Grant], ctx: GuardContext) -> bool:
+        """Separation of duties: leaving a state that declares a council concludes it (shortlist, reject,
+        return), which no one who sits on that council may do through an officer's grant. The members come
+        from the subject's ``council_result`` fact (the one the council guards read)."""
+        if ctx.state is None or ctx.state.council is None or ctx.actor is None:
+            return False
+        if all(rule.roles[g.role] == "own" for g in holding):
+            return False  # the applicant side (withdraw) concludes nothing
+        members = getattr(ctx.fact("council_result"), "member_user_ids", None) or ()
+        return ctx.actor.user_id in members
 
     def allowed_actions(self, subject: Any, actor: Actor, *, session: Any = None) -> list[Action]:
         """The triggers this actor may fire now, each with its target and required inputs."""

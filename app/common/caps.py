@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.clock import local_date, today
 from app.formatting import vnd
 from app.models.proposals import CATEGORIES
 
@@ -206,7 +207,7 @@ def proposal_applied_cap(proposal: object) -> AppliedCap | None:
         category=proposal.category,  # type: ignore[attr-defined]
         total_cost=proposal.total_cost or 0,  # type: ignore[attr-defined]
         priority=any(getattr(proposal, flag, False) for flag in PRIORITY_FLAGS),
-        on=created.date() if created else dt.date.today(),
+        on=local_date(created) if created else today(),
     )
 
 

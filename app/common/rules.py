@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -89,10 +88,6 @@ def clean(inputs: Mapping[str, Any], specs: Mapping[str, InputSpec], *, optional
     if errors:
         raise InvalidInput(errors)
     return out
-
-
-def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
 
 
 def lock(session: Session, model: type, row_id: int) -> Any:

@@ -9,6 +9,7 @@ from flask import flash, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.clock import today
 from app.common import caps
 from app.common.rules import may
 from app.council import services as council
@@ -102,7 +103,7 @@ def stage_view(proposal: Any) -> dict[str, Any]:
         "indicators": [(i, values.get(i.key)) for i in evaluation.declared_indicators(proposal)],
         "acceptance_required": implementation.acceptance_kinds_required(proposal),
         "settlement_due": implementation.settlement_due(proposal, fund),
-        "today": implementation.today(),
+        "today": today(),
         "recusal_kinds": council.RECUSAL_KINDS,
     }
 

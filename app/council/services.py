@@ -88,6 +88,12 @@ class CouncilResult:
     vetoed: bool
     rows: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def member_user_ids(self) -> frozenset[str]:
+        """Everyone who sits or sat on the council (recused too), as actor ids: the engine refuses them the
+        council's conclusion (workflow.machine, separation of duties)."""
+        return frozenset(str(r["member"].user_id) for r in self.rows)
+
 
 def members_of(session: Session, proposal_id: int) -> list[CouncilMember]:
     return list(session.scalars(select(CouncilMember).where(CouncilMember.proposal_id == proposal_id)

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.clock import today
 from app.common.caps import cap_problem
-from app.common.rules import clean, compiled_for, explain_action, lock, msg, rule, today
-from app.deadlines import today as local_today
+from app.common.rules import clean, compiled_for, explain_action, lock, msg, rule
 from app.formatting import vnd
 from app.funding.services import funding_of, move_money, no_check, records_on_funding, release
 from app.models.proposals import CATEGORIES
@@ -332,7 +332,7 @@ def _check_acceptance(session: Session, proposal: Any, cleaned: dict[str, Any], 
         return  # definitions before v3: the click's date
     errors = {}
     held = cleaned["acceptance_date"]
-    if held > local_today():
+    if held > today():
         errors["acceptance_date"] = msg("Ngày nghiệm thu không được sau hôm nay",
                                         "The acceptance date cannot be in the future")
     elif funding.contract_date is not None and held < funding.contract_date:

@@ -22,6 +22,7 @@ from app.models import Notification, NotificationPreference
 from app.models.notifications import DEAD, PENDING
 from app.notifications.mail import MailSettings, render
 from app.notifications.worker import Worker, WorkerSettings
+from app.paging import page_number, page_rows
 from workflow.notices import catalogue
 from workflow.storage import utcnow
 
@@ -43,18 +44,17 @@ def _header() -> dict[str, Any]:
 
 
 def _page() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return page_number(request.args.get("page"))
 
 
 @bp.route("/")
 @requires("logged_in")
 def inbox() -> Any:
     page = _page()
-    rows = db_session().scalars(
-        select(Notification).where(Notification.user_id == current_user.id)
-        .order_by(Notification.id.desc()).offset((page - 1) * PAGE).limit(PAGE + 1)).all()
-    items = [{"n": n, "text": render(n, request.host_url.rstrip("/"))} for n in rows[:PAGE]]
-    return render_template("notifications/inbox.html", items=items, page=page, more=len(rows) > PAGE)
+    rows, more = page_rows(db_session(), select(Notification).where(Notification.user_id == current_user.id),
+                           Notification.id, (Notification.id.desc(),), page, PAGE)
+    items = [{"n": n, "text": render(n, request.host_url.rstrip("/"))} for n in rows]
+    return render_template("notifications/inbox.html", items=items, page=page, more=more)
 
 
 @bp.route("/<int:nid>/open", methods=["POST"])
@@ -101,13 +101,13 @@ def preferences() -> Any:
 def outbox_admin() -> Any:
     """E-mails that failed: pending with the last error, and the dead letters."""
     page = _page()
-    rows = db_session().scalars(
-        select(Notification).where((Notification.email_status == DEAD)
-                                   | ((Notification.email_status == PENDING) & Notification.last_error.is_not(None)))
-        .order_by(Notification.id.desc()).offset((page - 1) * PAGE).limit(PAGE + 1)).all()
+    rows, more = page_rows(db_session(), select(Notification).where(
+        (Notification.email_status == DEAD)
+        | ((Notification.email_status == PENDING) & Notification.last_error.is_not(None))),
+        Notification.id, (Notification.id.desc(),), page, PAGE)
     counts = dict(db_session().execute(select(Notification.email_status, func.count())
                                        .group_by(Notification.email_status)).all())
-    return render_template("notifications/outbox.html", rows=rows[:PAGE], page=page, more=len(rows) > PAGE,
+    return render_template("notifications/outbox.html", rows=rows, page=page, more=more,
                            counts=counts)
 
 

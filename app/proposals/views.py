@@ -35,7 +35,7 @@ from app.lifecycle_svg import render as render_lifecycle
 from app.lifecycle_svg import transitions_text
 from app.models import Attachment, Proposal, Unit
 from app.models.stages import Funding
-from app.paging import bounded_count, page_rows
+from app.paging import bounded_count, page_number, page_rows
 from app.proposals.forms import ProposalForm, UploadForm, action_form, commune_choices
 from app.proposals.guide import next_step
 from app.proposals.search import filtered
@@ -62,7 +62,6 @@ STALE_FORM = {"vi": "Biểu mẫu thiếu phiên bản hồ sơ hoặc đã cũ;
 PER_PAGE = 20
 SORTS = {"code": Proposal.code, "title": Proposal.title, "year": Proposal.year,
          "requested": Proposal.requested_support, "state": Proposal.wf_state}  # ?sort=key or -key
-MAX_PAGE = 100_000
 
 
 @bp.route("/proposals")
@@ -71,7 +70,7 @@ def index() -> Any:
     session = db_session()
     stmt = filtered(request.args)
     count = bounded_count(session, stmt)
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+    page = page_number(request.args.get("page"))
     sort = request.args.get("sort", "")
     column = SORTS.get(sort.removeprefix("-"))
     order = ((column.desc() if sort.startswith("-") else column.asc(), Proposal.id) if column is not None

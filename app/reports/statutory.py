@@ -23,7 +23,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from sqlalchemy.orm import Session
 
-from app.formatting import LOCAL_TZ
+from app import clock
 from app.models.proposals import CATEGORIES
 from app.reports import queries
 from app.reports.queries import MAX_YEAR, MIN_YEAR, Filters
@@ -124,7 +124,7 @@ def build(session: Session, user: Any, kind: str, args: Mapping[str, str], unit_
     """The report of ``kind`` for the period and filters in ``args`` (InvalidInput when they are wrong)."""
     if kind not in KINDS:
         raise _invalid("kind", "Loại báo cáo không hợp lệ", "Unknown report kind")
-    today = on or dt.datetime.now(LOCAL_TZ).date()
+    today = on or clock.today()
     if kind == "plan":
         return plan_report(session, user, args, unit_names, today)
     first, last, start, end, label = period_of(kind, args, today.year)

@@ -21,6 +21,7 @@ from app.extensions import db_session
 from app.funding import services as funding
 from app.implementation import services as implementation
 from app.models import CATEGORIES, PlanRound
+from app.paging import page_number
 from app.rounds import priority
 from app.rounds import services as rounds
 from app.rounds.schemas import (
@@ -88,8 +89,8 @@ def _not_found() -> Any:
 @documented("The province's plan rounds (fund x plan year), newest first", response=RoundList, errors=(401, 403))
 @requires("funding_view")
 def list_rounds() -> Any:
-    offset = max(0, request.args.get("offset", 0, type=int) or 0)
-    items = [RoundOut(**_round_fields(r)) for r in rounds.rounds(db_session(), _province(), offset=offset)]
+    listed, _more = rounds.rounds(db_session(), _province(), page_number(request.args.get("page")))
+    items = [RoundOut(**_round_fields(r)) for r in listed]
     return jsonify(RoundList(items=items).model_dump(mode="json"))
 
 

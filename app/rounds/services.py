@@ -21,6 +21,7 @@ from app.deadlines import today as local_today  # registration windows are local
 from app.formatting import date as show_date
 from app.models.proposals import CATEGORIES, Proposal
 from app.models.rounds import FUNDS, PlanRound
+from app.paging import page_rows
 from workflow import operations
 from workflow.definitions import InputSpec
 from workflow.errors import Conflict, InvalidInput
@@ -63,9 +64,14 @@ def open_round(session: Session, user: Any, province: str, inputs: Mapping[str, 
     return plan_round
 
 
-def rounds(session: Session, province: str, *, offset: int = 0, limit: int = 50) -> list[PlanRound]:
-    return list(session.scalars(select(PlanRound).where(PlanRound.province_code == province)
-                                .order_by(PlanRound.plan_year.desc(), PlanRound.fund).offset(offset).limit(limit)))
+ROUNDS_PER_PAGE = 50
+
+
+def rounds(session: Session, province: str, page: int = 1,
+           per_page: int = ROUNDS_PER_PAGE) -> tuple[list[PlanRound], bool]:
+    """A page of the province's rounds, newest plan year first, and whether another page follows."""
+    return page_rows(session, select(PlanRound).where(PlanRound.province_code == province), PlanRound.id,
+                     (PlanRound.plan_year.desc(), PlanRound.fund, PlanRound.id), page, per_page)
 
 
 def round_of(session: Session, province: str, round_id: Any) -> PlanRound:

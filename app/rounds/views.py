@@ -15,6 +15,7 @@ from app.extensions import db_session
 from app.funding import services as funding
 from app.i18n import tr
 from app.models import FUNDS, PlanRound
+from app.paging import page_number
 from app.rounds import services as rounds
 from app.security import request_id
 from app.uploads import RejectedFile, discard, display_name, store
@@ -56,9 +57,10 @@ def index() -> Any:
         return _run(lambda: opened.append(rounds.open_round(session, current_user, _province(),
                                                             request.form.to_dict(), request_id=request_id())),
                     ("Đã mở đợt đăng ký.", "Round opened."), url_for("rounds.index"))
-    page = max(0, request.args.get("page", 0, type=int) or 0)
-    return render_template("rounds/index.html", rounds=rounds.rounds(session, _province(), offset=page * 50),
-                           funds=FUNDS, may_open=PERMISSIONS["funding_manage"](current_user), page=page)
+    page = page_number(request.args.get("page"))
+    listed, has_next = rounds.rounds(session, _province(), page)
+    return render_template("rounds/index.html", rounds=listed, has_next=has_next, funds=FUNDS,
+                           may_open=PERMISSIONS["funding_manage"](current_user), page=page)
 
 
 @bp.route("/<int:rid>")

@@ -108,8 +108,6 @@ def check_database_role(app: Flask) -> str | None:
 def init_app(app: Flask) -> None:
     if app.config["SESSION_COOKIE_SECURE"] is None:  # Secure by default; off only for debug and tests on http
         app.config["SESSION_COOKIE_SECURE"] = not (app.debug or app.testing)
-    if app.config["REMEMBER_COOKIE_SECURE"] is None:
-        app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]

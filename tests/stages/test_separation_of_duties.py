@@ -94,3 +94,41 @@ def test_blind_review_goes_with_the_council_seat_not_the_set_of_roles(tmp_path, 
     login(client, people.members[0].username)
     assert client.get(f"/council/proposals/{proposal.id}").status_code == 200
     assert client.get(f"/council/proposals/{unassigned.id}").status_code == 404  # never assigned
+
+
+def test_a_council_member_may_not_conclude_their_own_council(db, people, walk, make_proposal, make_user):
+    """Council self-dealing: an officer who sits on the council (recused or not) may not shortlist, reject or
+    return the proposal it appraised; the refusal is in Vietnamese first and recorded in the trail."""
+    from sqlalchemy import select
+
+    from app.models import User
+    from workflow.audit import AuditEvent
+
+    proposal = walk.to_appraisal(make_proposal(people.applicant))
+    sitting = make_user("can_bo_ngoi_hoi_dong", [("centre_officer", PROVINCE), ("council_member", PROVINCE)])
+    walk.assign(proposal, [sitting, *people.members[:4]])
+    for m in [sitting, *people.members[:4]]:
+        walk.score(proposal, m)
+    compiled = __import__("app.common.rules", fromlist=["compiled_for"]).compiled_for(proposal)
+    offered = {a.trigger for a in compiled.allowed_actions(proposal, actor(db, sitting), session=db)}
+    assert not offered & {"shortlist", "reject", "return_for_revision"}
+    for trigger in ("shortlist", "reject", "return_for_revision"):
+        with pytest.raises(Refused) as refused:
+            walk.fire(proposal, trigger, sitting, comment="Tự kết luận")
+        db.rollback()
+        reasons = refused.value.reasons
+        assert [r.code for r in reasons] == [SEPARATION], trigger
+        assert reasons[0].message["vi"].startswith("Thành viên hội đồng thẩm định không được")
+    refusals = db.scalars(select(AuditEvent).where(AuditEvent.subject_id == str(proposal.id),
+                                                  AuditEvent.outcome == "refused",
+                                                  AuditEvent.actor_id == str(sitting.id))).all()
+    assert sorted(e.action for e in refusals) == ["reject", "return_for_revision", "shortlist"]
+    assert all(e.reasons[0]["code"] == SEPARATION for e in refusals)
+    # Recusing does not clear the seat: whoever sat on the council never concludes it.
+    council.recuse(db, proposal, actor(db, sitting), {"kind": "recusal", "reason": "Bận"})
+    db.commit()
+    with pytest.raises(Refused):
+        walk.fire(proposal, "shortlist", db.get(User, sitting.id), comment="Đạt")
+    db.rollback()
+    walk.fire(proposal, "shortlist", people.officer, comment="Đạt")  # an officer off the council may
+    assert proposal.wf_state == "shortlisted"
