@@ -207,7 +207,8 @@ def value_text(key: str, value: Any, names: Names, compiled: CompiledWorkflow | 
         return ", ".join(value_text(key, v, names, compiled) for v in value)
     if isinstance(value, dict):
         if key == "attachment" or {"kind", "name"} <= set(value):
-            kind = ATTACHMENT_KINDS.get(str(value.get("kind")), (value.get("kind"), value.get("kind")))
+            code = str(value.get("kind"))
+            kind: Pair = ATTACHMENT_KINDS.get(code, (code, code))
             return f"{tr(kind)}: {value.get('name', '')}"
         if key == "points" and compiled is not None:
             titles = {c.key: tr(c.title.as_dict()) for s in compiled.states.values() if s.council
