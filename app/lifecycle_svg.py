@@ -43,8 +43,11 @@ def render(compiled: CompiledWorkflow, current: str, lang: str = "vi") -> Markup
         column, row = cells[state]
         return PAD + column * (BOX_W + GAP_X), PAD + row * (BOX_H + GAP_Y)
 
+    # the text alternative screen readers get (axe: svg-img-alt): where the proposal is now
+    label = escape(("Sơ đồ vòng đời; trạng thái hiện tại: " if lang == "vi" else "Lifecycle diagram; current state: ")
+                   + compiled.title_of(current, lang))
     parts = [
-        f'<svg class="lifecycle" id="lifecycle" role="img" viewBox="0 0 {width} {height}" '
+        f'<svg class="lifecycle" id="lifecycle" role="img" aria-label="{label}" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrowhead"/></marker></defs>',
