@@ -24,8 +24,8 @@ _PLAIN = re.compile(r"-?\d+")
 
 
 # The Vietnamese answers too: a form asking "có/không" must accept them.
-_YES = {"true", "1", "yes", "on", "có", "co", "c"}
-_NO = {"false", "0", "no", "off", "không", "khong", "k"}
+_YES = {"true", "1", "yes", "on", "có", "co"}
+_NO = {"false", "0", "no", "off", "không", "khong"}
 
 
 def _msg(vi: str, en: str) -> dict[str, str]:
