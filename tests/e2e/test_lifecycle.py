@@ -241,7 +241,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
         expect_state(page, "provincial_appraisal")
         # once their own sheet is in, a member sees the council's table with the sheets
         expect()(page.locator("#council-table tbody tr", has_text=member.full_name)).to_contain_text(
-            f"{sum(points.values()):.2f}")
+            f"{sum(points.values()):.2f}".replace(".", ","))
 
     # 7. The centre officer sees the table (four sheets, one recusal, average 81.75), confirms the applicant's
     # priority flags (the 2026 rules: before the appraisal concludes) and shortlists.
