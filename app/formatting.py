@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal
+from jinja2 import pass_context
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -39,30 +40,33 @@ def datetime(value: dt.datetime | None) -> str:
 
 # Locale-aware numbers for templates (Babel's patterns): "86,00" and "150.000.000 ₫" on Vietnamese pages,
 # "86.00" and "150,000,000 ₫" on English ones. vnd() above stays Vietnamese: it is used in bilingual messages
-# built once for both languages.
-def _locale() -> str:
-    from app.i18n import lang  # late: app.i18n needs a request context, this module must not
+# built once for both languages. The page's language comes from the template's ``lang()`` (this module is
+# below the web layer: models import it, so it imports nothing of Flask).
+def _locale(context: Any) -> str:
+    lang = context.get("lang")
+    return str(lang()) if callable(lang) else "vi"
 
-    return lang()
 
-
-def number(value: Any, digits: int | None = None) -> str:
+@pass_context
+def number(context: Any, value: Any, digits: int | None = None) -> str:
     """A number with the page's separators; ``digits`` fixes the decimals (a score: 2)."""
     if value is None or value == "":
         return ""
     pattern = None if digits is None else "#,##0" + ("." + "0" * digits if digits else "")
-    return str(format_decimal(value, format=pattern, locale=_locale()))
+    return str(format_decimal(value, format=pattern, locale=_locale(context)))
 
 
-def money(amount: int | None) -> str:
+@pass_context
+def money(context: Any, amount: int | None) -> str:
     """VND with the page's separators, the symbol after the amount as Vietnamese documents write it."""
     if amount is None:
         return ""
-    return f"{format_decimal(amount, format='#,##0', locale=_locale())} ₫"
+    return f"{format_decimal(amount, format='#,##0', locale=_locale(context))} ₫"
 
 
-def kb(size: int | None) -> str:
+@pass_context
+def kb(context: Any, size: int | None) -> str:
     """A file size in KB with one decimal: "0,6 KB"."""
     if size is None:
         return ""
-    return f"{number(Decimal(size) / 1024, 1)} KB"
+    return f"{number(context, Decimal(size) / 1024, 1)} KB"

@@ -14,6 +14,7 @@ import pytest
 from conftest import PROVINCE, csrf_token, login
 from sqlalchemy import func, select
 
+from app.implementation import evaluation
 from app.models import (
     Advance,
     BudgetEnvelope,
@@ -26,7 +27,6 @@ from app.models import (
     Unit,
     User,
 )
-from app.stages import evaluation
 
 KEPT = "giữ nguyên chữ đã gõ"  # typed into a free-text field of every form; must come back
 # Words of WTForms' and our English messages; none is Vietnamese.

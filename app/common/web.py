@@ -5,18 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash, redirect, url_for
+from flask import current_app, flash, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.common import caps
+from app.common.rules import may
+from app.council import services as council
 from app.errors import error_response, refused_status, workflow_reasons
 from app.extensions import db_session
-from app.i18n import tr
+from app.funding import services as funding
+from app.i18n import lang, tr
+from app.implementation import evaluation
+from app.implementation import services as implementation
 from app.models import Advance, ChangeRequest, ProgressReport, User
-from app.stages import caps, council, evaluation, funding, implementation
-from app.stages.common import may
 from app.webforms import correctable, rerender
 from workflow.errors import Conflict, Refused, WorkflowError
+from workflow.registry import default_registry
 
 STAGE_ACTIONS = ("assign_council_member", "report_progress", "record_advance", "request_change", "approve_change",
                  "record_indicator", "confirm_priority", "confirm_progress")  # the forms the proposal page offers
@@ -49,9 +54,8 @@ def status_of(exc: WorkflowError) -> int:
 
 
 def proposal_page(pid: int) -> Any:
-    from app.proposals import detail  # app.proposals imports app.stages at request time only
-
-    return detail(pid)
+    # through Flask's table: this shared module may not import an area's views
+    return current_app.view_functions["proposals.detail"](pid=pid)
 
 
 def run_form(proposal: Any, operation: Callable[[], Any], done: tuple[str, str], anchor: str = "stages",
@@ -112,3 +116,11 @@ def stage_view(proposal: Any) -> dict[str, Any]:
         "today": implementation.today(),
         "recusal_kinds": council.RECUSAL_KINDS,
     }
+
+
+def state_titles() -> dict[str, str]:
+    titles: dict[str, str] = {}
+    for compiled in default_registry():
+        for state in compiled.states:
+            titles.setdefault(state, compiled.title_of(state, lang()))
+    return titles
