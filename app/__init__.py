@@ -86,7 +86,8 @@ def _register_template_helpers(app: Flask) -> None:
         day = formatting.local(proposal.created_at).date() if proposal.created_at is not None else today()
         return g.unit_history.place_on(proposal.commune_code, proposal.district_code, day)
 
-    app.jinja_env.filters.update(vnd=formatting.vnd, date=formatting.date, datetime=formatting.datetime,
+    app.jinja_env.filters.update(vnd=formatting.money, number=formatting.number, kb=formatting.kb,
+                                 date=formatting.date, datetime=formatting.datetime,
                                  tr=i18n.tr_filter, unit_name=unit_name, place_as_filed=place_as_filed)
 
     def nav_extra() -> list[tuple[str, str, str]]:

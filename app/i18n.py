@@ -18,8 +18,8 @@ TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 
 def compile_catalogues(root: Path = TRANSLATIONS) -> None:
-    """Compile each messages.po whose .mo is missing or older, so a fresh clone needs no build step."""
-    for po in root.glob("*/LC_MESSAGES/messages.po"):
+    """Compile each catalogue (.po) whose .mo is missing or older, so a fresh clone needs no build step."""
+    for po in root.glob("*/LC_MESSAGES/*.po"):
         mo = po.with_suffix(".mo")
         if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
             continue

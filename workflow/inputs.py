@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -20,6 +21,11 @@ MAX_TEXT = 10_000
 # "7.5" is refused instead of read as 75.
 _MONEY = re.compile(r"(-?(?:\d{1,3}([.,\s_])\d{3}(?:\2\d{3})*|\d+))\s*(?:đ|₫|vnd|đồng)?", re.IGNORECASE)
 _PLAIN = re.compile(r"-?\d+")
+
+
+# The Vietnamese answers too: a form asking "có/không" must accept them.
+_YES = {"true", "1", "yes", "on", "có", "co"}
+_NO = {"false", "0", "no", "off", "không", "khong"}
 
 
 def _msg(vi: str, en: str) -> dict[str, str]:
@@ -93,8 +99,9 @@ def clean_value(name: str, spec: InputSpec, value: Any) -> Any:
     if kind == "bool":
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in {"true", "1", "yes", "on", "false", "0", "no", "off"}:
-            return value.lower() in {"true", "1", "yes", "on"}
+        answer = unicodedata.normalize("NFC", value).strip().lower() if isinstance(value, str) else None
+        if answer in _YES | _NO:
+            return answer in _YES
         raise bad("Phải là có/không", "Must be yes or no")
     if kind == "choice":
         if value not in (spec.choices or []):

@@ -12,7 +12,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
@@ -27,6 +26,7 @@ from app.models.units import UnitHistory
 from app.scoping import role_scopes
 from app.security.log import security_event
 from app.security.passwords import password_problem
+from app.webforms import Form
 from workflow.migrate import NOT_ACTING
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
@@ -34,7 +34,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="template
 LANGUAGE_CHOICES = [SelectChoice("vi", "Tiếng Việt"), SelectChoice("en", "English")]
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(min=3, max=80), Regexp(
         r"^[a-z0-9_.-]+$", message=_l("Use lower-case letters, digits, dot, dash or underscore."))])
     full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
@@ -44,26 +44,26 @@ class UserForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
     confirm = PasswordField(_l("Repeat the new password"),
                             validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))])
 
 
-class ActiveForm(FlaskForm):
+class ActiveForm(Form):
     active = HiddenField(validators=[DataRequired(), Regexp(r"^[01]$")])
 
 
-class GrantForm(FlaskForm):
+class GrantForm(Form):
     role = SelectField(_l("Role"), validators=[DataRequired()])
     unit_code = SelectField(_l("Unit"), default="")
 
 
-class DeleteForm(FlaskForm):
+class DeleteForm(Form):
     pass
 
 
-class CommuneForm(FlaskForm):
+class CommuneForm(Form):
     code = StringField(_l("Code"), validators=[DataRequired(), Regexp(
         r"^\d{5}$", message=_l("A commune code has 5 digits."))])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
@@ -185,7 +185,7 @@ def index() -> Any:
             flash(_("User %(name)s created.", name=user.username), "success")
             return redirect(url_for("admin.user", user_id=user.id), 303)
     rows = session.scalars(select(User).order_by(User.username))
-    status = 400 if form.is_submitted() else 200
+    status = 422 if form.is_submitted() else 200
     return render_template("admin/users.html", users=rows, form=form), status
 
 
@@ -233,7 +233,7 @@ def reset_password(user_id: int) -> Any:
     user = _load_user(session, user_id)
     form = PasswordForm()
     if not form.validate_on_submit():
-        return _render_user(user, 400, password_form=form)
+        return _render_user(user, 422, password_form=form)
     if problem := password_problem(form.password.data, user.username, user.full_name):
         form.password.errors.append(problem)
         return _render_user(user, 422, password_form=form)
@@ -265,7 +265,7 @@ def add_grant(user_id: int) -> Any:
     user = _load_user(session, user_id)
     form = _grant_form(session)
     if not form.validate_on_submit():
-        return _render_user(user, 400, grant_form=form)
+        return _render_user(user, 422, grant_form=form)
     role, unit_code = form.role.data, form.unit_code.data or ""
     problem = _grant_problem(session, user, role, unit_code)
     if problem:
@@ -318,13 +318,15 @@ def units() -> Any:
                 "code": unit.code, "name": unit.name, "parent_code": unit.parent_code, "district_code": district})
             flash(_("Commune %(name)s added.", name=unit.name), "success")
             return redirect(url_for("admin.units"), 303)
-    status = 400 if form.is_submitted() else 200
+    status = 422 if form.is_submitted() else 200
     return render_template("admin/units.html", units=_units(session), form=form), status
 
 
-class SuccessorForm(FlaskForm):
-    old_code = StringField(validators=[DataRequired(), Regexp(r"^\d{5}$")])
-    new_code = StringField(validators=[DataRequired(), Regexp(r"^\d{5}$")])
+class SuccessorForm(Form):
+    old_code = StringField(_l("Abolished commune (code)"), validators=[DataRequired(), Regexp(
+        r"^\d{5}$", message=_l("A commune code has 5 digits."))])
+    new_code = StringField(_l("Successor commune (code)"), validators=[DataRequired(), Regexp(
+        r"^\d{5}$", message=_l("A commune code has 5 digits."))])
 
 
 def _reform_page(session: Any, form: SuccessorForm, status: int = 200) -> Any:
@@ -385,7 +387,7 @@ def correct_successor() -> Any:
     session = db_session()
     form = SuccessorForm()
     if not form.validate_on_submit():
-        return _reform_page(session, form, 400)
+        return _reform_page(session, form, 422)
     row = session.get(UnitSuccessor, form.old_code.data)
     new = session.get(Unit, form.new_code.data)
     if row is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash, redirect, url_for
+from flask import current_app, flash, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -20,6 +20,7 @@ from app.i18n import lang, tr
 from app.implementation import evaluation
 from app.implementation import services as implementation
 from app.models import Advance, ChangeRequest, ProgressReport, User
+from app.webforms import correctable, rerender
 from workflow.errors import Conflict, Refused, WorkflowError
 from workflow.registry import default_registry
 
@@ -53,14 +54,24 @@ def status_of(exc: WorkflowError) -> int:
     return 409 if isinstance(exc, Conflict) else 422
 
 
-def run_form(proposal: Any, operation: Callable[[], Any], done: tuple[str, str], anchor: str = "stages") -> Any:
-    """Run a service for a posted form: back to the proposal page on success; the error page with the
-    reasons, its 4xx status and nothing stored otherwise."""
+def proposal_page(pid: int) -> Any:
+    # through Flask's table: this shared module may not import an area's views
+    return current_app.view_functions["proposals.detail"](pid=pid)
+
+
+def run_form(proposal: Any, operation: Callable[[], Any], done: tuple[str, str], anchor: str = "stages",
+             form_id: str = "", page: Callable[[], Any] | None = None) -> Any:
+    """Run a service for a posted form: back to the proposal page on success. Bad values or an unmet guard:
+    the page the form is on (``page``, else the proposal page) again, with the typed values and the messages
+    in place, 422. Permission, state, conflict: the error page with its 4xx. Nothing is stored on failure."""
     session = db_session()
+    pid = proposal.id
     try:
         operation()
     except WorkflowError as exc:
         session.rollback()
+        if correctable(exc):
+            return rerender(form_id, exc, page or (lambda: proposal_page(pid)))
         return error_response(status_of(exc), reasons=workflow_reasons(exc))
     flash(tr(done), "success")
     return redirect(url_for("proposals.detail", pid=proposal.id, _anchor=anchor), 303)

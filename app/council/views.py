@@ -85,7 +85,7 @@ def assign(pid: int) -> Any:
     proposal = load_proposal(db_session(), current_user, pid, council_review=True)
     return run_form(proposal, lambda: council.assign_member(
         db_session(), proposal, current_user.actor(), _form_inputs(), request_id=request_id()),
-        ("Đã phân công thành viên hội đồng.", "Council member assigned."), "council")
+        ("Đã phân công thành viên hội đồng.", "Council member assigned."), "council", form_id="assign-form")
 
 
 @bp.route("/proposals/<int:pid>/recusal", methods=["POST"])
@@ -94,15 +94,17 @@ def recuse(pid: int) -> Any:
     proposal = load_proposal(db_session(), current_user, pid, council_review=True)
     return run_form(proposal, lambda: council.recuse(
         db_session(), proposal, current_user.actor(), _form_inputs(), request_id=request_id()),
-        ("Đã ghi nhận việc từ chối tham gia.", "Your recusal is recorded."), "council")
+        ("Đã ghi nhận việc từ chối tham gia.", "Your recusal is recorded."), "council", form_id="recusal-form",
+        page=lambda: review(pid))
 
 
 @bp.route("/proposals/<int:pid>/sheets", methods=["POST"])
 @requires("council")
 def submit_sheet(pid: int) -> Any:
     proposal = load_proposal(db_session(), current_user, pid, council_review=True)
-    inputs = {**_form_inputs(), "not_eligible": "true" if request.form.get("not_eligible") else "false"}
+    inputs = {**_form_inputs(), "not_eligible": request.form.get("not_eligible") or "false"}  # yes/no radios
     return run_form(proposal, lambda: council.submit_sheet(
         db_session(), proposal, current_user.actor(), inputs, request_id=request_id()),
-        ("Đã nộp phiếu chấm điểm.", "Score sheet submitted."), "council")
+        ("Đã nộp phiếu chấm điểm.", "Score sheet submitted."), "council", form_id="sheet-form",
+        page=lambda: review(pid))
 

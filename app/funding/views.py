@@ -16,7 +16,8 @@ from app.i18n import tr
 from app.models import BudgetEnvelope
 from app.scoping import scope_clause
 from app.security import request_id
-from workflow.errors import WorkflowError
+from app.webforms import correctable, rerender
+from workflow.errors import InvalidInput, WorkflowError
 
 bp = Blueprint("funding", __name__, url_prefix="/funding", template_folder="templates")
 
@@ -41,9 +42,16 @@ def envelopes() -> Any:
                                               request_id=request_id())
         except WorkflowError as exc:
             session.rollback()
+            if correctable(exc):
+                return rerender("envelope-form", exc, _envelopes_page)
             return error_response(status_of(exc), reasons=workflow_reasons(exc))
         flash(tr((f"Đã tạo dự toán {envelope.label}.", f"Envelope {envelope.label} created.")), "success")
         return redirect(url_for("funding.envelopes"), 303)
+    return _envelopes_page()
+
+
+def _envelopes_page() -> Any:
+    session = db_session()
     return render_template("funding/envelopes.html", envelopes=funding.envelopes(session, _province()),
                            may_create=may_manage())
 
@@ -58,6 +66,11 @@ def ranking(eid: int) -> Any:
         return error_response(404)
     if request.method == "POST":
         return _bulk(envelope)
+    return _ranking_page(envelope)
+
+
+def _ranking_page(envelope: BudgetEnvelope) -> Any:
+    session = db_session()
     rows = funding.ranking(session, scope_clause(current_user), envelope)
     return render_template("funding/ranking.html", envelope=envelope, rows=rows,
                            may_decide="director" in current_user.roles, states=state_titles())
@@ -75,10 +88,20 @@ def _bulk(envelope: BudgetEnvelope) -> Any:
     except funding.BulkRefused as exc:
         session.rollback()
         reasons = [f"{code}: {'; '.join(workflow_reasons(error))}" for code, error in exc.failures.items()]
+        if exc.kind in ("guard", "invalid"):  # fixable here: the choice, the number or the date
+            fields: dict[str, list[str]] = {}
+            for error in exc.failures.values():
+                for name, message in (error.errors if isinstance(error, InvalidInput) else {}).items():
+                    fields.setdefault(name, [tr(message)])
+            return rerender("bulk-form", None, lambda: _ranking_page(envelope), errors=fields,
+                            general=[tr(("Không quyết định đề án nào: mọi đề án được chọn phải đủ điều kiện.",
+                                         "Nothing was decided: every selected proposal must qualify.")), *reasons])
         return error_response(BULK_STATUS[exc.kind], tr(("Không quyết định đề án nào: mọi đề án được chọn phải đủ điều kiện.",
                                        "Nothing was decided: every selected proposal must qualify.")), reasons)
     except WorkflowError as exc:
         session.rollback()
+        if correctable(exc):
+            return rerender("bulk-form", exc, lambda: _ranking_page(envelope))
         return error_response(status_of(exc), reasons=workflow_reasons(exc))
     flash(tr((f"Đã giao kinh phí cho {len(events)} đề án.", f"{len(events)} proposals funded.")), "success")
     return redirect(url_for("funding.ranking", eid=envelope.id), 303)

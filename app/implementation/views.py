@@ -21,41 +21,44 @@ bp = Blueprint("implementation", __name__, url_prefix="/implementation")
 bp.add_app_template_global(stage_view, "stage_view")
 
 
-def _post(pid: int, service: Any, done: tuple[str, str], *args: Any) -> Any:
+def _post(pid: int, service: Any, done: tuple[str, str], form_id: str, *args: Any) -> Any:
     proposal = load_proposal(db_session(), current_user, pid)
     return run_form(proposal, lambda: service(db_session(), proposal, current_user.actor(), *args,
-                                              request.form.to_dict(), request_id=request_id()), done)
+                                              request.form.to_dict(), request_id=request_id()), done,
+                    form_id=form_id)
 
 
 @bp.route("/<int:pid>/progress", methods=["POST"])
 @requires("logged_in")
 def progress(pid: int) -> Any:
-    return _post(pid, implementation.report_progress, ("Đã gửi báo cáo tiến độ.", "Progress report sent."))
+    return _post(pid, implementation.report_progress, ("Đã gửi báo cáo tiến độ.", "Progress report sent."),
+                 "progress-form")
 
 
 @bp.route("/<int:pid>/advances", methods=["POST"])
 @requires("logged_in")
 def advance(pid: int) -> Any:
-    return _post(pid, implementation.record_advance, ("Đã ghi nhận tạm ứng.", "Advance recorded."))
+    return _post(pid, implementation.record_advance, ("Đã ghi nhận tạm ứng.", "Advance recorded."), "advance-form")
 
 
 @bp.route("/<int:pid>/changes", methods=["POST"])
 @requires("logged_in")
 def request_change(pid: int) -> Any:
-    return _post(pid, implementation.request_change, ("Đã gửi đề nghị điều chỉnh.", "Change request sent."))
+    return _post(pid, implementation.request_change, ("Đã gửi đề nghị điều chỉnh.", "Change request sent."),
+                 "change-form")
 
 
 @bp.route("/<int:pid>/changes/<int:cid>/decision", methods=["POST"])
 @requires("logged_in")
 def decide_change(pid: int, cid: int) -> Any:
     return _post(pid, implementation.decide_change, ("Đã quyết định đề nghị điều chỉnh.", "Change request decided."),
-                 cid)
+                 f"decide-change-{cid}", cid)
 
 
 @bp.route("/<int:pid>/indicators", methods=["POST"])
 @requires("logged_in")
 def indicator(pid: int) -> Any:
-    return _post(pid, evaluation.record_indicator, ("Đã ghi nhận chỉ số.", "Indicator recorded."))
+    return _post(pid, evaluation.record_indicator, ("Đã ghi nhận chỉ số.", "Indicator recorded."), "indicator-form")
 
 
 @bp.route("/<int:pid>/priority", methods=["POST"])
@@ -67,7 +70,7 @@ def confirm_priority(pid: int) -> Any:
              for name in ("priority_region", "priority_sector")}
     return run_form(proposal, lambda: priority.confirm_priority(db_session(), proposal, current_user.actor(), flags,
                                                                 request_id=request_id()),
-                    ("Đã xác nhận đối tượng ưu tiên.", "Priority flags confirmed."))
+                    ("Đã xác nhận đối tượng ưu tiên.", "Priority flags confirmed."), form_id="priority-form")
 
 
 @bp.route("/<int:pid>/progress/<int:rid>/confirm", methods=["POST"])

@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy.orm import Session
 from wtforms import (
@@ -23,6 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from app.i18n import tr
 from app.models.proposals import ATTACHMENT_KINDS, CATEGORIES, SECTORS
 from app.models.units import active_communes
+from app.webforms import Form
 from workflow.definitions import InputSpec
 from workflow.inputs import BUILTIN_INPUTS
 
@@ -60,7 +60,7 @@ def commune_choices(session: Session, keep: str | None = None) -> list[SelectCho
             for code, name, district in active_communes(session, keep)]
 
 
-class ProposalForm(FlaskForm):
+class ProposalForm(Form):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=500)])
     commune_code = SelectField(_l("Commune / ward"), validators=[DataRequired()])
     category = SelectField(_l("Category"), validators=[DataRequired()])
@@ -102,9 +102,10 @@ class ProposalForm(FlaskForm):
                 if name not in ("csrf_token", "expected_version", "idempotency_key")}
 
 
-class UploadForm(FlaskForm):
+class UploadForm(Form):
     kind = SelectField(_l("Document type"), validators=[DataRequired()])
-    file = FileField(_l("File (PDF, JPEG, PNG, DOCX or XLSX)"), validators=[FileRequired()])
+    file = FileField(_l("File (PDF, JPEG, PNG, DOCX or XLSX)"), validators=[FileRequired()],
+                     render_kw={"accept": ".pdf,.jpg,.jpeg,.png,.docx,.xlsx"})
 
     def __init__(self, kinds: list[str], *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -112,14 +113,14 @@ class UploadForm(FlaskForm):
 
 
 def action_form(requires: tuple[str, ...], specs: dict[str, InputSpec], formdata: Any = None,
-                optional: dict[str, tuple[str, list[tuple[str, str]]]] | None = None) -> FlaskForm:
+                optional: dict[str, tuple[str, list[tuple[str, str]]]] | None = None) -> Form:
     """A form with exactly the transition's inputs (field name = input name) plus expected_version.
 
     Values are validated by the engine (workflow.inputs), so the rules live in one place; fields here only
     choose the right widget.
     """
 
-    class ActionForm(FlaskForm):
+    class ActionForm(Form):
         expected_version = HiddenField()
 
     for name in requires:

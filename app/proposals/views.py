@@ -10,6 +10,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -52,11 +53,13 @@ from app.proposals.services import (
 from app.scoping import load_proposal, scope_clause
 from app.security import request_id
 from app.uploads import RejectedFile, discard, display_name, path_of, store
+from app.webforms import form_state, rerender
 from workflow.audit import events_for
 from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
 from workflow.registry import default_registry
 
 bp = Blueprint("proposals", __name__, template_folder="templates")
+bp.add_app_template_global(form_state, "form_state")
 STALE_FORM = {"vi": "Biểu mẫu thiếu phiên bản hồ sơ hoặc đã cũ; hãy tải lại trang",
               "en": "The form has no valid version of the proposal or is out of date; reload the page"}
 PER_PAGE = 20
@@ -189,8 +192,8 @@ def input_value(compiled: Any, key: str, value: Any) -> Any:
 def detail(pid: int) -> Any:
     proposal = load_proposal(db_session(), current_user, pid)
     ctx = context(proposal)
-    return render_template("proposals/detail.html", upload_form=UploadForm(ctx["upload_kinds"]),
-                           event_title=event_title, **ctx)
+    upload_form = g.get("upload_form") or UploadForm(ctx["upload_kinds"])  # a refused upload, with its messages
+    return render_template("proposals/detail.html", upload_form=upload_form, event_title=event_title, **ctx)
 
 
 @bp.route("/proposals/<int:pid>/edit", methods=["GET", "POST"])
@@ -249,8 +252,8 @@ def action(pid: int, trigger: str) -> Any:
     inputs.update({name: request.form[name] for name in optional if request.form.get(name)})
     for name in requires_:
         spec = compiled.input_specs.get(name)
-        if spec is not None and spec.type == "bool":
-            inputs[name] = "true" if request.form.get(name) else "false"
+        if spec is not None and spec.type == "bool":  # yes/no radios; an old checkbox sends "y"
+            inputs[name] = "false" if request.form.get(name, "false") in ("", "false") else "true"
     try:
         perform(session, proposal, trigger, current_user.actor(), inputs,
                 int(version_given) if version_given else None, request_id=request_id())
@@ -293,11 +296,12 @@ def upload(pid: int) -> Any:
         abort(403, description=_("Documents cannot be added to this proposal in its current state."))
     form = UploadForm(kinds)
     if not form.validate():
-        abort(422, description="; ".join(e for errors in form.errors.values() for e in errors))
+        return _refused_upload(pid, form)
     try:
         stored, mime, size, digest = store(form.file.data.stream)
     except RejectedFile as exc:
-        abort(422, description=tr(exc.message))
+        form.file.errors = [tr(exc.message)]
+        return _refused_upload(pid, form)
     attachment = Attachment(kind=form.kind.data, original_name=display_name(form.file.data.filename),
                             stored_name=stored, content_type=mime, size=size, sha256=digest,
                             uploaded_by_id=current_user.id)
@@ -349,6 +353,12 @@ def remove(pid: int, aid: int) -> Any:
     flash(tr(("Đã gỡ tài liệu khỏi hồ sơ (tệp vẫn được lưu trong nhật ký).",
               "Document removed from the dossier (the file is kept for the record).")), "success")
     return redirect(url_for("proposals.detail", pid=proposal.id, _anchor="attachments"), 303)
+
+
+def _refused_upload(pid: int, form: UploadForm) -> Any:
+    """The proposal page again with the upload form's messages beside its fields (422); nothing stored."""
+    g.upload_form = form
+    return rerender("upload-form", None, lambda: detail(pid))
 
 
 @bp.route("/proposals/<int:pid>/attachments/<int:aid>")

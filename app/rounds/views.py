@@ -3,6 +3,7 @@ People's Committee's decision file, the plan's envelope). Routes are thin: app.r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -19,6 +20,7 @@ from app.paging import page_number
 from app.rounds import services as rounds
 from app.security import request_id
 from app.uploads import RejectedFile, discard, display_name, store
+from app.webforms import correctable, rerender
 from workflow.errors import WorkflowError
 from workflow.registry import default_registry
 
@@ -29,13 +31,17 @@ def _province() -> str:
     return current_app.config["PROVINCE_CODE"]
 
 
-def _run(operation: Any, done: tuple[str, str], target: str) -> Any:
-    """Run a service for a posted form: on to ``target`` on success; the error page, its 4xx, nothing stored."""
+def _run(operation: Any, done: tuple[str, str], target: str, form_id: str = "",
+         page: Callable[[], Any] | None = None) -> Any:
+    """Run a service for a posted form: on to ``target`` on success. Bad values or an unmet guard: ``page``
+    again with the typed values and the messages in place (422); otherwise the error page with its 4xx."""
     session = db_session()
     try:
         operation()
     except WorkflowError as exc:
         session.rollback()
+        if page is not None and correctable(exc):
+            return rerender(form_id, exc, page)
         return error_response(status_of(exc), reasons=workflow_reasons(exc))
     flash(tr(done), "success")
     return redirect(target, 303)
@@ -56,7 +62,12 @@ def index() -> Any:
         opened: list[PlanRound] = []
         return _run(lambda: opened.append(rounds.open_round(session, current_user, _province(),
                                                             request.form.to_dict(), request_id=request_id())),
-                    ("Đã mở đợt đăng ký.", "Round opened."), url_for("rounds.index"))
+                    ("Đã mở đợt đăng ký.", "Round opened."), url_for("rounds.index"), "round-form", _index_page)
+    return _index_page()
+
+
+def _index_page() -> Any:
+    session = db_session()
     page = page_number(request.args.get("page"))
     listed, has_next = rounds.rounds(session, _province(), page)
     return render_template("rounds/index.html", rounds=listed, has_next=has_next, funds=FUNDS,
@@ -96,12 +107,15 @@ def decision_file(rid: int) -> Any:
     if plan_round is None:
         return error_response(404)
     file = request.files.get("file")
-    if file is None:
-        return error_response(422, tr(("Chưa chọn tệp", "No file was sent")))
+    def refused(message: dict[str, str]) -> Any:
+        return rerender("decision-file-form", None, lambda: detail(rid), errors={"file": [tr(message)]})
+
+    if file is None or not file.filename:
+        return refused({"vi": "Chưa chọn tệp", "en": "No file was sent"})
     try:
         stored, _mime, _size, digest = store(file.stream)
     except RejectedFile as exc:
-        return error_response(422, tr((exc.message["vi"], exc.message["en"])))
+        return refused(exc.message)
 
     def attach() -> None:
         try:
@@ -111,7 +125,8 @@ def decision_file(rid: int) -> Any:
             discard(stored)  # no row, no file
             raise
 
-    return _run(attach, ("Đã đính kèm quyết định.", "Decision attached."), url_for("rounds.detail", rid=rid))
+    return _run(attach, ("Đã đính kèm quyết định.", "Decision attached."), url_for("rounds.detail", rid=rid),
+                "decision-file-form", lambda: detail(rid))
 
 
 @bp.route("/<int:rid>/actions/<trigger>", methods=["POST"])
@@ -124,7 +139,8 @@ def act(rid: int, trigger: str) -> Any:
     expected = request.form.get("expected_version", type=int)
     return _run(lambda: rounds.fire_round(db_session(), plan_round, trigger, current_user.actor(), inputs, expected,
                                           request_id=request_id()),
-                ("Đã cập nhật đợt kế hoạch.", "Round updated."), url_for("rounds.detail", rid=rid))
+                ("Đã cập nhật đợt kế hoạch.", "Round updated."), url_for("rounds.detail", rid=rid),
+                f"action-{trigger}", lambda: detail(rid))
 
 
 @bp.route("/<int:rid>/envelopes", methods=["POST"])
@@ -135,4 +151,5 @@ def envelope(rid: int) -> Any:
         return error_response(404)
     inputs = {"round_id": plan_round.id, "amount": request.form.get("amount", "")}
     return _run(lambda: funding.create_envelope(db_session(), current_user, _province(), inputs),
-                ("Đã tạo dự toán của kế hoạch.", "Plan envelope created."), url_for("rounds.detail", rid=rid))
+                ("Đã tạo dự toán của kế hoạch.", "Plan envelope created."), url_for("rounds.detail", rid=rid),
+                "round-envelope-form", lambda: detail(rid))

@@ -62,10 +62,10 @@ def test_create_user_is_audited(admin_client, db):
 
 
 @pytest.mark.parametrize(("data", "status", "message"), [
-    ({"username": "applicant_a"}, 400, "This username is taken"),
-    ({"username": "Bad Name!"}, 400, "lower-case"),
-    ({"password": "short"}, 400, "10"),
-    ({"full_name": ""}, 400, ""),
+    ({"username": "applicant_a"}, 422, "This username is taken"),
+    ({"username": "Bad Name!"}, 422, "lower-case"),
+    ({"password": "short"}, 422, "10"),
+    ({"full_name": ""}, 422, ""),
 ])
 def test_create_user_rejects_bad_input(admin_client, db, data, status, message):
     before = db.scalar(select(User.id).order_by(User.id.desc()))
@@ -102,7 +102,7 @@ def test_grant_is_validated_against_the_roles_scope(admin_client, world, db, rol
 def test_unknown_role_and_duplicate_grant(admin_client, world):
     target = world.users["council"]
     assert _post(admin_client, f"/admin/users/{target.id}/grants",
-                 {"role": "emperor", "unit_code": "19"}).status_code == 400
+                 {"role": "emperor", "unit_code": "19"}).status_code == 422
     r = _post(admin_client, f"/admin/users/{target.id}/grants", {"role": "council_member", "unit_code": "19"})
     assert r.status_code == 422
 
@@ -136,7 +136,7 @@ def test_deactivate_blocks_login_and_tokens(admin_client, client, world, db):
 def test_reset_password(admin_client, client, world, db):
     target = world.users["director"]
     r = _post(admin_client, f"/admin/users/{target.id}/password", {"password": NEW_PASSWORD, "confirm": "khac"})
-    assert r.status_code == 400
+    assert r.status_code == 422
     r = _post(admin_client, f"/admin/users/{target.id}/password", {"password": NEW_PASSWORD,
                                                                     "confirm": NEW_PASSWORD})
     assert r.status_code == 303
@@ -181,7 +181,7 @@ def test_an_added_commune_can_be_chosen_named_and_searched(admin_client, app, db
                                   {"code": "05998", "name": ""}, {"code": "05997", "name": "X", "district_code": "1"}])
 def test_add_commune_rejects_bad_input(admin_client, db, data):
     r = _post(admin_client, "/admin/units", {"district_code": "", **data}, page="/admin/units")
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert db.get(Unit, data["code"]) is None or data["code"] == "05830"
 
 

@@ -271,14 +271,14 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
         expect_state(page, "provincial_appraisal")
         # once their own sheet is in, a member sees the council's table with the sheets
         expect()(page.locator("#council-table tbody tr", has_text=member.full_name)).to_contain_text(
-            f"{sum(points.values()):.2f}")
+            f"{sum(points.values()):.2f}".replace(".", ","))
 
     # 7. The centre officer sees the table (four sheets, one recusal, average 81.75), confirms the applicant's
     # priority flags (the 2026 rules: before the appraisal concludes) and shortlists.
     cast.step = "centre officer confirms priority"
     page = open_proposal(cast, people.centre_officer, pid)
     average = sum(sum(p.values()) for p in SHEETS) / len(SHEETS)  # every criterion weighs its points: max 100
-    expect()(page.locator("#council-average")).to_have_text(f"{average:.2f}")
+    expect()(page.locator("#council-average")).to_have_text(f"{average:.2f}".replace(".", ","))  # a decimal comma on a vi page
     expect()(page.locator("#council-table tbody tr", has_text=recused.full_name)).to_contain_text("Xung đột")
     expect()(page.locator("#priority-status")).to_contain_text("Chưa xác nhận")
     follow_panel(page, "next-confirm-priority")
@@ -342,7 +342,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     page = open_proposal(cast, people.centre_officer, pid)
     follow_panel(page, "next-record-advance")
     page.fill("#advance-amount", vnd(ADVANCE))
-    page.fill("#advance-date", dt.date.today().strftime("%d/%m/%Y"))
+    page.fill("#advance-date", dt.date.today().isoformat())  # <input type=date>
     page.fill("#advance-note", "Tạm ứng đợt 1 theo hợp đồng")
     submit(page, "#advance-submit", "recording the advance")
     expect()(page.locator("#money-advanced")).to_contain_text(vnd(ADVANCE))

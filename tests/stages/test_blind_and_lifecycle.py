@@ -68,7 +68,7 @@ def test_a_whole_lifecycle_through_the_forms(app, client, db, people, walk, make
     _post(officer, f"/implementation/{proposal.id}/priority", page, priority_region="true", priority_sector="false")
     _post(officer, f"/proposals/{proposal.id}/actions/shortlist", page, comment="Hội đồng kết luận đạt",
           expected_version=_version(db, proposal))
-    assert 'id="council-average">80.00' in officer.get(page).get_data(as_text=True)  # priority is no score bonus
+    assert 'id="council-average">80,00' in officer.get(page).get_data(as_text=True)  # priority is no score bonus
 
     director = session_as("giam_doc")
     _post(director, "/funding/envelopes", "/funding/envelopes", fund="Kinh phí khuyến công địa phương", year="2026",
