@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import current_app, g, jsonify, request, url_for
+from flask import abort, current_app, g, jsonify, request, url_for
 from flask_login import current_user
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -27,12 +27,13 @@ from app.api.schemas import (
     ProposalPatch,
     ProposalQuery,
     UnitList,
-    VerifyOut,
+    VerifyRunOut,
     action_models,
 )
 from app.api.serialize import event_out, proposal_out, proposal_summary, unit_out
 from app.api.spec import build_spec, documented
-from app.audit.log import verify as verify_audit
+from app.audit.jobs import VerificationRun, latest_run, start_run
+from app.audit.log import configured_public_key
 from app.deadlines import today
 from app.extensions import db_session
 from app.models import Attachment, Proposal, Unit
@@ -224,12 +225,43 @@ def history(proposal_id: int) -> Any:
     return jsonify(History(proposal_id=proposal.id, items=[event_out(e) for e in events]).model_dump(mode="json"))
 
 
-@bp.get("/audit/verify")
-@documented("Recompute every audit chain and checkpoint (auditors only)", response=VerifyOut, errors=(401, 403))
+def _run_out(run: VerificationRun) -> dict[str, Any]:
+    return VerifyRunOut(
+        id=run.id, status_url=url_for("api.verify_run", run_id=run.id), running=run.running,
+        finished=run.finished_at is not None, total=run.total, checked=run.checked, ok=run.ok,
+        head_digest=run.head_digest, problems=list(run.problems or []), error=run.error).model_dump(mode="json")
+
+
+@bp.post("/audit/verify")
+@documented("Start recomputing every audit chain, checkpoint and data row in the background (or join the run "
+            "going on); follow status_url (auditors only)", response=VerifyRunOut, status=202, errors=(401, 403),
+            headers={"Location": "The run's status URL"})
 @requires("auditor")
-def verify() -> Any:
-    result = verify_audit(db_session())
-    out = VerifyOut(ok=result.ok, count=result.count, head_digest=result.head_digest,
-                    problems=[str(p) for p in result.problems])
-    return jsonify(out.model_dump(mode="json"))
+def start_verify() -> Any:
+    run = start_run(db_session(), current_app.extensions["db_sessionmaker"], current_user.id,
+                    configured_public_key())
+    out = _run_out(run)
+    return jsonify(out), 202, {"Location": out["status_url"]}
+
+
+@bp.get("/audit/verify")
+@documented("The latest verification run (auditors only; 404 before the first)", response=VerifyRunOut,
+            errors=(401, 403, 404))
+@requires("auditor")
+def latest_verify() -> Any:
+    run = latest_run(db_session())
+    if run is None:
+        abort(404)
+    return jsonify(_run_out(run))
+
+
+@bp.get("/audit/verify/<int:run_id>")
+@documented("One verification run: its progress, then its result (auditors only)", response=VerifyRunOut,
+            errors=(401, 403, 404))
+@requires("auditor")
+def verify_run(run_id: int) -> Any:
+    run = db_session().get(VerificationRun, run_id)
+    if run is None:
+        abort(404)
+    return jsonify(_run_out(run))
 

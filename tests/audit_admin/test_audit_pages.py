@@ -9,7 +9,7 @@ import time
 
 import pytest
 from api.world import BOTH_DATABASES, ROLES
-from conftest import login
+from conftest import login, verified_through_api
 from sqlalchemy import func, select, text
 
 from app.formatting import LOCAL_TZ
@@ -172,8 +172,11 @@ def test_verify_page_shows_result_count_and_head_digest(client, world, db):
     assert f'<code id="head-digest">{expected.head_digest}</code>' in html
     assert f'<strong id="verify-count">{expected.count}</strong>' in html
     assert 'data-ok="true"' in html
-    api = client.get("/api/v1/audit/verify", headers=world.headers("auditor")).get_json()
-    assert (api["ok"], api["count"], api["head_digest"]) == (True, expected.count, expected.head_digest)
+    api = client.get("/api/v1/audit/verify", headers=world.headers("auditor")).get_json()  # the page's run
+    assert (api["ok"], api["checked"], api["head_digest"]) == (True, expected.count, expected.head_digest)
+    again = verified_through_api(client, world.headers("auditor"))  # a new run, started through the API
+    assert again["id"] == api["id"] + 1
+    assert (again["ok"], again["checked"], again["head_digest"]) == (True, expected.count, expected.head_digest)
 
 
 def test_verify_page_reports_tampering(client, world, db):
@@ -195,6 +198,7 @@ def test_verify_page_reports_tampering(client, world, db):
     html = _verified(client)
     assert 'data-ok="false"' in html and 'id="verify-problems"' in html and "changed" in html
     assert client.get("/api/v1/audit/verify", headers=world.headers("auditor")).get_json()["ok"] is False
+    assert verified_through_api(client, world.headers("auditor"))["ok"] is False
 
 
 def test_audit_and_admin_pages_in_both_languages(client, world):
