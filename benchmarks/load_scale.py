@@ -36,6 +36,7 @@ from app.models.proposals import fold
 from app.schema import upgrade
 from workflow import audit
 from workflow.audit import AuditEvent, event_values
+from workflow.chaincheck import canonical
 from workflow.storage import create_db_engine
 
 CACHE = Path(tempfile.gettempdir()) / "grantflow-scale"
@@ -126,7 +127,7 @@ def _event_rows(template: Template, subject_id: int, start: dt.datetime) -> list
         fields = {k: v for k, v in fields.items() if k not in ("prev_hash", "seq", "subject_id", "occurred_at")}
         values = event_values(**fields, seq=len(rows) + 1, prev_hash=prev, subject_id=str(subject_id),
                               occurred_at=(start + (moment - first)).replace(tzinfo=dt.UTC))
-        rows.append({"body": values["body"], "hash": values["hash"]})
+        rows.append(values)  # every column, as audit.append writes them
         prev = values["hash"]
     return rows
 
@@ -135,9 +136,11 @@ def _insert_events(conn: Connection, rows: list[dict]) -> None:
     if conn.dialect.name == "postgresql":
         raw = conn.connection.dbapi_connection
         assert raw is not None
-        with raw.cursor() as cursor, cursor.copy("COPY audit_event (body, hash) FROM STDIN") as copy:
+        names = ["body", "hash", *audit.FIELD_KINDS]
+        json_fields = {n for n, kind in audit.FIELD_KINDS.items() if kind == "json"}
+        with raw.cursor() as cursor, cursor.copy(f"COPY audit_event ({', '.join(names)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row((row["body"], row["hash"]))
+                copy.write_row([canonical(row[n]) if n in json_fields else row[n] for n in names])
     else:
         conn.execute(audit.AuditEvent.__table__.insert(), rows)
 

@@ -201,6 +201,24 @@ def test_verify_page_reports_tampering(client, world, db):
     assert verified_through_api(client, world.headers("auditor"))["ok"] is False
 
 
+def test_verify_page_reports_a_column_changed_behind_the_body(client, world, db):
+    """Body and hash untouched: only the column the log page filters and shows is rewritten (the columns are
+    written by the engine, no longer derived by the database, so verify holds each row to its body)."""
+    event_id = db.scalar(select(AuditEvent.id).where(AuditEvent.subject_type == "proposal",
+                                                     AuditEvent.subject_id == str(world.pa.id), AuditEvent.seq == 1))
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+    else:
+        db.execute(text("DROP TRIGGER audit_event_no_update"))
+    db.execute(text("UPDATE audit_event SET actor_id = 'intruder' WHERE id = :i"), {"i": event_id})
+    db.commit()
+    assert verify_chain(db).altered_columns == ["actor_id"]
+    db.rollback()
+    login(client, "auditor")
+    html = _verified(client)
+    assert 'data-ok="false"' in html and f"event {event_id} " in html and "changed" in html
+
+
 def test_audit_and_admin_pages_in_both_languages(client, world):
     from babel.messages.pofile import read_po
     from conftest import csrf_token
