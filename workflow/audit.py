@@ -209,6 +209,28 @@ _HEAD = (select(_table.c.seq, _table.c.hash)
          .where(_table.c.subject_type == bindparam("t"), _table.c.subject_id == bindparam("i"))
          .order_by(_table.c.seq.desc()).limit(1))
 _INSERT = insert(_table)
+_JSON_FIELDS = frozenset(name for name, kind in FIELD_KINDS.items() if kind == "json")
+_ORDER = ("body", "hash", *FIELDS)
+# The hot path's INSERT at the driver: values in the form each database stores (no per-column bind processing).
+_RAW_INSERT = {
+    "sqlite": f"INSERT INTO audit_event ({', '.join(_ORDER)}) VALUES ({', '.join('?' for _ in _ORDER)})",
+    "postgresql": f"INSERT INTO audit_event ({', '.join(_ORDER)}) VALUES "
+                  f"({', '.join('%s::jsonb' if n in _JSON_FIELDS else '%s' for n in _ORDER)}) RETURNING id",
+}
+
+
+def _insert_row(conn: Connection, fields: dict[str, Any], moment: dt.datetime, body: str, event_hash: str) -> int:
+    """INSERT one event with every column, returning its id; ``fields`` as hashed (JSON fields go in as their canonical text, the
+    text the body holds; the time as SQLAlchemy stores it on SQLite: naive UTC)."""
+    dialect = conn.dialect.name
+    if dialect not in _RAW_INSERT:
+        key = conn.execute(_INSERT, {**fields, "occurred_at": moment, "body": body, "hash": event_hash})
+        return int(key.inserted_primary_key[0])  # type: ignore[index]
+    when: Any = moment if dialect == "postgresql" else moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+    params = (body, event_hash, *(canonical(fields[n]) if n in _JSON_FIELDS else when if n == "occurred_at"
+                                  else fields[n] for n in FIELDS))
+    result = conn.exec_driver_sql(_RAW_INSERT[dialect], params)
+    return int(result.scalar_one()) if dialect == "postgresql" else int(result.lastrowid)
 
 
 def chain_head(conn: Connection, subject_type: str, subject_id: str) -> tuple[int, str]:
@@ -246,9 +268,7 @@ def append(session: Session, *, subject_type: str, subject_id: str, **fields: An
     seq, prev = chain_head(conn, subject_type, subject_id)
     values = event_values(seq=seq + 1, prev_hash=prev, subject_type=subject_type, subject_id=subject_id, **fields)
     # Every column in one INSERT, from the values just hashed: the database parses nothing (verify compares).
-    key = conn.execute(_INSERT, values).inserted_primary_key
-    assert key is not None
-    event = AuditEvent(id=key[0], **values)
+    event = AuditEvent(id=_insert_row(conn, values, values["occurred_at"], values["body"], values["hash"]), **values)
     make_transient_to_detached(event)
     session.add(event)  # persistent without a second INSERT, so callers may keep using it in the session
     return event
