@@ -90,13 +90,14 @@ class Server:
             [gunicorn, "-c", "config/gunicorn.conf.py", "--workers", str(WORKERS), "--bind",
              f"127.0.0.1:{self.port}", "--timeout", "120", "app:create_app()"],
             cwd=ROOT, env=_env(url, tmp), stdout=subprocess.DEVNULL, stderr=self.log)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded machine boots four workers slowly
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"{self.base}/login", timeout=2).status_code == 200:
+                if requests.get(f"{self.base}/login", timeout=20).status_code == 200:
                     return
-            except requests.ConnectionError:
-                time.sleep(0.3)
+            except requests.RequestException:
+                time.sleep(0.5)
+        self.stop()
         raise RuntimeError("gunicorn did not start")
 
     def stop(self) -> None:

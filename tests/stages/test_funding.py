@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from app.actions import perform
+from app.funding import services as funding
 from app.models import BudgetEnvelope, Funding, Proposal, User
-from app.stages import funding
 from tests.stages.conftest import Walk, actor
 from workflow.audit import AuditEvent
 from workflow.errors import InvalidInput, Refused
@@ -209,7 +209,7 @@ def _people(db: Any) -> Any:
 
 
 def _proposal(db: Any, people: Any) -> Proposal:
-    from app.proposals.service import create_proposal
+    from app.proposals.services import create_proposal
 
     proposal = create_proposal(db, db.get(User, people.applicant.id), {
         "title": "Máy sao chè", "category": "machinery", "sector": "agro_processing", "year": 2026,

@@ -5,21 +5,27 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import abort, current_app, g, jsonify, request, url_for
+from flask import current_app, g, jsonify, request, url_for
 from flask_login import current_user
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.access import public, requires
+from app.access import requires
 from app.actions import perform
-from app.api import bp
 from app.api import errors as api_errors
 from app.api.errors import invalid
-from app.api.schemas import (
+from app.api.routes import Routes
+from app.api.serialize import event_out, proposal_out, proposal_summary, unit_out
+from app.api.spec import documented
+from app.council import services as council
+from app.deadlines import today
+from app.extensions import db_session
+from app.models import Attachment, Proposal, Unit
+from app.paging import bounded_count, page_rows
+from app.proposals.schemas import (
     UPLOAD_SCHEMA,
     AttachmentOut,
-    ErrorOut,
     History,
     ProposalCreate,
     ProposalOut,
@@ -27,21 +33,17 @@ from app.api.schemas import (
     ProposalPatch,
     ProposalQuery,
     UnitList,
-    VerifyRunOut,
     action_models,
 )
-from app.api.serialize import event_out, proposal_out, proposal_summary, unit_out
-from app.api.spec import build_spec, documented
-from app.audit.jobs import VerificationRun, latest_run, start_run
-from app.audit.log import configured_public_key
-from app.deadlines import today
-from app.extensions import db_session
-from app.models import Attachment, Proposal, Unit
-from app.paging import bounded_count, page_rows
-from app.proposals import filtered, upload_permission
-from app.proposals.service import add_attachment, commune_refusal, create_proposal, edit_proposal
+from app.proposals.search import filtered
+from app.proposals.services import (
+    add_attachment,
+    commune_refusal,
+    create_proposal,
+    edit_proposal,
+    upload_permission,
+)
 from app.scoping import load_proposal
-from app.stages import council
 from app.uploads import RejectedFile, discard, display_name, store
 from workflow import audit
 from workflow.errors import Refused
@@ -49,6 +51,7 @@ from workflow.permissions import covering_grants
 from workflow.registry import default_registry
 
 ALL_ERRORS = (401, 403, 404, 409, 422)
+routes = Routes()
 
 
 def _json_body(model: type[BaseModel], *, empty_ok: bool = False) -> BaseModel:
@@ -73,17 +76,7 @@ def _edit_refusal_status(proposal: Proposal) -> int:
     return 409 if covering_grants(current_user.actor(), editors, proposal.wf_place()) else 403
 
 
-@bp.get("/openapi.json")
-@documented("This document (OpenAPI 3.1)", public=True, errors=())
-@public
-def openapi() -> Any:
-    spec = current_app.extensions.get("grantflow_openapi")
-    if spec is None:
-        spec = current_app.extensions["grantflow_openapi"] = build_spec(current_app, ErrorOut)
-    return jsonify(spec)
-
-
-@bp.get("/units")
+@routes.get("/units")
 @documented("The administrative units: province, districts, communes", response=UnitList, errors=())
 @requires("logged_in")
 def units() -> Any:
@@ -91,7 +84,7 @@ def units() -> Any:
     return jsonify(UnitList(items=[unit_out(u) for u in rows]).model_dump(mode="json"))
 
 
-@bp.post("/proposals")
+@routes.post("/proposals")
 @documented("Create a draft proposal for the caller's organisation", body=ProposalCreate, response=ProposalOut,
             status=201, errors=(401, 403, 422), headers={"Location": "The new proposal's URL"})
 @requires("applicant")
@@ -110,7 +103,7 @@ def create() -> Any:
     return response
 
 
-@bp.get("/proposals")
+@routes.get("/proposals")
 @documented("The proposals in the caller's scope, filtered and paginated", query=ProposalQuery,
             response=ProposalPage, errors=(401, 422))
 @requires("logged_in")
@@ -126,7 +119,7 @@ def list_proposals() -> Any:
     return jsonify(page.model_dump(mode="json"))
 
 
-@bp.get("/proposals/<int:proposal_id>")
+@routes.get("/proposals/<int:proposal_id>")
 @documented("A proposal, with its state, version and the actions the caller may take now", response=ProposalOut)
 @requires("logged_in")
 def get_proposal(proposal_id: int) -> Any:
@@ -135,7 +128,7 @@ def get_proposal(proposal_id: int) -> Any:
     return jsonify(proposal_out(session, proposal, current_user).model_dump(mode="json"))
 
 
-@bp.patch("/proposals/<int:proposal_id>")
+@routes.patch("/proposals/<int:proposal_id>")
 @documented("Edit a proposal's fields while its state allows it (send expected_version)", body=ProposalPatch,
             response=ProposalOut, errors=ALL_ERRORS)
 @requires("logged_in")
@@ -159,7 +152,7 @@ def patch_proposal(proposal_id: int) -> Any:
     return jsonify(proposal_out(session, proposal, current_user).model_dump(mode="json"))
 
 
-@bp.post("/proposals/<int:proposal_id>/attachments")
+@routes.post("/proposals/<int:proposal_id>/attachments")
 @documented("Upload a document (PDF, JPEG, PNG, DOCX or XLSX, checked by content)", multipart=UPLOAD_SCHEMA,
             response=AttachmentOut, status=201, errors=(401, 403, 404, 409, 413, 422))
 @requires("logged_in")
@@ -196,7 +189,7 @@ def upload(proposal_id: int) -> Any:
     return response
 
 
-@bp.post("/proposals/<int:proposal_id>/actions/<trigger>")
+@routes.post("/proposals/<int:proposal_id>/actions/<trigger>")
 @documented("Take an action: the inputs the transition requires, plus expected_version", response=ProposalOut,
             errors=ALL_ERRORS, expand=("trigger", action_models))
 @requires("logged_in")
@@ -214,7 +207,7 @@ def act(proposal_id: int, trigger: str) -> Any:
     return jsonify(proposal_out(session, proposal, current_user).model_dump(mode="json"))
 
 
-@bp.get("/proposals/<int:proposal_id>/history")
+@routes.get("/proposals/<int:proposal_id>/history")
 @documented("The proposal's audit events, oldest first", response=History)
 @requires("logged_in")
 def history(proposal_id: int) -> Any:
@@ -223,45 +216,3 @@ def history(proposal_id: int) -> Any:
     events = council.visible_events(proposal, current_user,
                                     audit.events_for(session, Proposal.wf_type(), proposal.wf_subject_id()))
     return jsonify(History(proposal_id=proposal.id, items=[event_out(e) for e in events]).model_dump(mode="json"))
-
-
-def _run_out(run: VerificationRun) -> dict[str, Any]:
-    return VerifyRunOut(
-        id=run.id, status_url=url_for("api.verify_run", run_id=run.id), running=run.running,
-        finished=run.finished_at is not None, total=run.total, checked=run.checked, ok=run.ok,
-        head_digest=run.head_digest, problems=list(run.problems or []), error=run.error).model_dump(mode="json")
-
-
-@bp.post("/audit/verify")
-@documented("Start recomputing every audit chain, checkpoint and data row in the background (or join the run "
-            "going on); follow status_url (auditors only)", response=VerifyRunOut, status=202, errors=(401, 403),
-            headers={"Location": "The run's status URL"})
-@requires("auditor")
-def start_verify() -> Any:
-    run = start_run(db_session(), current_app.extensions["db_sessionmaker"], current_user.id,
-                    configured_public_key())
-    out = _run_out(run)
-    return jsonify(out), 202, {"Location": out["status_url"]}
-
-
-@bp.get("/audit/verify")
-@documented("The latest verification run (auditors only; 404 before the first)", response=VerifyRunOut,
-            errors=(401, 403, 404))
-@requires("auditor")
-def latest_verify() -> Any:
-    run = latest_run(db_session())
-    if run is None:
-        abort(404)
-    return jsonify(_run_out(run))
-
-
-@bp.get("/audit/verify/<int:run_id>")
-@documented("One verification run: its progress, then its result (auditors only)", response=VerifyRunOut,
-            errors=(401, 403, 404))
-@requires("auditor")
-def verify_run(run_id: int) -> Any:
-    run = db_session().get(VerificationRun, run_id)
-    if run is None:
-        abort(404)
-    return jsonify(_run_out(run))
-
