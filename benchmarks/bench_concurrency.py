@@ -35,7 +35,8 @@ from load_scale import database_url
 WORKERS, CLIENTS, DRAFTS_PER_CLIENT, ROUNDS = 4, 8, 5, 20
 PASSWORD = "matkhau-bench-2026"
 TAX_CODE = "4600999001"
-NEW = {"title": "Lò sấy chè (bench)", "category": "machinery", "sector": "agro_processing", "year": 2026}
+# 2027: the loader clones codes of earlier years without advancing the code counter (their codes would collide)
+NEW = {"title": "Lò sấy chè (bench)", "category": "machinery", "sector": "agro_processing", "year": 2027}
 
 
 def _free_port() -> int:
@@ -113,7 +114,10 @@ def _auth(token: str) -> dict[str, str]:
 def drafts(base: str, token: str, count: int) -> list[int]:
     ids = []
     for _ in range(count):
-        r = requests.post(f"{base}/api/v1/proposals", json=NEW, headers=_auth(token), timeout=30)
+        for _attempt in range(5):  # set-up only: a lock timeout on a loaded machine is a 409, tried again
+            r = requests.post(f"{base}/api/v1/proposals", json=NEW, headers=_auth(token), timeout=60)
+            if r.status_code != 409:
+                break
         assert r.status_code == 201, r.text
         ids.append(r.json()["id"])
     return ids

@@ -127,10 +127,10 @@ def _note_load(target: WorkflowMixin, context: Any, *_attrs: Any) -> None:
     """Remember when an instance was read under its row lock, in the session's outermost transaction: loaded
     ``FOR UPDATE``, or on SQLite on a writing connection (BEGIN IMMEDIATE holds the database's write lock).
     Then :func:`_lock` has nothing to re-read. A savepoint's lock may be released by its rollback: not noted."""
-    session = getattr(context, "session", None)
+    session: Session | None = getattr(context, "session", None)
     txn = session.get_transaction() if session is not None else None
     locked = False
-    if txn is not None and session.get_nested_transaction() is None:
+    if session is not None and txn is not None and session.get_nested_transaction() is None:
         conn = session.connection()
         locked = getattr(context.query, "_for_update_arg", None) is not None or (
             conn.dialect.name == "sqlite" and conn.get_execution_options().get(READ_ONLY_OPTION) is not True)
