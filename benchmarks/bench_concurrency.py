@@ -124,7 +124,7 @@ def drafts(base: str, token: str, count: int) -> list[int]:
 
 
 def _edit(http: requests.Session, base: str, token: str, pid: int, title: str) -> tuple[int, float]:
-    version = http.get(f"{base}/api/v1/proposals/{pid}", headers=_auth(token), timeout=60).json()["wf_version"]
+    version = http.get(f"{base}/api/v1/proposals/{pid}", headers=_auth(token), timeout=60).json()["version"]
     start = time.perf_counter()
     r = http.patch(f"{base}/api/v1/proposals/{pid}", json={"title": title, "expected_version": version},
                    headers=_auth(token), timeout=60)
@@ -165,7 +165,7 @@ def conflict_rounds(base: str, token: str, pid: int) -> list[int]:
     """Winners per round: CLIENTS threads send the same edit with the same expected version at once."""
     winners = []
     for r in range(ROUNDS):
-        version = requests.get(f"{base}/api/v1/proposals/{pid}", headers=_auth(token), timeout=30).json()["wf_version"]
+        version = requests.get(f"{base}/api/v1/proposals/{pid}", headers=_auth(token), timeout=30).json()["version"]
         barrier, statuses = threading.Barrier(CLIENTS), []
 
         def send(i: int, version: int = version, r: int = r, barrier: threading.Barrier = barrier,

@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from _common import PG_ADMIN, machine
 from sqlalchemy import create_engine, func, select, text
@@ -145,6 +146,18 @@ def _insert_events(conn: Connection, rows: list[dict]) -> None:
         conn.execute(audit.AuditEvent.__table__.insert(), rows)
 
 
+def _advance_sequences(engine: Any) -> None:
+    """Rows were copied with their ids: move every id sequence past them, or the app's next INSERT collides."""
+    with engine.begin() as conn:
+        owned = conn.exec_driver_sql(
+            "SELECT c.relname, a.attname FROM pg_class s JOIN pg_depend d ON d.objid = s.oid "
+            "JOIN pg_class c ON c.oid = d.refobjid JOIN pg_attribute a ON a.attrelid = c.oid "
+            "AND a.attnum = d.refobjsubid WHERE s.relkind = 'S' AND c.relnamespace = 'public'::regnamespace").all()
+        for table, column in owned:
+            conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                                 f"coalesce((SELECT max({column}) FROM {table}), 0) + 1, false)")
+
+
 def load(url: str, proposals: int, seed: int = 17) -> None:
     _load_demo(url)
     engine = create_db_engine(url)
@@ -186,6 +199,7 @@ def load(url: str, proposals: int, seed: int = 17) -> None:
         audit.checkpoint(session)
         session.commit()
     if engine.dialect.name == "postgresql":
+        _advance_sequences(engine)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
     else:
