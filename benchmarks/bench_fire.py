@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 
 from app.models import Proposal
 from workflow import operations
-from workflow.audit import AuditEvent
+from workflow.audit import AuditEvent, column_values
 from workflow.storage import create_db_engine, utcnow
 
 ROUNDS = 5
-# The bare side writes an audit row with the same fields (the database derives the same columns from it).
+# The bare side writes an audit row with the same fields and columns.
 BODY = ('{{"action":"forward","actor_id":"{actor}","actor_role":"district_officer","actor_unit":"171",'
         '"comment":"Đạt yêu cầu","diff":{{}},"from_state":"{state}","inputs":{{"comment":"Đạt yêu cầu"}},'
         '"occurred_at":"{time}","outcome":"applied","prev_hash":"{prev}","reasons":[],"request_id":null,'
@@ -69,7 +69,7 @@ def run_bare(engine, ids):
                          .values(wf_state="provincial_appraisal", wf_version=version + 1))
             body = BODY.format(pid=pid, actor=ACTOR.user_id, state=state, seq=version + 1,
                                time=utcnow().strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-            conn.execute(insert(audit).values(body=body, hash=f"{pid:064d}"))
+            conn.execute(insert(audit), {**column_values(body), "hash": f"{pid:064d}"})  # every column, as fire
         times.append(time.perf_counter() - start)
     return times
 

@@ -103,7 +103,7 @@ def fill(url: str, n: int) -> None:
                 from_state=from_state, to_state=to_state, workflow=v1.workflow, workflow_version=1,
                 occurred_at=moment)
             prev = values["hash"]
-            events.append({"body": values["body"], "hash": values["hash"]})
+            events.append(values)  # every column, as audit.append writes them
         if pid % BATCH == 0 or pid == n:
             with engine.begin() as conn:
                 conn.execute(insert(Proposal.__table__), proposals)

@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from _common import PG_ADMIN, machine
 from sqlalchemy import create_engine, func, select, text
@@ -36,6 +37,7 @@ from app.models.proposals import fold
 from app.schema import upgrade
 from workflow import audit
 from workflow.audit import AuditEvent, event_values
+from workflow.chaincheck import canonical
 from workflow.storage import create_db_engine
 
 CACHE = Path(tempfile.gettempdir()) / "grantflow-scale"
@@ -130,7 +132,7 @@ def _event_rows(template: Template, subject_id: int, start: dt.datetime) -> list
                               occurred_at=(start + (moment - first)).replace(tzinfo=dt.UTC),
                               effective_at=dt.datetime.strptime(effective, audit.TIME_FORMAT).replace(tzinfo=dt.UTC)
                               if effective else None)
-        rows.append({"body": values["body"], "hash": values["hash"]})
+        rows.append(values)  # every column, as audit.append writes them
         prev = values["hash"]
     return rows
 
@@ -139,11 +141,25 @@ def _insert_events(conn: Connection, rows: list[dict]) -> None:
     if conn.dialect.name == "postgresql":
         raw = conn.connection.dbapi_connection
         assert raw is not None
-        with raw.cursor() as cursor, cursor.copy("COPY audit_event (body, hash) FROM STDIN") as copy:
+        names = ["body", "hash", *audit.FIELD_KINDS]
+        json_fields = {n for n, kind in audit.FIELD_KINDS.items() if kind == "json"}
+        with raw.cursor() as cursor, cursor.copy(f"COPY audit_event ({', '.join(names)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row((row["body"], row["hash"]))
+                copy.write_row([canonical(row[n]) if n in json_fields else row[n] for n in names])
     else:
         conn.execute(audit.AuditEvent.__table__.insert(), rows)
+
+
+def _advance_sequences(engine: Any) -> None:
+    """Rows were copied with their ids: move every id sequence past them, or the app's next INSERT collides."""
+    with engine.begin() as conn:
+        owned = conn.exec_driver_sql(
+            "SELECT c.relname, a.attname FROM pg_class s JOIN pg_depend d ON d.objid = s.oid "
+            "JOIN pg_class c ON c.oid = d.refobjid JOIN pg_attribute a ON a.attrelid = c.oid "
+            "AND a.attnum = d.refobjsubid WHERE s.relkind = 'S' AND c.relnamespace = 'public'::regnamespace").all()
+        for table, column in owned:
+            conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                                 f"coalesce((SELECT max({column}) FROM {table}), 0) + 1, false)")
 
 
 def load(url: str, proposals: int, seed: int = 17) -> None:
@@ -187,6 +203,7 @@ def load(url: str, proposals: int, seed: int = 17) -> None:
         audit.checkpoint(session)
         session.commit()
     if engine.dialect.name == "postgresql":
+        _advance_sequences(engine)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
     else:

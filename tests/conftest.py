@@ -277,6 +277,24 @@ def login(client: Any, username: str, password: str = PASSWORD) -> Any:
     return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
 
 
+def verified_through_api(client: Any, headers: dict[str, str], timeout: float = 30.0) -> dict[str, Any]:
+    """Start a verification run through the API (202 and a status URL), then follow it until it has ended."""
+    import time
+
+    started = client.post("/api/v1/audit/verify", headers=headers)
+    assert started.status_code == 202, started.get_json()
+    status_url = started.headers["Location"]
+    assert status_url == started.get_json()["status_url"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(status_url, headers=headers).get_json()
+        if body["finished"]:
+            assert not body["running"] and body["error"] is None, body
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"the verification run at {status_url} did not end within {timeout} s")
+
+
 DOSSIER = ("business_registration", "quotes", "non_duplication")
 ROLES = ("anonymous", "applicant_own", "applicant_other", "district_own", "district_other", "centre", "council",
          "director", "auditor", "admin")

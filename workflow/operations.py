@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -32,7 +33,7 @@ from workflow.inputs import clean_inputs
 from workflow.machine import CompiledWorkflow, Step
 from workflow.permissions import Actor, Grant
 from workflow.registry import Registry, default_registry
-from workflow.storage import WorkflowMixin, utcnow
+from workflow.storage import READ_ONLY_OPTION, WorkflowMixin, utcnow
 
 log = logging.getLogger(__name__)
 _PENDING_REFUSALS = "workflow.pending_refusals"
@@ -119,10 +120,39 @@ def lock_subject(session: Session, subject_class: type, identity: tuple[Any, ...
     return session.connection().execute(_lock_statement(subject_class), params).scalar()
 
 
+_LOCKED_IN = "_wf_locked_in"  # on an instance: (a weak reference to) the transaction it was loaded locked in
+
+
+def _note_load(target: WorkflowMixin, context: Any, *_attrs: Any) -> None:
+    """Remember when an instance was read under its row lock, in the session's outermost transaction: loaded
+    ``FOR UPDATE``, or on SQLite on a writing connection (BEGIN IMMEDIATE holds the database's write lock).
+    Then :func:`_lock` has nothing to re-read. A savepoint's lock may be released by its rollback: not noted."""
+    session: Session | None = getattr(context, "session", None)
+    txn = session.get_transaction() if session is not None else None
+    locked = False
+    if session is not None and txn is not None and session.get_nested_transaction() is None:
+        conn = session.connection()
+        locked = getattr(context.query, "_for_update_arg", None) is not None or (
+            conn.dialect.name == "sqlite" and conn.get_execution_options().get(READ_ONLY_OPTION) is not True)
+    target.__dict__[_LOCKED_IN] = weakref.ref(txn) if locked else None
+
+
+event.listen(WorkflowMixin, "load", _note_load, propagate=True)
+event.listen(WorkflowMixin, "refresh", _note_load, propagate=True)
+
+
+def _locked_here(session: Session, subject: WorkflowMixin) -> bool:
+    noted, txn = subject.__dict__.get(_LOCKED_IN), session.get_transaction()
+    return noted is not None and txn is not None and noted() is txn and session.get_nested_transaction() is None
+
+
 def _lock(session: Session, subject: WorkflowMixin) -> None:
     """Lock the subject's row. Every write bumps ``wf_version`` (this module is the one write path), so when
-    the locked version is the one loaded the instance is current; otherwise it is reloaded, relationships too."""
+    the locked version is the one loaded the instance is current; otherwise it is reloaded, relationships too.
+    An instance already read under the lock in this transaction (see :func:`_note_load`) is current as it is."""
     session.flush()  # the caller's pending changes must not be lost
+    if _locked_here(session, subject):
+        return
     cls, identity = type(subject), tuple(inspect(subject).identity or ())
     locked = lock_subject(session, cls, identity)
     if locked is None:

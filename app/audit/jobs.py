@@ -7,6 +7,7 @@ A web request never verifies a million events itself; it starts a run (or finds 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from typing import Any
@@ -19,8 +20,8 @@ from workflow import seal
 from workflow.audit import AuditEvent
 from workflow.storage import read_only, utcnow
 
+log = logging.getLogger(__name__)
 PROGRESS_EVERY = 1.0  # seconds between progress writes
-INLINE_LIMIT = 20_000  # a trail this small is verified within the request (well under a second)
 STALE_AFTER = dt.timedelta(hours=2)  # a run not finished by then died with its process
 
 
@@ -62,13 +63,7 @@ def start_run(session: Session, sessionmaker: Any, user_id: int | None,
     total = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
     run = VerificationRun(started_by_id=user_id, total=total, problems=[])
     session.add(run)
-    session.commit()
-    if total <= INLINE_LIMIT:
-        # Small trails are verified at once. Under a live threaded server the background run was seen never to
-        # record its end (the browser test); until that is understood, only large trails go to the thread.
-        _run(sessionmaker, run.id, public_key)
-        session.refresh(run)
-        return run
+    session.commit()  # the thread's writes on SQLite must not wait for this request's write lock
     threading.Thread(target=_run, args=(sessionmaker, run.id, public_key), name=f"audit-verify-{run.id}", daemon=True).start()
     return run
 
@@ -94,7 +89,8 @@ def _run(sessionmaker: Any, run_id: int, public_key: Any) -> None:
     try:
         sealed = seal.verify(engine, public_key=public_key, progress=progress)
     except Exception as exc:  # the page must say the run failed rather than spin forever
+        log.exception("audit verification run %s failed", run_id)
         record(finished_at=utcnow(), error=f"{type(exc).__name__}: {exc}"[:2000])
-        raise
+        return
     record(finished_at=utcnow(), checked=sealed.chains.count, ok=sealed.ok, head_digest=sealed.chains.head_digest,
            problems=[str(p) for p in sealed.problems[:100]])

@@ -21,7 +21,7 @@ from app.audit.readable import load_names, readable
 from app.formatting import LOCAL_TZ, local
 from app.models import Proposal, User
 from workflow import seal
-from workflow.audit import OUTCOMES, AuditEvent, VerifyResult, format_time
+from workflow.audit import OUTCOMES, AuditEvent, format_time
 from workflow.storage import read_only
 
 log = logging.getLogger(__name__)
@@ -158,17 +158,6 @@ def configured_public_key() -> Any:
     except seal.KeyFileError:
         log.exception("AUDIT_PUBLIC_KEY_FILE cannot be read: checkpoint signatures are not checked")
         return None
-
-
-def verify(session: Session) -> VerifyResult:
-    """Verify every chain. The request's transaction ends first: on SQLite it holds the write lock (BEGIN
-    IMMEDIATE), which the verifier's own connection would otherwise wait on."""
-    session.commit()  # nothing is pending in a read-only request; objects stay loaded (expire_on_commit off)
-    # Chains, then signatures (given the public key) and the data rows against their chains (workflow.seal).
-    sealed = seal.verify(session.get_bind(), public_key=configured_public_key())
-    chains = sealed.chains
-    return VerifyResult(sealed.ok, chains.count, chains.head_digest, sealed.problems, chains.checkpoints,
-                        chains.altered_columns)
 
 
 def usernames(session: Session, events: Iterable[AuditEvent]) -> dict[str, str]:

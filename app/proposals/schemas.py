@@ -275,8 +275,16 @@ class History(BaseModel):
     items: list[EventOut]
 
 
-class VerifyOut(BaseModel):
-    ok: bool
-    count: int
+class VerifyRunOut(BaseModel):
+    """A whole-trail verification run (it goes on in the background): ``ok`` is null until it ends."""
+
+    id: int
+    status_url: str
+    running: bool
+    finished: bool
+    total: int
+    checked: int
+    ok: bool | None
     head_digest: str | None
     problems: list[str]
+    error: str | None

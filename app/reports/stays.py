@@ -1,6 +1,6 @@
 """Stage-entry facts: one row per stay of a proposal in a state, for the funnel and the stage durations.
 
-Written only by the database: migration 0013_reports_perf installs an AFTER INSERT trigger on ``audit_event``
+Written only by the database: migration 0014_reports_perf installs an AFTER INSERT trigger on ``audit_event``
 that opens a stay on each state change and closes the previous one, in the statement that appends the event.
 The application only reads this table.
 """

@@ -6,6 +6,7 @@ Out of scope is always a 404 whose body carries no data; a role that may see but
 from __future__ import annotations
 
 import pytest
+from conftest import verified_through_api
 from sqlalchemy import select
 
 from api.world import ROLES, SEES_A
@@ -99,7 +100,11 @@ def test_upload(client, world, who, tmp_path):
 @pytest.mark.parametrize("who", ALL)
 def test_audit_verify_is_for_auditors(client, world, who):
     r = client.get("/api/v1/audit/verify", headers=world.headers(who))
-    assert r.status_code == (200 if who == "auditor" else 403)
+    assert r.status_code == (404 if who == "auditor" else 403)  # an auditor: no run yet
+    if who == "auditor":
+        assert verified_through_api(client, world.headers(who))["ok"] is True
+    else:
+        assert client.post("/api/v1/audit/verify", headers=world.headers(who)).status_code == 403
 
 
 @pytest.mark.parametrize("who", ALL)

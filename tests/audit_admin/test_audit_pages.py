@@ -9,7 +9,7 @@ import time
 
 import pytest
 from api.world import BOTH_DATABASES, ROLES
-from conftest import login
+from conftest import login, verified_through_api
 from sqlalchemy import func, select, text
 
 from app.formatting import LOCAL_TZ
@@ -172,8 +172,11 @@ def test_verify_page_shows_result_count_and_head_digest(client, world, db):
     assert f'<code id="head-digest">{expected.head_digest}</code>' in html
     assert f'<strong id="verify-count">{expected.count}</strong>' in html
     assert 'data-ok="true"' in html
-    api = client.get("/api/v1/audit/verify", headers=world.headers("auditor")).get_json()
-    assert (api["ok"], api["count"], api["head_digest"]) == (True, expected.count, expected.head_digest)
+    api = client.get("/api/v1/audit/verify", headers=world.headers("auditor")).get_json()  # the page's run
+    assert (api["ok"], api["checked"], api["head_digest"]) == (True, expected.count, expected.head_digest)
+    again = verified_through_api(client, world.headers("auditor"))  # a new run, started through the API
+    assert again["id"] == api["id"] + 1
+    assert (again["ok"], again["checked"], again["head_digest"]) == (True, expected.count, expected.head_digest)
 
 
 def test_verify_page_reports_tampering(client, world, db):
@@ -195,6 +198,25 @@ def test_verify_page_reports_tampering(client, world, db):
     html = _verified(client)
     assert 'data-ok="false"' in html and 'id="verify-problems"' in html and "changed" in html
     assert client.get("/api/v1/audit/verify", headers=world.headers("auditor")).get_json()["ok"] is False
+    assert verified_through_api(client, world.headers("auditor"))["ok"] is False
+
+
+def test_verify_page_reports_a_column_changed_behind_the_body(client, world, db):
+    """Body and hash untouched: only the column the log page filters and shows is rewritten (the columns are
+    written by the engine, no longer derived by the database, so verify holds each row to its body)."""
+    event_id = db.scalar(select(AuditEvent.id).where(AuditEvent.subject_type == "proposal",
+                                                     AuditEvent.subject_id == str(world.pa.id), AuditEvent.seq == 1))
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+    else:
+        db.execute(text("DROP TRIGGER audit_event_no_update"))
+    db.execute(text("UPDATE audit_event SET actor_id = 'intruder' WHERE id = :i"), {"i": event_id})
+    db.commit()
+    assert verify_chain(db).altered_columns == ["actor_id"]
+    db.rollback()
+    login(client, "auditor")
+    html = _verified(client)
+    assert 'data-ok="false"' in html and f"event {event_id} " in html and "changed" in html
 
 
 def test_audit_and_admin_pages_in_both_languages(client, world):

@@ -42,7 +42,7 @@ def test_a_downgrade_over_data_refuses_unless_forced(database_url):
 
 
 def test_a_downgrade_of_empty_tables_goes_ahead(database_url):
-    # Named, not "-1": each branch adds its own newest revision (0013_reports_perf: proposal_stay).
+    # Named, not "-1": each branch adds its own newest revision (0014_reports_perf: proposal_stay).
     command.downgrade(alembic_config(database_url), "0010_security_trail")  # the newer tables are empty
     assert not {"audit_verification", "proposal_stay"} & _tables(database_url)
     command.upgrade(alembic_config(database_url), "head")

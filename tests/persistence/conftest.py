@@ -14,6 +14,16 @@ from persistence.world import new_proposal, seed_places
 from workflow.storage import create_db_engine
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _stage_facts() -> None:
+    """The stage guards read facts that create_app hands the models (Layout); these tests drive the engine with
+    no app, so a worker that runs them before any app test would otherwise find none."""
+    from app import stage_facts
+    from app.models.stages import StageFacts
+
+    StageFacts.use(stage_facts)
+
+
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
     engine = create_db_engine(database_url)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import insert, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -56,8 +56,12 @@ def rewrite(conn, event_id, **changes):
     fields = json.loads(conn.execute(text("SELECT body FROM audit_event WHERE id = :i"), {"i": event_id}).scalar_one())
     fields.update(changes)
     body = canonical(fields)
-    params = {"b": body, "i": event_id, "h": digest(body)}
-    conn.execute(text(f"UPDATE audit_event SET body = :b{', hash = :h' if rehash else ''} WHERE id = :i"), params)
+    # The columns follow the body (the strongest writer keeps them agreeing); the hash only when asked.
+    values = audit.column_values(body)
+    if not rehash:
+        del values["hash"]
+    table = AuditEvent.__table__
+    conn.execute(update(table).where(table.c.id == event_id).values(**values))
     return body
 
 
@@ -92,13 +96,7 @@ def test_trigger_rejects_truncate(postgres_url):
 
 
 def _changed_column(conn, events):
-    # Columns are generated from the body: to edit one, the table itself must be altered first.
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("ALTER TABLE audit_event ALTER COLUMN to_state DROP EXPRESSION"))
-    else:
-        conn.execute(text("CREATE TABLE audit_copy AS SELECT * FROM audit_event"))
-        conn.execute(text("DROP TABLE audit_event"))
-        conn.execute(text("ALTER TABLE audit_copy RENAME TO audit_event"))
+    # The body and hash untouched: only what the log pages and reports query says something else.
     conn.execute(text("UPDATE audit_event SET to_state = 'funded' WHERE id = :i"), {"i": events[2].id})
     return events[2].id, "changed"
 
@@ -120,7 +118,7 @@ def _inserted(conn, events):
     fields = json.loads(events[2].body)
     fields.update(seq=3, prev_hash=events[1].hash, action="approve_funding", to_state="funded", actor_id="intruder")
     body = canonical(fields)
-    conn.execute(text("INSERT INTO audit_event (body, hash) VALUES (:b, :h)"), {"b": body, "h": digest(body)})
+    conn.execute(insert(AuditEvent.__table__).values(**audit.column_values(body)))
     forged = conn.execute(text("SELECT id FROM audit_event WHERE hash = :h"), {"h": digest(body)}).scalar_one()
     return forged, "inserted"
 
@@ -128,9 +126,10 @@ def _inserted(conn, events):
 def _swapped(conn, events):
     a, b = events[2], events[3]
     conn.execute(text("UPDATE audit_event SET body = :b, hash = 'tmp' WHERE id = :i"), {"b": "{}", "i": a.id})
-    for target, source in ((b, a), (a, b)):
-        conn.execute(text("UPDATE audit_event SET body = :b, hash = :h WHERE id = :i"),
-                     {"b": source.body, "h": source.hash, "i": target.id})
+    conn.execute(text("UPDATE audit_event SET seq = -seq WHERE id = :i"), {"i": a.id})  # out of the way
+    table = AuditEvent.__table__
+    for target, source in ((b, a), (a, b)):  # rows, columns included, trade places
+        conn.execute(update(table).where(table.c.id == target.id).values(**audit.column_values(source.body)))
     return a.id, "reordered"  # the row stored first now holds the later event
 
 

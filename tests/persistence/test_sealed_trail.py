@@ -7,13 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.models import Proposal
 from persistence.test_audit import drop_triggers, rewrite
 from persistence.world import DISTRICT, PROVINCE, applicant, officer
-from workflow import operations, seal
+from workflow import audit, operations, seal
 from workflow.__main__ import main
 from workflow.audit import events_for
 from workflow.chaincheck import CHECKPOINT_CHAIN, canonical, digest, head_digest
@@ -93,10 +94,18 @@ def test_keygen_never_overwrites(keys, capsys):
 
 # --- the matrix: each returns (the subject named, a text the report must contain for the event) ------------
 
-def _insert(conn, fields):
+def _insert(conn, fields, columns=True):
+    """Insert a forged event; its columns written to match (the strongest writer) unless ``columns`` is False."""
     body = canonical(fields)
-    conn.execute(text("INSERT INTO audit_event (body, hash) VALUES (:b, :h)"), {"b": body, "h": digest(body)})
+    values = audit.column_values(body) if columns else {"body": body, "hash": digest(body)}
+    conn.execute(sa.insert(audit.AuditEvent.__table__).values(**values))
     return conn.execute(text("SELECT id FROM audit_event WHERE hash = :h"), {"h": digest(body)}).scalar_one()
+
+
+def _set(conn, event_id, body, **extra):
+    """Rewrite a row from a body: every column follows it (hash too unless given in ``extra``)."""
+    table = audit.AuditEvent.__table__
+    conn.execute(sa.update(table).where(table.c.id == event_id).values(**{**audit.column_values(body), **extra}))
 
 
 def _body(event):
@@ -131,11 +140,24 @@ def insert(conn, ctx):
 
 def reorder(conn, ctx):
     x, y = ctx["a"][2], ctx["a"][3]
-    conn.execute(text("UPDATE audit_event SET body = '{}', hash = 'tmp' WHERE id = :i"), {"i": x.id})
+    conn.execute(text("UPDATE audit_event SET body = '{}', hash = 'tmp', seq = -seq WHERE id = :i"), {"i": x.id})
     for target, source in ((y, x), (x, y)):
-        conn.execute(text("UPDATE audit_event SET body = :b, hash = :h WHERE id = :i"),
-                     {"b": source.body, "h": source.hash, "i": target.id})
+        _set(conn, target.id, source.body)
     return x.subject, f"event {x.id} "
+
+
+def column_only(conn, ctx):
+    """Body and hash untouched; the column the log filters on says someone else acted."""
+    e = ctx["a"][2]
+    conn.execute(text("UPDATE audit_event SET actor_id = 'someone-else' WHERE id = :i"), {"i": e.id})
+    return e.subject, f"event {e.id} "
+
+
+def insert_without_columns(conn, ctx):
+    """A well-formed event written around the engine: body and hash only, no columns."""
+    a = ctx["a"]
+    forged = _insert(conn, {**_body(a[4]), "seq": 6, "prev_hash": a[4].hash, "actor_id": "intruder"}, columns=False)
+    return f"#{forged}", f"event {forged} "
 
 
 def truncate_tail(conn, ctx):
@@ -151,8 +173,7 @@ def _rewrite_from(conn, events, start, **changes):
         fields = {**_body(event), **changes, "prev_hash": prev}
         body = canonical(fields)
         prev = digest(body)
-        conn.execute(text("UPDATE audit_event SET body = :b, hash = :h WHERE id = :i"),
-                     {"b": body, "h": prev, "i": event.id})
+        _set(conn, event.id, body)
     return prev
 
 
@@ -171,8 +192,7 @@ def rewrite_middle_and_checkpoints(conn, ctx):
     fields["diff"]["heads"][a[0].subject] = [5, new_head]
     fields["diff"]["digest"] = head_digest({k: tuple(v) for k, v in fields["diff"]["heads"].items()})
     body = canonical(fields)
-    conn.execute(text("UPDATE audit_event SET body = :b, hash = :h WHERE id = :i"),
-                 {"b": body, "h": digest(body), "i": cp.id})
+    _set(conn, cp.id, body)
     return a[0].subject, f"event {cp.id} "
 
 
@@ -223,7 +243,7 @@ def data_behind_the_trail(conn, ctx):
     return a[0].subject, f"event {a[4].id} "
 
 
-MATRIX = [edit, rehash, delete, insert, reorder, truncate_tail, rewrite_middle, rewrite_middle_and_checkpoints,
+MATRIX = [edit, rehash, column_only, delete, insert, insert_without_columns, reorder, truncate_tail, rewrite_middle, rewrite_middle_and_checkpoints,
           delete_chain, delete_checkpoints, forged_append, forged_append_and_checkpoint, data_behind_the_trail]
 
 

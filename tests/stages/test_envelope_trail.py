@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import _make_app
+from conftest import _make_app, verified_through_api
 from sqlalchemy import text
 
 from workflow import seal
@@ -61,9 +61,9 @@ def test_the_auditors_verify_endpoint_reports_data_changed_behind_the_trail(app,
     token = issue_token(db, db.get(User, people.auditor.id), "verify")
     db.commit()
     headers = {"Authorization": f"Bearer {token}"}
-    assert app.test_client().get("/api/v1/audit/verify", headers=headers).get_json()["ok"] is True
+    assert verified_through_api(app.test_client(), headers)["ok"] is True
     with app.extensions["db_engine"].begin() as conn:
         conn.execute(text("UPDATE proposal SET wf_state = 'funded' WHERE id = :i"), {"i": proposal.id})
-    body = app.test_client().get("/api/v1/audit/verify", headers=headers).get_json()
+    body = verified_through_api(app.test_client(), headers)
     assert body["ok"] is False
     assert any(f"proposal:{proposal.id}" in p and "'funded'" in p for p in body["problems"]), body

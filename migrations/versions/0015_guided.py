@@ -3,8 +3,8 @@
 ``attachment.removed_at`` / ``removed_by_id``: set when the applicant removes or replaces a document before
 submitting; the live list (``Proposal.attachments``) leaves such rows out, the audit trail records the removal.
 
-Revision ID: 0014_guided
-Revises: 0011_performance
+Revision ID: 0015_guided
+Revises: 0014_reports_perf
 Create Date: 2026-12-07 03:00:00
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_guided"
-down_revision = "0011_performance"
+revision = "0015_guided"
+down_revision = "0014_reports_perf"
 branch_labels = None
 depends_on = None
 

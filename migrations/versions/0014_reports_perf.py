@@ -1,7 +1,7 @@
 """reports at national scale: per-proposal stays (stage-entry facts) kept with the audit trail
 
-Revision ID: 0013_reports_perf
-Revises: 0011_performance
+Revision ID: 0014_reports_perf
+Revises: 0013_legacy_import
 Create Date: 2026-12-07 03:00:00
 
 The funnel and the median stage durations read every state change of the trail; at a million events that
@@ -20,8 +20,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_reports_perf"
-down_revision = "0011_performance"
+revision = "0014_reports_perf"
+down_revision = "0013_legacy_import"
 branch_labels = None
 depends_on = None
 
@@ -29,7 +29,7 @@ depends_on = None
 _CHANGE = ("{e}.subject_type = 'proposal' AND {e}.to_state IS NOT NULL "
            "AND {e}.outcome IN ('created', 'applied', 'migrated') "
            "AND ({e}.from_state IS NULL OR {e}.from_state <> {e}.to_state)")
-# When an event happened: an imported record's historical date (0012_legacy_import), else when it was recorded.
+# When an event happened: an imported record's historical date (0013_legacy_import), else when it was recorded.
 _WHEN = "coalesce({e}.effective_at, {e}.occurred_at)"
 _DAYS = {"sqlite": "julianday({end}) - julianday({start})",
          "postgresql": "EXTRACT(EPOCH FROM {end} - {start}) / 86400.0"}
