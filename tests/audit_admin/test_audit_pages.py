@@ -39,6 +39,8 @@ def _act(client, world, who, proposal, trigger, **inputs):
 @pytest.mark.parametrize("page", PAGES)
 @pytest.mark.parametrize("who", sorted(ROLES))
 def test_audit_pages_are_for_auditors_only(client, world, who, page):
+    for applicant, proposal in (("applicant_a", world.pa), ("applicant_b", world.pb)):
+        _act(client, world, applicant, proposal, "submit")  # a draft is its organisation's alone (privacy.md)
     assert login(client, who).status_code == 302
     r = client.get(_page(page, world))
     assert r.status_code == (200 if who == "auditor" else 403), (who, page)
@@ -57,7 +59,8 @@ def test_history_page_shows_every_event_read_only(client, world):
     _act(client, world, "district_own", world.pa, "return_for_revision", comment="Bổ sung báo giá")
     login(client, "auditor")
     html = client.get(f"/audit/proposals/{world.pa.id}").get_data(as_text=True)
-    for needle in ("create", "submit", "return_for_revision", "Bổ sung báo giá", "district_own", world.pa.code):
+    names = world.users["district_own"].full_name  # people by name, not by username or id
+    for needle in ("create", "submit", "return_for_revision", "Bổ sung báo giá", names, world.pa.code):
         assert needle in html
     assert 'method="post"' not in html.split("<main>", 1)[1]  # nothing on the page writes
 

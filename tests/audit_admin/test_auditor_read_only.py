@@ -78,6 +78,8 @@ def test_every_mutating_page_route_is_refused(app, client, world, db):
 
 
 def test_every_mutating_api_route_is_refused(app, client, world, db):
+    submitted = client.post(f"/api/v1/proposals/{world.pa.id}/actions/submit", headers=world.headers("applicant_a"))
+    assert submitted.status_code == 200  # a draft would be a 404 for the auditor (docs/privacy.md)
     attachment_id = db.scalar(select(Attachment.id).where(Attachment.proposal_id == world.pa.id))
     before = _snapshot(db)
     headers = world.headers("auditor")
@@ -108,8 +110,10 @@ def test_every_mutating_api_route_is_refused(app, client, world, db):
     assert _snapshot(db) == before
 
 
-@pytest.mark.parametrize(("trigger", "inputs"), [("submit", {}), ("withdraw", {"reason": "x"})])
+@pytest.mark.parametrize(("trigger", "inputs"), [("forward", {"comment": "x"}), ("withdraw", {"reason": "x"})])
 def test_auditor_refusals_are_403_with_read_only_reason(client, world, trigger, inputs):
+    submitted = client.post(f"/api/v1/proposals/{world.pa.id}/actions/submit", headers=world.headers("applicant_a"))
+    assert submitted.status_code == 200  # a draft would be a 404 for the auditor (docs/privacy.md)
     r = client.post(f"/api/v1/proposals/{world.pa.id}/actions/{trigger}", headers=world.headers("auditor"),
                     json=inputs)
     assert r.status_code == 403
