@@ -20,9 +20,9 @@ def _world(server: LiveServer, people: People) -> dict[str, Any]:
     from reports.conftest import load_sample
     from sqlalchemy import select
 
+    from app.council import services as council
     from app.models import BudgetEnvelope, Proposal, User
-    from app.proposals.service import create_proposal
-    from app.stages import council
+    from app.proposals.services import create_proposal
 
     admin = Person("e2e_quantri", "Quản Trị Viên", "admin")
     server.cli("create-user", admin.username, "--role", "admin", "--unit", "19", "--password", PASSWORD,
