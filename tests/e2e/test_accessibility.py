@@ -17,12 +17,12 @@ SIZES = ({"width": 1366, "height": 900}, {"width": 390, "height": 844})
 
 def _world(server: LiveServer, people: People) -> dict[str, Any]:
     """The sample, the applicant's draft, an admin, a council member assigned to the appraisal proposal."""
-    from app.proposals.service import create_proposal
     from reports.conftest import load_sample
     from sqlalchemy import select
 
     from app.council import services as council
     from app.models import BudgetEnvelope, Proposal, User
+    from app.proposals.services import create_proposal
 
     admin = Person("e2e_quantri", "Quản Trị Viên", "admin")
     server.cli("create-user", admin.username, "--role", "admin", "--unit", "19", "--password", PASSWORD,
