@@ -153,7 +153,7 @@ class AuditEvent(_AuditBase):
         return f"<AuditEvent {self.id} {self.subject}#{self.seq} {self.action} {self.outcome}>"
 
 
-FIELD_KINDS = {c.name: c.computed.sqltext.kind for c in AuditEvent.__table__.columns  # type: ignore[attr-defined]
+FIELD_KINDS = {c.name: c.computed.sqltext.kind for c in AuditEvent.__table__.columns
                if c.computed is not None}
 assert sorted(FIELD_KINDS) == list(FIELDS), "every hashed field has its generated column"
 

@@ -95,7 +95,7 @@ def today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def lock(session: Session, model: type, row_id: int) -> Any:
+def lock(session: Session, model: type[Any], row_id: int) -> Any:
     """Reload one row with FOR UPDATE (PostgreSQL; SQLite already holds the write lock)."""
     return session.execute(
         select(model).where(model.id == row_id).with_for_update().execution_options(populate_existing=True)
