@@ -3,7 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DATABASE_URL ?= sqlite:///$(CURDIR)/var/grantflow.sqlite
+# Runtime files (secret key, uploads, SQLite, security log): the instance folder, outside the package.
+GRANTFLOW_INSTANCE_PATH ?= $(CURDIR)/var
+export GRANTFLOW_INSTANCE_PATH
+DATABASE_URL ?= sqlite:///$(GRANTFLOW_INSTANCE_PATH)/grantflow.sqlite
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The demo is served over plain HTTP; elsewhere cookies are Secure by default (put HTTPS in front).
@@ -15,18 +18,29 @@ SMTP_HOST ?= 127.0.0.1
 SMTP_PORT ?= 8025
 DEMO_SMTP ?= 1
 
-.PHONY: install run test lint check bench clean
+.PHONY: install run test lint check bench clean lock wheel-smoke
 
-$(STAMP): setup.cfg pyproject.toml
+# The locked versions (requirements/dev.txt: runtime + dev tools), then the project itself without resolving.
+$(STAMP): pyproject.toml requirements/dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Re-pin after changing dependencies in pyproject.toml (pip-tools, from the dev extra).
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links -o requirements/main.txt pyproject.toml
+	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links --extra dev -o requirements/dev.txt pyproject.toml
+
+# The built wheel alone, installed into a clean venv under /tmp (see .ci/wheel-smoke).
+wheel-smoke: $(STAMP)
+	PYTHON=$(PYTHON) BUILD_PYTHON=$(BIN)/python .ci/wheel-smoke
 
 install: $(STAMP)
 
 run: $(STAMP)
-	mkdir -p var
+	mkdir -p $(GRANTFLOW_INSTANCE_PATH)
 	DATABASE_URL=$(DATABASE_URL) $(BIN)/flask --app app init-db
 	DATABASE_URL=$(DATABASE_URL) $(BIN)/flask --app app demo --if-empty
 	# the notification worker (and the demo's SMTP server) run beside gunicorn and stop with it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g
@@ -10,12 +11,15 @@ from flask import Flask, Response, g
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from app import errors, extensions, i18n, security
-    from app.config import default_config
+    from app.config import default_config, instance_path, secret_key
 
-    app = Flask(__name__, instance_relative_config=False)
-    app.config.from_mapping(default_config())
+    app = Flask(__name__, instance_path=instance_path(), instance_relative_config=False)
+    instance = Path(app.instance_path)
+    app.config.from_mapping(default_config(instance))
     if config:
         app.config.from_mapping(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key(instance)
 
     extensions.init_db(app)
     security.init_app(app)
@@ -26,7 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     extensions.babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
 
     _register_areas(app)
-    app.view_functions["static"]._access = "public"  # type: ignore[attr-defined]  # CSS only
+    app.view_functions["static"]._access = "public"  # type: ignore[union-attr]  # CSS only
     errors.register(app)
     _register_template_helpers(app)
 

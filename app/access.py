@@ -50,7 +50,7 @@ def requires(name: str) -> Callable[[F], F]:
                 if request.blueprint == "api":
                     abort(401)
                 from flask import current_app
-                return current_app.login_manager.unauthorized()
+                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
             if not PERMISSIONS[name](current_user):
                 abort(403)
             return view(*args, **kwargs)

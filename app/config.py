@@ -1,4 +1,8 @@
-"""Configuration from the environment, with safe defaults for a single-machine SQLite install."""
+"""Configuration from the environment, with safe defaults for a single-machine SQLite install.
+
+Runtime files (the generated secret key, uploads, the SQLite database, the security log) live in Flask's
+instance folder: ``GRANTFLOW_INSTANCE_PATH`` if set, else Flask's default (``instance/`` beside the package in a
+checkout, ``<prefix>/var/app-instance`` when installed); never inside the package or the source tree's code."""
 
 from __future__ import annotations
 
@@ -7,27 +11,31 @@ import os
 import secrets
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
+INSTANCE_PATH_VARIABLE = "GRANTFLOW_INSTANCE_PATH"
 
 
-def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once and kept in var/ (never committed)."""
+def instance_path() -> str | None:
+    """The instance folder asked for by the environment; None lets Flask choose its default."""
+    return os.environ.get(INSTANCE_PATH_VARIABLE) or None
+
+
+def secret_key(instance: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in the instance folder."""
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
-    VAR.mkdir(exist_ok=True)
-    path = VAR / "secret_key"
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
 
 
-def default_config() -> dict[str, object]:
+def default_config(instance: Path) -> dict[str, object]:
+    """The defaults; SECRET_KEY is left out (create_app reads or generates it only when none is given)."""
     return {
-        "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{VAR / 'grantflow.sqlite'}"),
-        "SECRET_KEY": _secret_key(),
-        "UPLOAD_DIR": os.environ.get("UPLOAD_DIR", str(VAR / "uploads")),
+        "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'grantflow.sqlite'}"),
+        "UPLOAD_DIR": os.environ.get("UPLOAD_DIR", str(instance / "uploads")),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)),
         "PROVINCE_CODE": os.environ.get("PROVINCE_CODE", "19"),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -46,7 +54,7 @@ def default_config() -> dict[str, object]:
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=float(os.environ.get("SESSION_LIFETIME_HOURS", 10))),
         "SESSION_IDLE_MINUTES": float(os.environ.get("SESSION_IDLE_MINUTES", 30)),
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", 90)),
-        "SECURITY_LOG": os.environ.get("SECURITY_LOG", str(VAR / "log" / "security.log")),
+        "SECURITY_LOG": os.environ.get("SECURITY_LOG", str(instance / "log" / "security.log")),
         "SECURITY_LOG_MAX_BYTES": int(os.environ.get("SECURITY_LOG_MAX_BYTES", 10 * 1024 * 1024)),
         "SECURITY_LOG_BACKUPS": int(os.environ.get("SECURITY_LOG_BACKUPS", 10)),
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),  # reverse proxies in front (ProxyFix)

@@ -393,7 +393,7 @@ def load(session: Session) -> str:
     # Open files of early 2025, on the old units, in communes whose successors have an officer: none is stranded.
     history = UnitHistory.load(session)
     officer_communes = {c for _, _, c in COMMUNE_OFFICERS}
-    covered = [o for o in old_orgs if history.successor(o[0].commune_code) in officer_communes]
+    covered = [o for o in old_orgs if history.successor(o[0].commune_code or "") in officer_communes]
     for index, target in enumerate(t for t, n in PRE_REFORM_LIVE.items() for _ in range(n)):
         org, sector, work = covered[index % len(covered)]
         proposal = create_proposal(session, applicant_of[org.id], _fields(rng, org, sector, work, "machinery", 2025),
@@ -402,7 +402,7 @@ def load(session: Session) -> str:
 
     # Today the organisations sit in the post-reform communes that took over their old ones.
     for org, _sector, _work in orgs:
-        org.commune_code = history.successor(org.commune_code)
+        org.commune_code = history.successor(org.commune_code) if org.commune_code else org.commune_code
     local_orgs = [o for o in orgs if o[0].commune_code in officer_communes]
     v2_targets = [t for t, n in V2_TARGETS.items() for _ in range(n)]
     for index, target in enumerate(v2_targets):

@@ -39,7 +39,7 @@ def select_locale() -> str:
     if has_request_context():
         chosen = session.get("lang")
         if chosen in languages:
-            return chosen
+            return str(chosen)
         if current_user and current_user.is_authenticated and current_user.language in languages:
             return current_user.language
     return current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -62,8 +62,8 @@ def render(compiled: CompiledWorkflow, current: str, lang: str = "vi") -> Markup
                 continue
             drawn.add((source, rule.dest))
             (sx, sy), (dx, dy) = box(source), box(rule.dest)
-            x1, y1 = sx + BOX_W, sy + BOX_H / 2
-            x2, y2 = dx, dy + BOX_H / 2
+            x1, y1 = float(sx + BOX_W), sy + BOX_H / 2
+            x2, y2 = float(dx), dy + BOX_H / 2
             if dx <= sx:  # a step back: curve above the boxes
                 x1, x2 = sx + BOX_W / 2, dx + BOX_W / 2
                 y1, y2 = sy, dy

@@ -35,7 +35,7 @@ class Count:
 
 def bounded_count(session: Session, stmt: Select[Any], limit: int = COUNT_LIMIT) -> Count:
     """Counts matching rows up to ``limit`` + 1 without reading their columns."""
-    rows = stmt.with_only_columns(literal_column("1"), maintain_column_froms=True).order_by(None).limit(limit + 1)
+    rows: Any = stmt.with_only_columns(literal_column("1"), maintain_column_froms=True).order_by(None).limit(limit + 1)
     found = session.scalar(select(func.count()).select_from(rows.subquery())) or 0
     return Count(min(found, limit), found <= limit)
 

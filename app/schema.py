@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# Packaged with the app (in a checkout, app/migrations links to the repository's migrations/).
+MIGRATIONS = Path(str(resources.files("app") / "migrations")).resolve()
 
 
 def alembic_config(url: str) -> Config:

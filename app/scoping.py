@@ -70,7 +70,7 @@ def scope_clause(user: Any, *, council_review: bool = False) -> Any:
     return and_(or_(*conditions), true() if council_review else _outside_blind_review(user))
 
 
-def visible_proposals(user: Any, *, council_review: bool = False) -> Select[tuple[Proposal]]:
+def visible_proposals(user: Any, *, council_review: bool = False) -> Select[Proposal]:
     return select(Proposal).where(scope_clause(user, council_review=council_review))
 
 

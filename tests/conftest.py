@@ -45,7 +45,7 @@ def _postgres_admin() -> Iterator[str]:
         if os.environ.get("REQUIRE_POSTGRES") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
-    yield os.environ[PG_ENV]
+    return os.environ[PG_ENV]
 
 
 def _with_database(url: str, name: str) -> str:

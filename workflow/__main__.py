@@ -15,6 +15,10 @@ def _check(args: argparse.Namespace) -> int:
     from workflow.definitions import iter_definition_files
     from workflow.verify import check_paths
 
+    if not args.paths:
+        from workflow.registry import DEFAULT_DEFINITIONS
+
+        args.paths = [str(DEFAULT_DEFINITIONS)]
     # A path that names nothing to check is a usage error (2), not a finding about a definition (1).
     for path in args.paths:
         if not Path(path).exists():
@@ -80,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     check = sub.add_parser("check", help="load and verify definition files or folders")
-    check.add_argument("paths", nargs="+")
+    check.add_argument("paths", nargs="*", help="default: the packaged definitions")
     check.add_argument("--strict", action="store_true", help="warnings fail the run too")
     check.set_defaults(func=_check)
 

@@ -6,13 +6,15 @@ import datetime as dt
 import os
 from collections.abc import Iterable, Iterator
 from functools import cached_property, lru_cache
+from importlib import resources
 from pathlib import Path
 
 from workflow.errors import DefinitionError, UnknownWorkflow
 from workflow.machine import CompiledWorkflow
 from workflow.verify import check_paths
 
-DEFAULT_DEFINITIONS = Path(__file__).resolve().parent.parent / "definitions"
+# Packaged with the engine (in a checkout, workflow/default_definitions links to the repository's definitions/).
+DEFAULT_DEFINITIONS = Path(str(resources.files("workflow") / "default_definitions")).resolve()
 
 
 class Registry:

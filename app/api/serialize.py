@@ -26,7 +26,8 @@ FIELDS = ("id", "code", "title", "commune_code", "district_code", "province_code
 
 
 def unit_out(unit: Unit) -> UnitOut:
-    return UnitOut(code=unit.code, name=unit.name, level=unit.level, parent_code=unit.parent_code,
+    return UnitOut(code=unit.code, name=unit.name, level=unit.level,  # type: ignore[arg-type]  # str column: province|district|commune
+                   parent_code=unit.parent_code,
                    district_code=unit.district_code, active=unit.active)
 
 

@@ -20,7 +20,7 @@ API_PREFIX = "/api/v1"
 REF = "#/components/schemas/{model}"
 MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds; larger ids are a 404 (see app.api)
 _RULE_ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
-_CONVERTERS = {"int": {"type": "integer", "minimum": 0, "maximum": MAX_ID}, "string": {"type": "string"},
+_CONVERTERS: dict[str, dict[str, Any]] = {"int": {"type": "integer", "minimum": 0, "maximum": MAX_ID}, "string": {"type": "string"},
                "default": {"type": "string"}}
 ERROR_STATUSES = {
     400: "Malformed request", 401: "Missing or invalid bearer token",
@@ -60,7 +60,7 @@ def openapi_path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
     for converter, name in _RULE_ARG.findall(rule):
         params.append({"name": name, "in": "path", "required": True,
-                       "schema": dict(_CONVERTERS.get(converter or "default", {"type": "string"}))})
+                       "schema": {**_CONVERTERS.get(converter or "default", {"type": "string"})}})
     return _RULE_ARG.sub(r"{\2}", rule.removeprefix(API_PREFIX)), params
 
 

@@ -38,11 +38,11 @@ def issue_token(session: Session, user: User, name: str, *, days: int = DEFAULT_
     """Create a token for ``user`` valid ``days`` days; returns the token itself, which is never stored."""
     token = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, name=name, token_hash=token_digest(token),
-                   expires_at=utcnow() + dt.timedelta(days=days))
+                   expires_at=(expires_at := utcnow() + dt.timedelta(days=days)))
     session.add(row)
     session.flush()
     append_event(session, row, "token.issue", actor_id=actor_id, actor_role=actor_role, outcome="created",
-                 inputs={"user_id": user.id, "name": name, "expires_at": row.expires_at.isoformat()})
+                 inputs={"user_id": user.id, "name": name, "expires_at": expires_at.isoformat()})
     security_event("token_issued", token_id=row.id, for_user_id=user.id, by=actor_id)
     return token
 
@@ -96,7 +96,7 @@ def _note_use(session: Session, api_token: ApiToken, now: dt.datetime) -> None:
         api_token.last_used_at = now
         return
     try:
-        with bind.connect() as conn:
+        with bind.connect() as conn:  # type: ignore[union-attr]  # the app's sessions are bound to an Engine
             sqlite = conn.dialect.name == "sqlite"
             busy = conn.exec_driver_sql("PRAGMA busy_timeout").scalar() if sqlite else None
             conn.exec_driver_sql("PRAGMA busy_timeout = 0" if sqlite else "SET LOCAL lock_timeout = '100ms'")

@@ -91,7 +91,7 @@ class LogFilter:
                "date_to": self.date_to.strftime("%d/%m/%Y") if self.date_to else ""}
         return {k: v for k, v in out.items() if v}
 
-    def statement(self, session: Session) -> Select[tuple[AuditEvent]]:
+    def statement(self, session: Session) -> Select[AuditEvent]:
         stmt = select(AuditEvent)
         if self.actor:
             ids = [str(i) for i in session.scalars(select(User.id).where(User.username == self.actor))]
@@ -128,7 +128,7 @@ class LogFilter:
 DIFF_PREVIEW = 2000  # characters of an event's changes a page shows (a checkpoint's can be megabytes)
 
 
-def _with_previews(session: Session, stmt: Select[tuple[AuditEvent]]) -> list[AuditEvent]:
+def _with_previews(session: Session, stmt: Select[AuditEvent]) -> list[AuditEvent]:
     """The events without their body, their changes cut to DIFF_PREVIEW characters by the database (as
     ``diff_preview``), so a page costs the same whatever one event weighs."""
     preview = case((AuditEvent.outcome == "checkpoint", None),  # every head it names: not worth reading here
@@ -191,7 +191,7 @@ def _cell(value: object) -> str:
 CSV_BATCH = 2_000  # events per chunk of the response: memory stays flat in the number of events
 
 
-def csv_chunks(session: Session, stmt: Select[tuple[AuditEvent]]) -> Iterator[str]:
+def csv_chunks(session: Session, stmt: Select[AuditEvent]) -> Iterator[str]:
     """The events of ``stmt`` as CSV, a chunk at a time: UTF-8 with a byte-order mark, so spreadsheet programs
     show Vietnamese correctly. Read on a read-only connection of its own (SQLite: no write lock held while the
     response streams); the request's transaction ends first."""

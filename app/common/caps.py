@@ -13,6 +13,7 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,7 +33,8 @@ from app.clock import local_date, today
 from app.formatting import vnd
 from app.models.proposals import CATEGORIES
 
-CAPS_DIR = Path(__file__).resolve().parent.parent.parent / "config" / "caps"
+# Packaged with the app (in a checkout, app/caps links to the repository's config/caps/).
+CAPS_DIR = Path(str(resources.files("app") / "caps")).resolve()
 PRIORITY_FLAGS = ("priority_region", "priority_sector")
 
 

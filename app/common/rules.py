@@ -90,7 +90,7 @@ def clean(inputs: Mapping[str, Any], specs: Mapping[str, InputSpec], *, optional
     return out
 
 
-def lock(session: Session, model: type, row_id: int) -> Any:
+def lock(session: Session, model: type[Any], row_id: int) -> Any:
     """Reload one row with FOR UPDATE (PostgreSQL; SQLite already holds the write lock)."""
     return session.execute(
         select(model).where(model.id == row_id).with_for_update().execution_options(populate_existing=True)

@@ -171,7 +171,7 @@ def membership(session: Session, proposal_id: int, user_id: int) -> CouncilMembe
 
 
 def _user(session: Session, actor: Actor) -> User:
-    return session.get(User, int(actor.user_id))
+    return session.get_one(User, int(actor.user_id))
 
 
 # --- actions ---------------------------------------------------------------------------------------------

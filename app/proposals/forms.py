@@ -92,7 +92,7 @@ class ProposalForm(Form):
 
     def validate_counterpart_funds(self, field: MoneyField) -> None:
         total, support = self.total_cost.data, self.requested_support.data
-        if None not in (field.data, total, support) and field.data + support != total:
+        if field.data is not None and total is not None and support is not None and field.data + support != total:
             raise ValidationError(str(_l("Support plus counterpart funds must equal the total cost.")))
 
     def values(self) -> dict[str, Any]:

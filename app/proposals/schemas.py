@@ -101,17 +101,17 @@ def _input_annotation(spec: InputSpec) -> Any:
     if spec.type in ("text", "string"):
         return text(255 if spec.type == "string" else 10_000)
     if spec.type == "money":
-        return Annotated[StrictInt, Field(**{"ge": 0, "le": MAX_VND, **bounds}, description="Integer VND")]
+        return Annotated[StrictInt, Field(**{"ge": 0, "le": MAX_VND, **bounds}, description="Integer VND")]  # type: ignore[call-overload]
     if spec.type in ("int", "percent"):
         limits = {"ge": 0, "le": 100} if spec.type == "percent" else {"ge": -MAX_ID - 1, "le": MAX_ID}
-        return Annotated[StrictInt, Field(**{**limits, **bounds})]
+        return Annotated[StrictInt, Field(**{**limits, **bounds})]  # type: ignore[call-overload]
     if spec.type == "date":
         return IsoDate
     if spec.type == "bool":
         return StrictBool
     if spec.type == "choice":
         return Literal[tuple(spec.choices or ())]
-    return Annotated[list[text(100) | RowId], Field(min_length=1)]  # user_list
+    return Annotated[list[text(100) | RowId], Field(min_length=1)]  # type: ignore[misc]  # user_list
 
 
 def _camel(name: str) -> str:

@@ -50,7 +50,7 @@ def security_event(event: str, **fields: Any) -> None:
             record.update(user_id=user.id, username=user.username)
     record.update(fields)
     logger = logging.getLogger(LOGGER_NAME)
-    entry = logger.makeRecord(LOGGER_NAME, logging.INFO, __file__, 0, record, None, None)
+    entry = logger.makeRecord(LOGGER_NAME, logging.INFO, __file__, 0, record, (), None)
     handler = current_app.extensions.get("security_log") if has_app_context() else None
     if handler is not None:
         handler.handle(entry)

@@ -194,8 +194,7 @@ def test_422_failing_guard(client, world):
 
 
 @pytest.mark.parametrize(("payload", "field", "code"), [
-    ({**NEW, "total_cost": 1.5e8}, "total_cost", "int"),
-    ({**NEW, "total_cost": 150000000.0}, "total_cost", "int"),
+    ({**NEW, "total_cost": 1.5e8}, "total_cost", "int"),  # the same value as 150000000.0
     ({**NEW, "total_cost": "150.000.000"}, "total_cost", "int"),
     ({**NEW, "requested_support": -1}, "requested_support", "range"),
     ({**NEW, "surprise": 1}, "surprise", "extra"),

@@ -177,7 +177,6 @@ def test_warnings_fail_only_with_strict(capsys: pytest.CaptureFixture[str]):
 
 @pytest.mark.parametrize("argv", [
     [],
-    ["check"],
     ["check", "--no-such-option", "definitions"],
     ["frobnicate"],
     ["check", "/no/such/path.yaml"],
@@ -199,9 +198,13 @@ def test_cli_runs_as_a_module():
                         capture_output=True, text=True)
     bad = subprocess.run([sys.executable, "-m", "workflow", "check", str(HERE / "broken" / "dead_end.yaml")],
                          cwd=ROOT, capture_output=True, text=True)
-    usage = subprocess.run([sys.executable, "-m", "workflow", "check"], cwd=ROOT, capture_output=True, text=True)
-    assert (ok.returncode, bad.returncode, usage.returncode) == (0, 1, 2)
+    packaged = subprocess.run([sys.executable, "-m", "workflow", "check"], cwd=ROOT, capture_output=True, text=True)
+    usage = subprocess.run([sys.executable, "-m", "workflow", "check", "--strict", "--no-such-option"], cwd=ROOT,
+                           capture_output=True, text=True)
+    assert (ok.returncode, bad.returncode, packaged.returncode, usage.returncode) == (0, 1, 0, 2)
     assert "dead_end.yaml:10: error: state 'limbo' is not final and has no way out" in bad.stdout
+    # no path: the definitions packaged with the engine, the same files as the repository's definitions/
+    assert packaged.stderr.split(" definition(s)")[0] == ok.stderr.split(" definition(s)")[0]
 
 
 def test_the_example_in_the_docs_is_sound(tmp_path: Path, capsys: pytest.CaptureFixture[str]):

@@ -101,7 +101,7 @@ def test_filters_narrow_every_figure(db: Any, sample: Any, make_user: Any) -> No
     assert board(db, centre, fund="national").totals.count == 0
 
 
-@pytest.mark.parametrize("args, field", [
+@pytest.mark.parametrize(("args", "field"), [
     ({"colour": "red"}, "colour"), ({"year": "1999"}, "year"), ({"year_from": "20x0"}, "year_from"),
     ({"year_from": "2021", "year_to": "2020"}, "year_to"), ({"category": "spaceships"}, "category"),
     ({"state": "flying"}, "state"), ({"unit": "17'1"}, "unit"), ({"fund": "private"}, "fund"),

@@ -14,7 +14,7 @@ from app.funding import services as funding
 from app.models import BudgetEnvelope, Funding, Proposal, User
 from tests.stages.conftest import Walk, actor
 from workflow.audit import AuditEvent
-from workflow.errors import InvalidInput, Refused
+from workflow.errors import Conflict, InvalidInput, Refused
 from workflow.storage import create_db_engine
 
 
@@ -93,7 +93,7 @@ def test_submit_is_refused_above_the_cap(db, people, walk, make_proposal):
 
 def test_envelope_names_are_unique_per_year_and_amounts_positive(db, people, walk):
     walk.envelope(1_000, fund="Quỹ A")
-    with pytest.raises(Exception) as dup:
+    with pytest.raises(Conflict) as dup:
         walk.envelope(1_000, fund="Quỹ A")
     db.rollback()
     assert "already exists" in str(dup.value)

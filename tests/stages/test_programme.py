@@ -236,8 +236,9 @@ def test_priority_needs_an_officer_and_a_correction_is_audited(db, people, walk,
         walk.fire(proposal, "shortlist", people.officer, comment="Đạt")
     db.rollback()
     assert refused.value.reasons[0].subject == "priority_confirmed"
+    from app.rounds import priority
+
     with pytest.raises(Refused):  # the applicant cannot confirm their own claim
-        from app.rounds import priority
         priority.confirm_priority(db, proposal, actor(db, people.applicant),
                                   {"priority_region": True, "priority_sector": True})
     db.rollback()

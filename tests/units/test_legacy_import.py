@@ -192,7 +192,7 @@ def test_the_command_imports_a_whole_file_and_an_xlsx_reads_the_same(app: Any, t
 
 def test_dates_iso_and_vietnamese_are_local_days() -> None:
     assert parse_date("15/11/2016") == parse_date("2016-11-15") == dt.datetime(2016, 11, 14, 17, tzinfo=dt.UTC)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="không phải ngày"):
         parse_date("11/2016")
 
 
