@@ -186,7 +186,7 @@ class AuditEvent(_AuditBase):
         return f"<AuditEvent {self.id} {self.subject}#{self.seq} {self.action} {self.outcome}>"
 
 
-FIELD_KINDS = {c.name: c.info["body_kind"] for c in AuditEvent.__table__.columns  # type: ignore[attr-defined]
+FIELD_KINDS = {c.name: c.info["body_kind"] for c in AuditEvent.__table__.columns
                if "body_kind" in c.info}
 # Every column the engine writes from the body: the hashed fields, and effective_at, which only imported records
 # carry (with "imported": true, which needs no column of its own; chaincheck.OPTIONAL_FIELDS).
