@@ -19,17 +19,17 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
-    StrictStr,
-    StringConstraints,
     create_model,
 )
 
 from app.api.spec import MAX_ID
-from app.models.proposals import ATTACHMENT_KINDS, CATEGORIES, SECTORS
+from app.models.proposals import ATTACHMENT_KINDS
+
+# The proposal's fields and their ranges are declared once, with the service that checks them.
+from app.proposals.fields import NO_NUL, PROPOSAL_FIELDS, text
+from app.validation import MAX_VND
 from workflow.definitions import InputSpec
 from workflow.registry import Registry, default_registry
-
-MAX_VND = 10**15
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -49,37 +49,7 @@ Money = Annotated[StrictInt, Field(ge=0, le=MAX_VND, description="Integer VND")]
 RowId = Annotated[StrictInt, Field(ge=1, le=MAX_ID, description="A row's id")]  # what an INTEGER key can hold
 BigInt = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]  # what a BIGINT column can hold
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
-NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: refuse it as input rather than fail on insert
-
-
-def text(max_length: int, min_length: int = 0) -> Any:
-    return Annotated[StrictStr, StringConstraints(strip_whitespace=min_length > 0, min_length=min_length,
-                                                  max_length=max_length, pattern=NO_NUL)]
-
-
-Title = text(500, min_length=1)
 LongText = text(10_000)
-Category = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
-Sector = Literal[tuple(SECTORS)]  # type: ignore[valid-type]
-
-# Each editable proposal field once: (annotation, default when creating; ... = required).
-PROPOSAL_FIELDS: dict[str, tuple[Any, Any]] = {
-    "title": (Title, ...),
-    "commune_code": (text(16, min_length=1), None),
-    "category": (Category, ...),
-    "sector": (Sector, ...),
-    "year": (Annotated[StrictInt, Field(ge=2000, le=2100)], ...),
-    "total_cost": (Money, 0),
-    "requested_support": (Money, 0),
-    "counterpart_funds": (Money, 0),
-    "duration_months": (Annotated[StrictInt, Field(ge=1, le=120)], 12),
-    "objectives": (LongText, ""),
-    "expected_results": (LongText, ""),
-    "expected_jobs": (Annotated[StrictInt, Field(ge=0, le=1_000_000)], 0),
-    "expected_output": (text(300), ""),
-    "priority_region": (StrictBool, False),
-    "priority_sector": (StrictBool, False),
-}
 
 
 def _no_null_defaults(schema: dict[str, Any]) -> None:

@@ -24,7 +24,8 @@ from app.extensions import db_session
 from app.models import BudgetEnvelope
 from app.scoping import load_proposal, scope_clause
 from app.stages import council, evaluation, funding, implementation
-from app.stages.web import BULK_STATUS, stage_view
+from app.stages.web import stage_view
+from app.statuses import kind_status
 from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
 
 ALL_ERRORS = (401, 403, 404, 409, 422)
@@ -438,7 +439,7 @@ def post_decisions() -> Any:
     except funding.BulkRefused as exc:
         session.rollback()
         reasons = [r for code, error in exc.failures.items() for r in _failure_reasons(code, error)]
-        return api_errors.error_response(BULK_STATUS[exc.kind], {
+        return api_errors.error_response(kind_status(exc.kind), {
             "vi": "Không quyết định đề án nào: mọi đề án phải đủ điều kiện",
             "en": "Nothing was decided: every proposal must qualify"}, reasons)
     session.refresh(envelope)

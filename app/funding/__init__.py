@@ -16,7 +16,7 @@ from app.models import BudgetEnvelope
 from app.proposals import request_id, state_titles
 from app.scoping import scope_clause
 from app.stages import funding
-from app.stages.web import BULK_STATUS, status_of
+from app.statuses import kind_status, status_of
 from workflow.errors import WorkflowError
 
 bp = Blueprint("funding", __name__, url_prefix="/funding")
@@ -78,7 +78,7 @@ def _bulk(envelope: BudgetEnvelope) -> Any:
     except funding.BulkRefused as exc:
         session.rollback()
         reasons = [f"{code}: {'; '.join(workflow_reasons(error))}" for code, error in exc.failures.items()]
-        return error_response(BULK_STATUS[exc.kind], tr(("Không quyết định đề án nào: mọi đề án được chọn phải đủ điều kiện.",
+        return error_response(kind_status(exc.kind), tr(("Không quyết định đề án nào: mọi đề án được chọn phải đủ điều kiện.",
                                        "Nothing was decided: every selected proposal must qualify.")), reasons)
     except WorkflowError as exc:
         session.rollback()

@@ -7,6 +7,8 @@ change has its audit event. Old score sheets and decided change requests are kep
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -57,10 +59,10 @@ class StageFacts:
 
         return round_problem(object_session(self), self)
 
-    def budget_problem(self) -> dict[str, str] | None:
+    def budget_problem(self, amount: int, inputs: Mapping[str, Any]) -> dict[str, str] | None:
         from app.stages.funding import budget_problem
 
-        return budget_problem(self)  # type: ignore[arg-type]
+        return budget_problem(object_session(self), self, amount, inputs)  # type: ignore[arg-type]
 
     def progress_percent(self) -> int:
         from app.stages.implementation import progress_percent

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from app.access import requires
 from app.actions import OPTIONAL_INPUTS, perform
 from app.deadlines import today
-from app.errors import refused_status, workflow_reasons
+from app.errors import workflow_reasons
 from app.extensions import db_session
 from app.formatting import vnd
 from app.i18n import lang, tr
@@ -39,9 +39,10 @@ from app.proposals.search import search_clause
 from app.proposals.service import add_attachment, commune_refusal, create_proposal, edit_proposal
 from app.scoping import load_proposal, scope_clause, visible_proposals
 from app.security import request_id
+from app.statuses import status_of
 from app.uploads import RejectedFile, discard, display_name, path_of, store
 from workflow.audit import events_for
-from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
+from workflow.errors import InvalidInput, Refused, WorkflowError
 from workflow.explain import Explanation
 from workflow.permissions import covering_grants
 from workflow.registry import default_registry
@@ -139,20 +140,17 @@ def new() -> Any:
     try:
         proposal = create_proposal(session, current_user, form.values(),
                                    province_code=current_app.config["PROVINCE_CODE"], request_id=request_id())
+    except InvalidInput as exc:
+        session.rollback()
+        return _render_form(form, None, 422, form.show(exc.errors))
     except WorkflowError as exc:
         session.rollback()
-        return _render_form(form, None, _status(exc), workflow_reasons(exc))
+        return _render_form(form, None, status_of(exc), workflow_reasons(exc))
     location = url_for("proposals.detail", pid=proposal.id)
     if earlier is None and valid_key(key):
         complete(session, current_user.id, key, 303, location)
     flash(_("Draft %(code)s created.", code=proposal.code), "success")
     return redirect(location, 303)
-
-
-def _status(exc: Exception) -> int:
-    if isinstance(exc, Refused):
-        return refused_status(exc)
-    return 409 if isinstance(exc, Conflict) else 422
 
 
 def context(proposal: Proposal) -> dict[str, Any]:
@@ -252,9 +250,12 @@ def edit(pid: int) -> Any:
     version = int(version_given)
     try:
         edit_proposal(session, proposal, current_user, form.values(), version, request_id=request_id())
+    except InvalidInput as exc:
+        session.rollback()
+        return _render_form(form, proposal, 422, form.show(exc.errors))
     except WorkflowError as exc:
         session.rollback()
-        return _render_form(form, proposal, _status(exc), workflow_reasons(exc))
+        return _render_form(form, proposal, status_of(exc), workflow_reasons(exc))
     flash(_("Changes saved."), "success")
     return redirect(url_for("proposals.detail", pid=proposal.id), 303)
 
@@ -274,7 +275,7 @@ def action(pid: int, trigger: str) -> Any:
     title = _action_title(compiled, trigger)
     if request.method == "GET":
         if not explanation.allowed:
-            status = refused_status(Refused(explanation))
+            status = status_of(Refused(explanation))
             return _render_action(proposal, None, trigger, title, status,
                                   [tr(r.message) for r in explanation.reasons])
         form.expected_version.data = proposal.wf_version
@@ -300,7 +301,7 @@ def action(pid: int, trigger: str) -> Any:
         return _render_action(proposal, form, trigger, title, 422, workflow_reasons(exc))
     except WorkflowError as exc:
         session.rollback()
-        return _render_action(proposal, form, trigger, title, _status(exc), workflow_reasons(exc))
+        return _render_action(proposal, form, trigger, title, status_of(exc), workflow_reasons(exc))
     flash(_("Done: %(action)s.", action=title), "success")
     return redirect(url_for("proposals.detail", pid=proposal.id), 303)
 

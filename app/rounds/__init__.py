@@ -16,7 +16,7 @@ from app.i18n import tr
 from app.models import FUNDS, PlanRound
 from app.proposals import request_id
 from app.stages import funding, rounds
-from app.stages.web import status_of
+from app.statuses import status_of
 from app.uploads import RejectedFile, discard, display_name, store
 from workflow.errors import WorkflowError
 from workflow.registry import default_registry

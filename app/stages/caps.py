@@ -30,6 +30,7 @@ from pydantic import (
 
 from app.formatting import vnd
 from app.models.proposals import CATEGORIES
+from app.validation import MAX_VND  # noqa: F401  (the absolute limit; the caps below are the legal ones)
 
 CAPS_DIR = Path(__file__).resolve().parent.parent.parent / "config" / "caps"
 PRIORITY_FLAGS = ("priority_region", "priority_sector")

@@ -9,13 +9,14 @@ from flask import flash, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.errors import error_response, refused_status, workflow_reasons
+from app.errors import error_response, workflow_reasons
 from app.extensions import db_session
 from app.i18n import tr
 from app.models import Advance, ChangeRequest, ProgressReport, User
 from app.stages import caps, council, evaluation, funding, implementation
 from app.stages.common import may
-from workflow.errors import Conflict, Refused, WorkflowError
+from app.statuses import status_of
+from workflow.errors import WorkflowError
 
 STAGE_ACTIONS = ("assign_council_member", "report_progress", "record_advance", "request_change", "approve_change",
                  "record_indicator", "confirm_priority", "confirm_progress")  # the forms the proposal page offers
@@ -38,13 +39,6 @@ ACTION_TITLES: dict[str, tuple[str, str]] = {
 }
 
 
-BULK_STATUS = {"permission": 403, "state": 409, "conflict": 409, "guard": 422, "invalid": 422}
-
-
-def status_of(exc: WorkflowError) -> int:
-    if isinstance(exc, Refused):
-        return refused_status(exc)
-    return 409 if isinstance(exc, Conflict) else 422
 
 
 def run_form(proposal: Any, operation: Callable[[], Any], done: tuple[str, str], anchor: str = "stages") -> Any:
