@@ -40,11 +40,13 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m workflow check definitions/
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 
 check: $(STAMP)

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g
-
-# reports and notifications before api: reports adds API routes
-BLUEPRINTS = ("auth", "proposals", "review", "audit", "admin", "reports", "notifications", "api", "health")
-STAGE_BLUEPRINTS = ("council", "funding", "implementation", "rounds")  # issue 5's areas, registered once they exist
-
-# Extra menu entries: (endpoint, label (vi, en), role that sees it). Shown only once the endpoint exists, so
-# areas can add theirs here.
-NAV_LINKS: list[tuple[str, tuple[str, str], str]] = [
-    ("audit.index", ("Kiểm tra, giám sát", "Audit"), "auditor"),
-    ("admin.index", ("Quản trị", "Administration"), "admin"),
-    ("notifications.outbox_admin", ("Hàng đợi thư", "E-mail outbox"), "admin"),
-]
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -39,14 +25,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     i18n.compile_catalogues()
     extensions.babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
 
-    if importlib.util.find_spec("app.stages"):
-        importlib.import_module("app.stages")  # registers the stage handlers with app.actions
-    for name in BLUEPRINTS:
-        app.register_blueprint(importlib.import_module(f"app.{name}").bp)
-    for name in STAGE_BLUEPRINTS:
-        module = importlib.import_module(f"app.{name}") if importlib.util.find_spec(f"app.{name}") else None
-        if module is not None and hasattr(module, "bp"):
-            app.register_blueprint(module.bp)
+    _register_areas(app)
     app.view_functions["static"]._access = "public"  # type: ignore[attr-defined]  # CSS only
     errors.register(app)
     _register_template_helpers(app)
@@ -62,6 +41,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _register_areas(app: Flask) -> None:
+    """Everything the areas contribute, in ``app.areas.areas()`` order: blueprints, one API blueprint built from
+    their route tables, menu entries, action handlers, engine hooks and the guards' facts."""
+    from app import actions, api, stage_facts
+    from app.areas import areas
+    from app.models.stages import StageFacts
+    from workflow import operations
+
+    listed = areas()
+    StageFacts.use(stage_facts)
+    for area in listed:
+        actions.register(area.handlers, area.optional_inputs)
+        for listener in area.on_applied:
+            operations.on_applied(listener)
+        if area.blueprint is not None:
+            app.register_blueprint(area.blueprint)
+    app.register_blueprint(api.create_blueprint(area.api for area in listed if area.api is not None))
+    app.extensions["grantflow.nav"] = [link for area in listed for link in area.nav]
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -91,8 +90,7 @@ def _register_template_helpers(app: Flask) -> None:
                                  tr=i18n.tr_filter, unit_name=unit_name, place_as_filed=place_as_filed)
 
     def nav_extra() -> list[tuple[str, str, str]]:
-        return [(endpoint, i18n.tr(label), role) for endpoint, label, role in NAV_LINKS
-                if endpoint in app.view_functions]
+        return [(endpoint, i18n.tr(label), role) for endpoint, label, role in app.extensions["grantflow.nav"]]
 
     app.jinja_env.globals.update(lang=i18n.lang, nav_extra=nav_extra, CATEGORIES=CATEGORIES, SECTORS=SECTORS,
                                  ORGANISATION_KINDS=ORGANISATION_KINDS, ATTACHMENT_KINDS=ATTACHMENT_KINDS)

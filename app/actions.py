@@ -1,8 +1,9 @@
 """The one entry point views and the API use to fire a workflow action on a proposal.
 
 Most triggers go straight to ``workflow.operations.fire``. A stage that must do more in the same transaction
-(for example ``approve_funding`` locking and charging a budget envelope) registers a handler here; the
-handler still calls ``fire`` itself, so the state change and its audit event stay on the one write path.
+(for example ``approve_funding`` locking and charging a budget envelope) declares a handler in its area's
+``HANDLERS`` table, which ``create_app`` registers here; the handler still calls ``fire`` itself, so the state
+change and its audit event stay on the one write path.
 """
 
 from __future__ import annotations
@@ -33,14 +34,13 @@ class OptionalInput:
 OPTIONAL_INPUTS: dict[str, list[OptionalInput]] = {}
 
 
-def handles(trigger: str) -> Callable[[Handler], Handler]:
-    def register(fn: Handler) -> Handler:
-        if trigger in HANDLERS:
+def register(handlers: Mapping[str, Handler], optional_inputs: Mapping[str, list[OptionalInput]]) -> None:
+    """Add an area's handlers and optional inputs (create_app calls this; the same handler again is a no-op, since
+    tests build many applications in one process)."""
+    for trigger, fn in handlers.items():
+        if HANDLERS.setdefault(trigger, fn) is not fn:
             raise ValueError(f"trigger {trigger!r} already has a handler")
-        HANDLERS[trigger] = fn
-        return fn
-
-    return register
+    OPTIONAL_INPUTS.update(optional_inputs)
 
 
 def perform(session: Session, proposal: Any, trigger: str, actor: Actor, inputs: Mapping[str, Any] | None,

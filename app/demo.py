@@ -5,7 +5,7 @@ the post-reform communes (the former Bắc Kạn included) under v2. The lifecyc
 Every proposal reaches its state by firing the real transitions through ``workflow.operations`` as the right
 demo user, so every audit trail is genuine. States beyond provincial appraisal need the later stages' facts
 (council scores, budget envelopes...): those proposals are left in provincial appraisal with their target in
-``Demo.pending``, and each function in ``DEMO_HOOKS`` (appended by the stage modules) takes them further.
+``Demo.pending``, and ``app.demo_stages.take_further`` takes them further.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from werkzeug.security import generate_password_hash
 from app.models import Attachment, Organisation, Proposal, RoleGrant, User
 from app.models.proposals import fold
 from app.models.units import UnitHistory
-from app.proposals.service import add_attachment, create_proposal
+from app.proposals.services import add_attachment, create_proposal
 from app.units_data import COMMUNES, DISTRICTS, PROVINCE, seed_units
 from app.uploads import store
 from workflow import operations
@@ -45,8 +45,6 @@ class Demo:
     pending: list[tuple[Proposal, str]] = field(default_factory=list)  # (proposal, target state)
     rng: random.Random = field(default_factory=lambda: random.Random(2016))
 
-
-DEMO_HOOKS: list[Callable[[Session, Demo], None]] = []
 
 # district code -> (short slug, organisations: (kind, name, sector, kind of work))
 ORGANISATIONS: dict[str, list[tuple[str, str, str, str]]] = {
@@ -364,8 +362,9 @@ def load(session: Session) -> str:
                                    province_code=PROVINCE_CODE)
         _drive(session, demo, proposal, applicant, target)
 
-    for hook in DEMO_HOOKS:
-        hook(session, demo)
+    from app.demo_stages import take_further  # late: it builds on this module's Demo
+
+    take_further(session, demo)
     session.flush()
     counts = Counter(session.scalars(select(Proposal.wf_state)))
     return "Demo data loaded: " + ", ".join(f"{state} {n}" for state, n in sorted(counts.items()))

@@ -238,7 +238,7 @@ def make_user(db: Any, make_org: Callable[..., Any]) -> Callable[..., Any]:
 @pytest.fixture
 def make_proposal(db: Any, make_user: Callable[..., Any]) -> Callable[..., Any]:
     from app.models import Organisation, User
-    from app.proposals.service import create_proposal
+    from app.proposals.services import create_proposal
     from workflow.registry import default_registry
 
     counter = itertools.count(1)
@@ -299,7 +299,7 @@ def token(client: Any) -> str:
 def attach(app: Any, db: Any, proposal: Any, user: Any, kinds: tuple[str, ...] = DOSSIER) -> None:
     """Store real PDF files and attach them through the audited path (as the upload page does)."""
     from app.models import Attachment
-    from app.proposals.service import add_attachment
+    from app.proposals.services import add_attachment
     from app.uploads import store
     from workflow.registry import default_registry
 

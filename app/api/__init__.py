@@ -2,38 +2,64 @@
 
 Authentication is by bearer token only. The session cookie is ignored on API requests, so a browser's
 ambient credentials can never act through the API; that is why the API blueprint alone is exempt from CSRF.
-Other modules add endpoints by registering routes on ``bp`` with ``@documented`` (see app.api.spec).
+Areas declare their endpoints in an ``app.api.routes.Routes`` table (with ``@documented``, see app.api.spec);
+``create_app`` builds one blueprint per application from those tables (``create_blueprint``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, Response, abort, g, jsonify, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from flask_login import AnonymousUserMixin, current_user
 
+from app.access import public
 from app.api import errors
-from app.api.spec import MAX_ID
+from app.api.routes import Routes
+from app.api.spec import MAX_ID, build_spec, documented
 from app.api.tokens import load_user_from_request
+from app.api.types import ErrorOut
 from app.extensions import csrf, db_session
 from app.idempotency import BAD_KEY, REUSED_KEY, claim, complete, matches, valid_key
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)
-
-for _exc, _handler in errors.HANDLERS:
-    bp.register_error_handler(_exc, _handler)
+routes = Routes()  # the API's own endpoints (its description)
 
 
-@bp.url_value_preprocessor
+@routes.get("/openapi.json")
+@documented("This document (OpenAPI 3.1)", public=True, errors=())
+@public
+def openapi() -> Any:
+    spec = current_app.extensions.get("grantflow_openapi")
+    if spec is None:
+        spec = current_app.extensions["grantflow_openapi"] = build_spec(current_app, ErrorOut)
+    return jsonify(spec)
+
+
+def create_blueprint(tables: Iterable[Routes]) -> Blueprint:
+    """A new API blueprint with the shared request handling below and the endpoints of ``tables``, in order (a
+    blueprint cannot take routes once registered, and tests build many applications)."""
+    bp = Blueprint("api", __name__, url_prefix="/api/v1")
+    csrf.exempt(bp)
+    for exc, handler in errors.HANDLERS:
+        bp.register_error_handler(exc, handler)
+    bp.url_value_preprocessor(_ids_in_range)
+    for hook in (_authenticate, _check_json_body, _idempotent_replay):
+        bp.before_request(hook)
+    bp.after_request(_remember_answer)
+    for table in (routes, *tables):
+        for route in table.rules:
+            bp.add_url_rule(route.rule, view_func=route.view, methods=list(route.methods))
+    return bp
+
+
 def _ids_in_range(_endpoint: str | None, values: dict[str, Any] | None) -> None:
     # An id no row can have is simply not found (rather than a database overflow error).
     if values and any(isinstance(v, int) and v > MAX_ID for v in values.values()):
         abort(404)
 
 
-@bp.before_request
 def _authenticate() -> None:
     # Flask-Login reads g._login_user first: setting it here means the session cookie is never consulted.
     g._login_user = load_user_from_request(db_session(), request) or AnonymousUserMixin()
@@ -58,7 +84,6 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-@bp.before_request
 def _check_json_body() -> Any:
     """A streamed (chunked) body is cut at MAX_CONTENT_LENGTH when read whole: that is a 413, not a 422 for
     truncated JSON. ``{"a": 1, "a": 2}`` is ambiguous (parsers disagree on which wins): refuse it, not guess."""
@@ -77,7 +102,6 @@ def _check_json_body() -> Any:
     return None
 
 
-@bp.before_request
 def _idempotent_replay() -> Any:
     """A POST repeated with the same Idempotency-Key gets the first answer again (nothing is created twice)."""
     key = request.headers.get("Idempotency-Key")
@@ -101,7 +125,6 @@ def _idempotent_replay() -> Any:
     return response
 
 
-@bp.after_request
 def _remember_answer(response: Response) -> Response:
     key = g.pop("idempotency_key", None)
     if key is not None and response.status_code < 400:  # a failure rolls the claim back: the key may be retried
@@ -109,9 +132,3 @@ def _remember_answer(response: Response) -> Response:
                  response.get_json(silent=True))
     return response
 
-
-from app.api import (  # noqa: E402,F401  (registers the routes; stages: council, funding, implementation)
-    rounds,  # noqa: E402,F401  (plan rounds, priority and progress confirmation)
-    stages,
-    views,
-)

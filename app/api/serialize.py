@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.api.errors import api_lang
-from app.api.schemas import (
+from app.models import Proposal, Unit, User
+from app.proposals.schemas import (
     ActionOut,
     AttachmentOut,
     EventOut,
@@ -16,7 +17,6 @@ from app.api.schemas import (
     ProposalSummary,
     UnitOut,
 )
-from app.models import Proposal, Unit, User
 from workflow.registry import default_registry
 
 FIELDS = ("id", "code", "title", "commune_code", "district_code", "province_code", "category", "sector", "year",

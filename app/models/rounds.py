@@ -60,6 +60,6 @@ class PlanRound(WorkflowMixin, Base):
 
     # --- facts read by the round's guards -----------------------------------------------------------------
     def registration_ended(self) -> bool:
-        from app.stages.rounds import local_today
+        from app.deadlines import today as local_today
 
         return local_today() > self.closes_on

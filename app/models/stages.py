@@ -1,6 +1,6 @@
 """The later stages of a proposal: council, funding, implementation, evaluation.
 
-Rows here are only written inside ``workflow.operations.act``/``fire`` (through ``app.stages``), so every
+Rows here are only written inside ``workflow.operations.act``/``fire`` (through the areas' services), so every
 change has its audit event. Old score sheets and decided change requests are kept, never overwritten.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -31,57 +31,54 @@ from workflow.storage import utcnow
 
 
 class StageFacts:
-    """The facts the stage guards read through ``ctx.fact`` (mixed into Proposal); ``app.stages`` computes
-    them. Imported late: app.stages imports the models. A list page may set ``prefetched_facts`` (fact name ->
-    value), computed for all its rows at once, which the per-row methods then answer from."""
+    """The facts the stage guards read through ``ctx.fact`` (mixed into Proposal). The services compute them
+    (``app.stage_facts``); models never import services, so ``create_app`` hands them in with ``use``. A list
+    page may set ``prefetched_facts`` (fact name -> value), computed for all its rows at once, which the per-row
+    methods then answer from."""
 
     prefetched_facts: dict[str, object]
+    _source: ClassVar[Any] = None
+
+    @classmethod
+    def use(cls, source: Any) -> None:
+        cls._source = source
+
+    @classmethod
+    def _facts(cls) -> Any:
+        if cls._source is None:
+            raise RuntimeError("StageFacts.use(app.stage_facts) was not called; create_app does it")
+        return cls._source
+
+    def _prefetched(self, name: str) -> tuple[bool, Any]:
+        facts = self.__dict__.get("prefetched_facts", {})
+        return (True, facts[name]) if name in facts else (False, None)
 
     def council_result(self) -> object:
-        from app.stages.council import council_result
-
-        if "council_result" in self.__dict__.get("prefetched_facts", {}):
-            return self.prefetched_facts["council_result"]
-        return council_result(object_session(self), self)
+        found, value = self._prefetched("council_result")
+        return value if found else self._facts().council_result(object_session(self), self)
 
     def cap_problem(self) -> dict[str, str] | None:
-        from app.stages.caps import cap_problem
-
-        return cap_problem(self, self.requested_support or 0)  # type: ignore[attr-defined]
+        return self._facts().cap_problem(self, self.requested_support or 0)  # type: ignore[attr-defined]
 
     def eligibility_problem(self) -> dict[str, str] | None:
-        from app.stages.eligibility import eligibility_problem
-
-        return eligibility_problem(object_session(self), self)
+        return self._facts().eligibility_problem(object_session(self), self)
 
     def round_problem(self) -> dict[str, str] | None:
-        from app.stages.rounds import round_problem
-
-        return round_problem(object_session(self), self)
+        return self._facts().round_problem(object_session(self), self)
 
     def budget_problem(self, amount: int, inputs: Mapping[str, Any]) -> dict[str, str] | None:
-        from app.stages.funding import budget_problem
-
-        return budget_problem(object_session(self), self, amount, inputs)  # type: ignore[arg-type]
+        return self._facts().budget_problem(object_session(self), self, amount, inputs)  # type: ignore[no-any-return]
 
     def progress_percent(self) -> int:
-        from app.stages.implementation import progress_percent
-
-        if "progress_percent" in self.__dict__.get("prefetched_facts", {}):
-            return self.prefetched_facts["progress_percent"]  # type: ignore[return-value]
-        return progress_percent(object_session(self), self.id)  # type: ignore[attr-defined]
+        found, value = self._prefetched("progress_percent")
+        return value if found else self._facts().progress_percent(object_session(self), self.id)  # type: ignore[attr-defined]
 
     def acceptance_kinds_required(self) -> list[str]:
-        from app.stages.implementation import acceptance_kinds_required
-
-        return acceptance_kinds_required(self)
+        return self._facts().acceptance_kinds_required(self)
 
     def recorded_indicators(self) -> list[str]:
-        from app.stages.evaluation import recorded_indicators
-
-        if "recorded_indicators" in self.__dict__.get("prefetched_facts", {}):
-            return self.prefetched_facts["recorded_indicators"]  # type: ignore[return-value]
-        return recorded_indicators(object_session(self), self.id)  # type: ignore[attr-defined]
+        found, value = self._prefetched("recorded_indicators")
+        return value if found else self._facts().recorded_indicators(object_session(self), self.id)  # type: ignore[attr-defined]
 
 
 class CouncilMember(Base):

@@ -15,7 +15,6 @@ from app.deadlines import due_date
 from app.models import CouncilMember, Notification, NotificationPreference, Proposal, RoleGrant, User
 from app.models.notifications import NO_ADDRESS, OFF, PENDING
 from app.scoping import COUNCIL_ROLE
-from workflow import operations
 from workflow.audit import AuditEvent
 from workflow.definitions import Definition
 from workflow.machine import CompiledWorkflow
@@ -112,7 +111,6 @@ def insert_notices(session: Session, proposal: Proposal, notices: list[tuple[str
         session.execute(insert(Notification).on_conflict_do_nothing(index_elements=["dedup_key"]), rows)
 
 
-@operations.on_applied
 def write_outbox(session: Session, subject: WorkflowMixin, compiled: CompiledWorkflow, event: AuditEvent) -> None:
     """The engine's hook: the notices the definition declares for this operation, in its transaction."""
     if not isinstance(subject, Proposal):

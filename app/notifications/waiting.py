@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.common.rules import RULES
 from app.deadlines import due_date
 from app.i18n import lang
+from app.implementation.services import ADVANCE_SHARE_PERCENT, MACHINERY_PROGRESS_PERCENT
 from app.models import Advance, ChangeRequest, CouncilMember, Funding, ProgressReport, Proposal, ScoreSheet
 from app.scoping import scope_clause
-from app.stages.common import RULES
-from app.stages.implementation import ADVANCE_SHARE_PERCENT, MACHINERY_PROGRESS_PERCENT
 from workflow.registry import default_registry
 
 LIMIT = 50

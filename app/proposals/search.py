@@ -7,12 +7,17 @@ more), shorter words by GLOB within those rows.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from flask_login import current_user
 from sqlalchemy import and_, column, literal, select, table, true
 from sqlalchemy.orm import Session
 
+from app.extensions import db_session
 from app.models import Proposal
+from app.models.proposals import fold
+from app.scoping import visible_proposals
 
 _SEARCH = table("proposal_search", column("rowid"), column("search_text"), column("proposal_search"))
 _GLOB_SPECIAL = {"*": "[*]", "?": "[?]", "[": "[[]"}
@@ -37,3 +42,19 @@ def search_clause(session: Session, words: list[str]) -> Any:
         phrase = " AND ".join('"' + w.replace('"', '""') + '"' for w in long)
         conditions.insert(0, _SEARCH.c.proposal_search.op("MATCH")(literal(phrase)))
     return Proposal.id.in_(select(_SEARCH.c.rowid).where(*conditions))
+
+
+def filtered(args: Any) -> Any:
+    """The caller's proposals narrowed by the list's query parameters (pages, API and reports share it)."""
+    stmt = visible_proposals(current_user)
+    if args.get("state"):
+        stmt = stmt.where(Proposal.wf_state == args["state"])
+    if args.get("unit"):
+        unit = args["unit"]
+        stmt = stmt.where((Proposal.district_code == unit) | (Proposal.commune_code == unit))
+    if args.get("category"):
+        stmt = stmt.where(Proposal.category == args["category"])
+    if re.fullmatch(r"[0-9]{4}", args.get("year", "")):  # a plan year; anything else ("²", 10**20) is ignored
+        stmt = stmt.where(Proposal.year == int(args["year"]))
+    words = fold(args.get("q", "")).split()[:8]
+    return stmt.where(search_clause(db_session(), words)) if words else stmt

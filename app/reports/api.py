@@ -15,13 +15,15 @@ from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.access import requires
-from app.api import bp
+from app.api.routes import Routes
 from app.api.spec import documented
+from app.common.web import state_titles
 from app.extensions import db_session
 from app.models.units import unit_names
-from app.reports import queries, state_titles, statutory
+from app.reports import queries, statutory
 from app.reports.queries import MAX_YEAR, MIN_YEAR
 
+routes = Routes()
 Year = Field(default=None, ge=MIN_YEAR, le=MAX_YEAR)
 
 
@@ -149,7 +151,7 @@ def _lang() -> int:
     return 0 if api_lang() == "vi" else 1
 
 
-@bp.get("/reports/dashboard")
+@routes.get("/reports/dashboard")
 @documented("The dashboard's aggregates in the caller's scope", query=DashboardQuery, response=DashboardOut,
             errors=(401, 403, 422))
 @requires("reports")
@@ -169,7 +171,7 @@ def report_dashboard() -> Any:
     return jsonify(out.model_dump(mode="json"))
 
 
-@bp.get("/reports/<any(quarterly, semiannual, annual, budget, period):kind>")
+@routes.get("/reports/<any(quarterly, semiannual, annual, budget, period):kind>")
 @documented("A statutory report (the same figures as the XLSX and printable versions)", query=ReportQuery,
             response=ReportOut, errors=(401, 403, 404, 422))
 @requires("reports")

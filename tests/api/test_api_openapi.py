@@ -17,8 +17,8 @@ from schemathesis.checks import (
 )
 
 from api.world import build_world
-from app.api.schemas import action_models
 from app.api.spec import openapi_path
+from app.proposals.schemas import action_models
 from workflow.registry import Registry, default_registry
 
 

@@ -13,8 +13,8 @@ from api.world import BOTH_DATABASES
 from conftest import csrf_token, login
 from sqlalchemy import func, select
 
-from app.api.schemas import action_models
 from app.models import Attachment, Proposal, RoleGrant, Unit, User
+from app.proposals.schemas import action_models
 from workflow.audit import AuditEvent
 
 pytestmark = BOTH_DATABASES

@@ -10,9 +10,9 @@ from conftest import OTHER_COMMUNE
 from sqlalchemy import select
 
 from app.actions import perform
+from app.implementation import services as implementation
 from app.models import Notification, NotificationPreference
 from app.models.notifications import OFF, PENDING, SENT
-from app.stages import implementation
 from tests.notifications.conftest import address
 from tests.stages.conftest import actor, attach
 from workflow.errors import Refused

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from conftest import PASSWORD, login
 
+from app.implementation import services as implementation
 from app.models import User
 from app.notifications import waiting
-from app.stages import implementation
 from tests.stages.conftest import actor
 
 

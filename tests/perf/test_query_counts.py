@@ -11,7 +11,7 @@ from conftest import DOSSIER, attach
 from sqlalchemy import event, func, select
 
 from app.api.tokens import issue_token
-from app.review import proposal_work
+from app.review.views import proposal_work
 from workflow import operations
 from workflow.audit import AuditEvent
 

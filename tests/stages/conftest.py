@@ -18,11 +18,14 @@ import pytest
 from conftest import COMMUNE, PROVINCE
 from sqlalchemy import select
 
-import app.stages  # noqa: F401  (registers the stage handlers)
 from app.actions import perform
+from app.council import services as council
+from app.funding import services as funding
+from app.implementation import evaluation
+from app.implementation import services as implementation
 from app.models import Attachment, User
 from app.models.stages import ProgressReport
-from app.stages import council, evaluation, funding, implementation, priority
+from app.rounds import priority
 
 FULL = {"fit_priority": 20, "necessity_effect": 25, "cost_counterpart": 20, "capacity": 20, "links": 5,
         "dossier": 10}

@@ -9,8 +9,8 @@ import pytest
 from conftest import _make_app
 from sqlalchemy import func, select
 
+from app.council import services as council
 from app.models import CouncilMember, Organisation, ScoreSheet
-from app.stages import council
 from tests.stages.conftest import FULL, GOOD, actor
 from workflow.audit import AuditEvent
 from workflow.errors import InvalidInput, Refused

@@ -14,8 +14,8 @@ from conftest import _make_app, login
 from sqlalchemy import select
 
 from app.api.tokens import issue_token
+from app.council import services as council
 from app.models import ScoreSheet, User
-from app.stages import council
 from tests.stages.conftest import GOOD
 
 

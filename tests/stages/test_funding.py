@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from app.actions import perform
+from app.funding import services as funding
 from app.models import BudgetEnvelope, Funding, Proposal, User
-from app.stages import funding
 from tests.stages.conftest import Walk, actor
 from workflow import operations
 from workflow.audit import AuditEvent
@@ -56,7 +56,7 @@ def test_refusal_says_how_much_is_left_and_stores_nothing(db, people, walk, make
 def test_fire_alone_refuses_an_over_budget_decision(db, people, walk, make_proposal):
     """The write path is safe without the app's handler: the guard takes the amount from the inputs."""
     proposal = walk.to_shortlist(make_proposal(people.applicant))
-    envelope = walk.envelope(100_000_000)
+    walk.envelope(100_000_000)
     inputs = {"approved_amount": 150_000_000, "decision_number": "QĐ 9/QĐ-SCT", "decision_date": "2026-03-01"}
     with pytest.raises(Refused) as refused:
         operations.fire(db, proposal, "approve_funding", actor(db, people.director), inputs)
@@ -230,7 +230,7 @@ def _people(db: Any) -> Any:
 
 
 def _proposal(db: Any, people: Any) -> Proposal:
-    from app.proposals.service import create_proposal
+    from app.proposals.services import create_proposal
 
     proposal = create_proposal(db, db.get(User, people.applicant.id), {
         "title": "Máy sao chè", "category": "machinery", "sector": "agro_processing", "year": 2026,

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from app.implementation import services as implementation
 from app.models import Advance, ChangeRequest, Funding, ProgressReport
-from app.stages import implementation
 from tests.stages.conftest import actor, attach
 from workflow.audit import AuditEvent
 from workflow.errors import InvalidInput, Refused

@@ -11,9 +11,12 @@ import pytest
 from conftest import PROVINCE, _make_app
 from sqlalchemy import select
 
+from app import deadlines
+from app.common.rules import msg
+from app.council import services as council
+from app.funding import services as funding
 from app.models import Funding, PlanRound, Unit, User
-from app.stages import council, funding, rounds
-from app.stages.common import msg
+from app.rounds import services as rounds
 from tests.stages.conftest import GOOD, actor, attach
 from workflow.audit import AuditEvent, verify_chain
 from workflow.errors import InvalidInput, Refused
@@ -35,6 +38,7 @@ def clock(monkeypatch):
     """The local date the registration windows are judged by (the only thing a walk through a year must move)."""
     now = {"today": dt.date(2025, 6, 15)}
     monkeypatch.setattr(rounds, "local_today", lambda: now["today"])
+    monkeypatch.setattr(deadlines, "today", lambda: now["today"])  # the round's guard facts
 
     def set_to(day: dt.date) -> None:
         now["today"] = day
@@ -233,7 +237,7 @@ def test_priority_needs_an_officer_and_a_correction_is_audited(db, people, walk,
     db.rollback()
     assert refused.value.reasons[0].subject == "priority_confirmed"
     with pytest.raises(Refused):  # the applicant cannot confirm their own claim
-        from app.stages import priority
+        from app.rounds import priority
         priority.confirm_priority(db, proposal, actor(db, people.applicant),
                                   {"priority_region": True, "priority_sector": True})
     db.rollback()

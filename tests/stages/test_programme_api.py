@@ -9,8 +9,9 @@ import pytest
 from conftest import tiny_pdf
 from sqlalchemy import select
 
+from app import deadlines
 from app.models import PlanRound, Proposal
-from app.stages import rounds
+from app.rounds import services as rounds
 from tests.stages.conftest import GOOD, attach
 from tests.stages.test_api import bearer  # noqa: F401  (fixture)
 
@@ -21,6 +22,7 @@ DOSSIER = ("business_registration", "quotes", "non_duplication")
 def clock(monkeypatch):
     now = {"today": dt.date(2025, 6, 15)}
     monkeypatch.setattr(rounds, "local_today", lambda: now["today"])
+    monkeypatch.setattr(deadlines, "today", lambda: now["today"])  # the round's guard facts
     return lambda day: now.update(today=day)
 
 

@@ -8,8 +8,9 @@ import io
 from conftest import csrf_token, login, tiny_pdf
 from sqlalchemy import select
 
+from app import deadlines
 from app.models import PlanRound
-from app.stages import rounds
+from app.rounds import services as rounds
 from tests.stages.conftest import GOOD
 
 
@@ -21,6 +22,7 @@ def _post(client, url, page, files=None, **data):
 def test_a_round_through_the_pages(app, client, db, people, walk, make_proposal, monkeypatch):
     today = {"day": dt.date(2025, 6, 20)}
     monkeypatch.setattr(rounds, "local_today", lambda: today["day"])
+    monkeypatch.setattr(deadlines, "today", lambda: today["day"])  # the round's guard facts
     login(client, "can_bo_trung_tam")
     bad = _post(client, "/rounds/", "/rounds/", fund="local", plan_year="2026", opens_on="01/08/2025",
                 closes_on="31/07/2025")

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.stages import caps
-from app.stages.council import average_score, bonus_points, sheet_score
+from app.common import caps
+from app.council.services import average_score, bonus_points, sheet_score
 from workflow.definitions import Bonus, Council, Criterion, Text
 from workflow.registry import default_registry
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from conftest import COMMUNE, PROVINCE, _make_app
 
+from app.council import services as council
 from app.models import Organisation
-from app.stages import council
 from tests.stages.conftest import actor, attach
 from workflow.errors import Refused
 from workflow.explain import SEPARATION

@@ -11,15 +11,21 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.access import public, requires
+from app.access import requires
 from app.actions import perform
-from app.api import bp
 from app.api import errors as api_errors
 from app.api.errors import invalid
-from app.api.schemas import (
+from app.api.routes import Routes
+from app.api.serialize import event_out, proposal_out, proposal_summary, unit_out
+from app.api.spec import documented
+from app.council import services as council
+from app.deadlines import today
+from app.extensions import db_session
+from app.models import Attachment, Proposal, Unit
+from app.paging import bounded_count, page_rows
+from app.proposals.schemas import (
     UPLOAD_SCHEMA,
     AttachmentOut,
-    ErrorOut,
     History,
     ProposalCreate,
     ProposalOut,
@@ -27,20 +33,17 @@ from app.api.schemas import (
     ProposalPatch,
     ProposalQuery,
     UnitList,
-    VerifyOut,
     action_models,
 )
-from app.api.serialize import event_out, proposal_out, proposal_summary, unit_out
-from app.api.spec import build_spec, documented
-from app.audit.log import verify as verify_audit
-from app.deadlines import today
-from app.extensions import db_session
-from app.models import Attachment, Proposal, Unit
-from app.paging import bounded_count, page_rows
-from app.proposals import filtered, upload_permission
-from app.proposals.service import add_attachment, commune_refusal, create_proposal, edit_proposal
+from app.proposals.search import filtered
+from app.proposals.services import (
+    add_attachment,
+    commune_refusal,
+    create_proposal,
+    edit_proposal,
+    upload_permission,
+)
 from app.scoping import load_proposal
-from app.stages import council
 from app.statuses import edit_refusal_status
 from app.uploads import RejectedFile, discard, display_name, store
 from workflow import audit
@@ -48,6 +51,7 @@ from workflow.errors import Refused
 from workflow.registry import default_registry
 
 ALL_ERRORS = (401, 403, 404, 409, 422)
+routes = Routes()
 
 
 def _json_body(model: type[BaseModel], *, empty_ok: bool = False) -> BaseModel:
@@ -68,17 +72,7 @@ def _edit_refusal_status(proposal: Proposal) -> int:
     return edit_refusal_status(default_registry().for_subject(proposal), current_user.actor(), proposal)
 
 
-@bp.get("/openapi.json")
-@documented("This document (OpenAPI 3.1)", public=True, errors=())
-@public
-def openapi() -> Any:
-    spec = current_app.extensions.get("grantflow_openapi")
-    if spec is None:
-        spec = current_app.extensions["grantflow_openapi"] = build_spec(current_app, ErrorOut)
-    return jsonify(spec)
-
-
-@bp.get("/units")
+@routes.get("/units")
 @documented("The administrative units: province, districts, communes", response=UnitList, errors=())
 @requires("logged_in")
 def units() -> Any:
@@ -86,7 +80,7 @@ def units() -> Any:
     return jsonify(UnitList(items=[unit_out(u) for u in rows]).model_dump(mode="json"))
 
 
-@bp.post("/proposals")
+@routes.post("/proposals")
 @documented("Create a draft proposal for the caller's organisation", body=ProposalCreate, response=ProposalOut,
             status=201, errors=(401, 403, 422), headers={"Location": "The new proposal's URL"})
 @requires("applicant")
@@ -105,7 +99,7 @@ def create() -> Any:
     return response
 
 
-@bp.get("/proposals")
+@routes.get("/proposals")
 @documented("The proposals in the caller's scope, filtered and paginated", query=ProposalQuery,
             response=ProposalPage, errors=(401, 422))
 @requires("logged_in")
@@ -121,7 +115,7 @@ def list_proposals() -> Any:
     return jsonify(page.model_dump(mode="json"))
 
 
-@bp.get("/proposals/<int:proposal_id>")
+@routes.get("/proposals/<int:proposal_id>")
 @documented("A proposal, with its state, version and the actions the caller may take now", response=ProposalOut)
 @requires("logged_in")
 def get_proposal(proposal_id: int) -> Any:
@@ -130,7 +124,7 @@ def get_proposal(proposal_id: int) -> Any:
     return jsonify(proposal_out(session, proposal, current_user).model_dump(mode="json"))
 
 
-@bp.patch("/proposals/<int:proposal_id>")
+@routes.patch("/proposals/<int:proposal_id>")
 @documented("Edit a proposal's fields while its state allows it (send expected_version)", body=ProposalPatch,
             response=ProposalOut, errors=ALL_ERRORS)
 @requires("logged_in")
@@ -154,7 +148,7 @@ def patch_proposal(proposal_id: int) -> Any:
     return jsonify(proposal_out(session, proposal, current_user).model_dump(mode="json"))
 
 
-@bp.post("/proposals/<int:proposal_id>/attachments")
+@routes.post("/proposals/<int:proposal_id>/attachments")
 @documented("Upload a document (PDF, JPEG, PNG, DOCX or XLSX, checked by content)", multipart=UPLOAD_SCHEMA,
             response=AttachmentOut, status=201, errors=(401, 403, 404, 409, 413, 422))
 @requires("logged_in")
@@ -191,7 +185,7 @@ def upload(proposal_id: int) -> Any:
     return response
 
 
-@bp.post("/proposals/<int:proposal_id>/actions/<trigger>")
+@routes.post("/proposals/<int:proposal_id>/actions/<trigger>")
 @documented("Take an action: the inputs the transition requires, plus expected_version", response=ProposalOut,
             errors=ALL_ERRORS, expand=("trigger", action_models))
 @requires("logged_in")
@@ -209,7 +203,7 @@ def act(proposal_id: int, trigger: str) -> Any:
     return jsonify(proposal_out(session, proposal, current_user).model_dump(mode="json"))
 
 
-@bp.get("/proposals/<int:proposal_id>/history")
+@routes.get("/proposals/<int:proposal_id>/history")
 @documented("The proposal's audit events, oldest first", response=History)
 @requires("logged_in")
 def history(proposal_id: int) -> Any:
@@ -218,14 +212,3 @@ def history(proposal_id: int) -> Any:
     events = council.visible_events(proposal, current_user,
                                     audit.events_for(session, Proposal.wf_type(), proposal.wf_subject_id()))
     return jsonify(History(proposal_id=proposal.id, items=[event_out(e) for e in events]).model_dump(mode="json"))
-
-
-@bp.get("/audit/verify")
-@documented("Recompute every audit chain and checkpoint (auditors only)", response=VerifyOut, errors=(401, 403))
-@requires("auditor")
-def verify() -> Any:
-    result = verify_audit(db_session())
-    out = VerifyOut(ok=result.ok, count=result.count, head_digest=result.head_digest,
-                    problems=[str(p) for p in result.problems])
-    return jsonify(out.model_dump(mode="json"))
-

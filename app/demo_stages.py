@@ -1,7 +1,7 @@
 """Demo data for the later stages: takes the demo proposals left in provincial appraisal to their target
 state through the real services and transitions: council sheets (with a recusal now and then), a budget
 envelope per year, funding decisions, contracts, progress, advances, acceptance records, settlement and
-evaluation indicators. Appended to ``app.demo.DEMO_HOOKS``.
+evaluation indicators. Called by ``app.demo.load``.
 """
 
 from __future__ import annotations
@@ -14,12 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.actions import perform
+from app.council import services as council
 from app.deadlines import today
-from app.demo import DEMO_HOOKS, PROVINCE_CODE, Demo, demo_pdf
+from app.demo import PROVINCE_CODE, Demo, demo_pdf
+from app.funding import services as funding
+from app.implementation import evaluation
+from app.implementation import services as implementation
 from app.models import Attachment, ProgressReport, Proposal, User
-from app.proposals import upload_permission
-from app.proposals.service import add_attachment
-from app.stages import council, evaluation, funding, implementation, priority
+from app.proposals.services import add_attachment, upload_permission
+from app.rounds import priority
 from app.uploads import store
 from workflow.registry import default_registry
 
@@ -141,5 +144,3 @@ def take_further(session: Session, demo: Demo) -> None:
                 perform(session, proposal, "terminate", director.actor(),
                         {"reason": "Cơ sở ngừng sản xuất, không tiếp tục thực hiện đề án"})
 
-
-DEMO_HOOKS.append(take_further)

@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
+from app.common.rules import clean, compiled_for, explain_action, msg, rule
 from app.models.stages import CouncilMember, ScoreSheet
 from app.models.users import User
-from app.stages.common import clean, compiled_for, explain_action, msg, rule
 from workflow import operations
 from workflow.definitions import Council, InputSpec
 from workflow.errors import InvalidInput

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.common.rules import msg
 from app.models.proposals import ORGANISATION_KINDS
 from app.models.units import Unit
-from app.stages.common import msg
 
 ANY_BENEFICIARY = ("cleaner_production",)  # art. 3 cl. 2
 

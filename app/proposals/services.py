@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 
 from app.deadlines import today
 from app.models import Attachment, Proposal, ProposalCodeCounter, User
-from app.models.proposals import EDITABLE_FIELDS, district_of
+from app.models.proposals import ACCEPTANCE_KINDS, DOSSIER_KINDS, EDITABLE_FIELDS, district_of
 from app.models.units import Unit, UnitHistory
 from app.proposals.fields import checked
 from workflow import operations
 from workflow.explain import Explanation
 from workflow.machine import CompiledWorkflow
-from workflow.permissions import Actor
+from workflow.permissions import Actor, covering_grants
 from workflow.registry import default_registry
 
 WORKFLOW = "khuyen-cong-local"
@@ -79,7 +79,10 @@ def create_proposal(session: Session, user: User, fields: Mapping[str, Any], *, 
     """A new draft for the user's organisation, created through the engine so it is audited. A proposal filed
     into a plan round takes the round's fund (which names the lifecycle); the version is the one in effect on
     ``created_on`` (today in Vietnam unless an import gives the historical day)."""
-    from app.stages.rounds import FUND_WORKFLOWS, round_for_new_proposal  # app.stages imports this module
+    from app.rounds.services import (  # the rounds services import this module
+        FUND_WORKFLOWS,
+        round_for_new_proposal,
+    )
 
     if user.organisation is None:
         raise ValueError("only a user acting for an organisation can create a proposal")
@@ -127,3 +130,19 @@ def add_attachment(session: Session, proposal: Proposal, actor: Actor, attachmen
 
     return operations.act(session, proposal, actor, "attach", check=check, apply=apply,
                           inputs={"kind": attachment.kind}, request_id=request_id)
+
+
+def upload_permission(proposal: Proposal, compiled: Any, actor: Any) -> tuple[Explanation, list[str]]:
+    """Dossier documents while the proposal is editable; acceptance records while it is being implemented."""
+    editing = compiled.explain_edit(proposal, actor)
+    if editing.allowed:
+        return editing, list(DOSSIER_KINDS)
+    if proposal.wf_state == "implementing":
+        grants = covering_grants(actor, {"applicant": "own", "centre_officer": "province"}, proposal.wf_place())
+        if grants:
+            return Explanation("attach", proposal.wf_state, True, grant=grants[0]), list(ACCEPTANCE_KINDS)
+    return editing, []
+
+
+def upload_kinds(proposal: Proposal, compiled: Any, actor: Any) -> list[str]:
+    return upload_permission(proposal, compiled, actor)[1]

@@ -9,14 +9,19 @@ from flask import flash, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.common import caps
+from app.common.rules import may
+from app.council import services as council
 from app.errors import error_response, workflow_reasons
 from app.extensions import db_session
-from app.i18n import tr
+from app.funding import services as funding
+from app.i18n import lang, tr
+from app.implementation import evaluation
+from app.implementation import services as implementation
 from app.models import Advance, ChangeRequest, ProgressReport, User
-from app.stages import caps, council, evaluation, funding, implementation
-from app.stages.common import may
 from app.statuses import status_of
 from workflow.errors import WorkflowError
+from workflow.registry import default_registry
 
 STAGE_ACTIONS = ("assign_council_member", "report_progress", "record_advance", "request_change", "approve_change",
                  "record_indicator", "confirm_priority", "confirm_progress")  # the forms the proposal page offers
@@ -94,3 +99,11 @@ def stage_view(proposal: Any) -> dict[str, Any]:
         "today": implementation.today(),
         "recusal_kinds": council.RECUSAL_KINDS,
     }
+
+
+def state_titles() -> dict[str, str]:
+    titles: dict[str, str] = {}
+    for compiled in default_registry():
+        for state in compiled.states:
+            titles.setdefault(state, compiled.title_of(state, lang()))
+    return titles

@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.common.caps import cap_problem
+from app.common.rules import clean, compiled_for, explain_action, lock, msg, rule, today
 from app.deadlines import today as local_today
 from app.formatting import vnd
+from app.funding.services import funding_of, move_money, no_check, records_on_funding, release
 from app.models.proposals import CATEGORIES
 from app.models.stages import Advance, BudgetEnvelope, ChangeRequest, Funding, ProgressReport
-from app.stages.caps import cap_problem
-from app.stages.common import clean, compiled_for, explain_action, lock, msg, rule, today
-from app.stages.funding import funding_of, move_money, no_check, records_on_funding, release
 from workflow import operations
 from workflow.definitions import InputSpec
 from workflow.errors import InvalidInput
@@ -375,7 +375,7 @@ def _record_termination(session: Session, proposal: Any, cleaned: dict[str, Any]
     release(session, funding, funding.approved_amount - funding.released - advanced_total(session, proposal.id))
 
 
-records_on_funding("sign_contract", no_check, _record_contract)
-records_on_funding("accept", _check_acceptance, _record_acceptance)
-records_on_funding("settle", _check_settlement, _record_settlement)
-records_on_funding("terminate", no_check, _record_termination)
+HANDLERS = {"sign_contract": records_on_funding(no_check, _record_contract),
+            "accept": records_on_funding(_check_acceptance, _record_acceptance),
+            "settle": records_on_funding(_check_settlement, _record_settlement),
+            "terminate": records_on_funding(no_check, _record_termination)}

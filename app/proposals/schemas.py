@@ -1,20 +1,12 @@
-"""Pydantic models of the API's payloads and answers; the OpenAPI document is generated from them.
-
-Request models forbid unknown fields and take amounts as JSON integers (VND): a float, a string or a boolean
-where an amount belongs is a 422, never silently rounded.
-"""
+"""Pydantic models of the proposal API's payloads and answers (the shared field types are app.api.types)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -23,45 +15,23 @@ from pydantic import (
 )
 
 from app.api.spec import MAX_ID
+from app.api.types import (
+    MAX_VND,
+    NO_NUL,
+    STRICT_INPUT,
+    ExpectedVersion,
+    IsoDate,
+    RowId,
+    UtcDatetime,
+    _no_null_defaults,
+    text,
+)
 from app.models.proposals import ATTACHMENT_KINDS
 
 # The proposal's fields and their ranges are declared once, with the service that checks them.
-from app.proposals.fields import NO_NUL, PROPOSAL_FIELDS, text
-from app.validation import MAX_VND
+from app.proposals.fields import PROPOSAL_FIELDS
 from workflow.definitions import InputSpec
 from workflow.registry import Registry, default_registry
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-UtcDatetime = Annotated[dt.datetime, AfterValidator(_utc)]  # SQLite gives back naive UTC
-
-
-def _iso_date_only(value: Any) -> Any:
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise ValueError("date must be YYYY-MM-DD")
-    return value
-
-
-Money = Annotated[StrictInt, Field(ge=0, le=MAX_VND, description="Integer VND")]
-RowId = Annotated[StrictInt, Field(ge=1, le=MAX_ID, description="A row's id")]  # what an INTEGER key can hold
-BigInt = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]  # what a BIGINT column can hold
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_date_only)]
-LongText = text(10_000)
-
-
-def _no_null_defaults(schema: dict[str, Any]) -> None:
-    """Optional-but-never-null fields default to None in Python; the schema must not advertise null."""
-    for prop in schema.get("properties", {}).values():
-        if prop.get("default", 0) is None and "anyOf" not in prop:
-            del prop["default"]
-
-
-STRICT_INPUT = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
-ExpectedVersion = Annotated[StrictInt | None, Field(
-    default=None, ge=1, le=MAX_ID, description="The version the caller last saw; a stale one is a 409")]
 
 # commune_code may be omitted on create: the organisation's commune is used.
 ProposalCreate = create_model(  # type: ignore[call-overload]
@@ -157,20 +127,6 @@ def _action_models(registry: Registry) -> dict[str, tuple[str, type[BaseModel]]]
 
 
 # --- answers ------------------------------------------------------------------------------------------------
-
-class ReasonOut(BaseModel):
-    code: str = Field(description="state, unknown_trigger, role, scope, separation, read_only, edit, guard, "
-                                  "invalid, conflict")
-    subject: str = Field(description="The field, role, guard or state the reason is about")
-    message: str
-
-
-class ErrorOut(BaseModel):
-    error: str
-    reasons: list[ReasonOut]
-    current_version: int | None = None
-    current_state: str | None = None
-
 
 class UnitOut(BaseModel):
     code: str

@@ -1,6 +1,6 @@
 """Priority (Circular 46/2012 art. 6.3): the applicant claims priority region/sector flags; a Centre officer
 confirms or corrects them before the appraisal concludes (``priority_confirmed`` guard). Confirmed flags order
-allocation (app.stages.rounds.allocation_key) and raise the cap (app.stages.caps); they are not score points."""
+allocation (app.rounds.services.allocation_key) and raise the cap (app.common.caps); they are not score points."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.stages.caps import PRIORITY_FLAGS
-from app.stages.common import clean, explain_action, rule
+from app.common.caps import PRIORITY_FLAGS
+from app.common.rules import clean, explain_action, rule
 from workflow import operations
 from workflow.definitions import InputSpec
 from workflow.permissions import Actor

@@ -15,14 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.actions import OPTIONAL_INPUTS, OptionalInput, handles, perform
+from app.actions import Handler, OptionalInput, perform
+from app.common.caps import cap_problem
+from app.common.rules import clean, lock, msg, transition_inputs
+from app.council.services import council_result
 from app.formatting import vnd
 from app.models.proposals import Proposal
 from app.models.stages import BudgetEnvelope, Funding
-from app.stages.caps import cap_problem
-from app.stages.common import clean, lock, msg, transition_inputs
-from app.stages.council import council_result
-from app.stages.rounds import allocation_key, plan_problem, round_of
+from app.rounds.services import allocation_key, plan_problem, round_of
 from workflow import audit, operations
 from workflow.definitions import InputSpec
 from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
@@ -153,12 +153,11 @@ def envelope_choices(session: Session, proposal: Proposal) -> list[tuple[str, st
             for e in envelopes(session, proposal.province_code, proposal.year)]
 
 
-OPTIONAL_INPUTS["approve_funding"] = [OptionalInput(
+OPTIONAL_INPUTS = {"approve_funding": [OptionalInput(
     "envelope_id", {"vi": "Dự toán kinh phí (khi năm có nhiều dự toán)",
-                    "en": "Budget envelope (when the year has several)"}, envelope_choices)]
+                    "en": "Budget envelope (when the year has several)"}, envelope_choices)]}
 
 
-@handles("approve_funding")
 def approve_funding(session: Session, proposal: Proposal, trigger: str, actor: Actor, inputs: dict[str, Any],
                     expected_version: int | None = None, *, request_id: str | None = None) -> Any:
     # Who and when first (without the amount, so the budget guard waits for the envelope chosen below).
@@ -185,6 +184,9 @@ def approve_funding(session: Session, proposal: Proposal, trigger: str, actor: A
                         content=proposal.objectives))
     session.flush()
     return event
+
+
+HANDLERS = {"approve_funding": approve_funding}  # registered with app.actions by create_app
 
 
 # --- ranking and bulk decisions ---------------------------------------------------------------------------
@@ -266,11 +268,10 @@ def release(session: Session, funding: Funding, amount: int) -> None:
     session.flush()
 
 
-def records_on_funding(trigger: str, validate: Any, record: Any) -> None:
-    """Register the handler of a transition that writes on the Funding row: clean the inputs, ``validate(cleaned, funding)``, lock the envelope, fire, then
-    ``record(cleaned, funding)``."""
+def records_on_funding(validate: Any, record: Any) -> Handler:
+    """The handler of a transition that writes on the Funding row: clean the inputs, ``validate(cleaned, funding)``,
+    lock the envelope, fire, then ``record(cleaned, funding)``."""
 
-    @handles(trigger)
     def handler(session: Session, proposal: Any, trigger: str, actor: Actor, inputs: dict[str, Any],
                 expected_version: int | None = None, *, request_id: str | None = None) -> Any:
         cleaned = transition_inputs(session, proposal, trigger, actor, inputs)
@@ -284,6 +285,8 @@ def records_on_funding(trigger: str, validate: Any, record: Any) -> None:
         record(session, proposal, cleaned, funding)
         session.flush()
         return event
+
+    return handler
 
 
 def no_check(*_: Any) -> None:

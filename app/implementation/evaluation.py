@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.common.rules import clean, compiled_for, explain_action, msg, rule
+from app.funding.services import no_check, records_on_funding
 from app.models.stages import Funding, IndicatorValue
-from app.stages.common import clean, compiled_for, explain_action, msg, rule
-from app.stages.funding import no_check, records_on_funding
 from workflow import operations
 from workflow.definitions import Indicator, InputSpec
 from workflow.errors import InvalidInput
@@ -81,4 +81,4 @@ def _record_evaluation(session: Session, proposal: Any, cleaned: dict[str, Any],
     funding.evaluation_score, funding.evaluation_comment = cleaned["evaluation_score"], cleaned.get("comment")
 
 
-records_on_funding("evaluate", no_check, _record_evaluation)
+HANDLERS = {"evaluate": records_on_funding(no_check, _record_evaluation)}

@@ -6,117 +6,41 @@ Same contract as the rest of the API: strict JSON bodies, errors ``{error, reaso
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from flask import current_app, g, jsonify, request
 from flask_login import current_user
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from app.access import requires
-from app.api import bp
 from app.api import errors as api_errors
 from app.api.errors import api_lang
-from app.api.schemas import STRICT_INPUT, ExpectedVersion, IsoDate, LongText, Money, text
+from app.api.routes import Routes
 from app.api.spec import documented
-from app.api.stages import ALL_ERRORS, EnvelopeOut, StagesOut, _answer, _operate
+from app.common.stages_api import ALL_ERRORS, EnvelopeOut, StagesOut, answer, operate
 from app.extensions import db_session
-from app.models import CATEGORIES, FUNDS, PlanRound
+from app.funding import services as funding
+from app.implementation import services as implementation
+from app.models import CATEGORIES, PlanRound
+from app.rounds import priority
+from app.rounds import services as rounds
+from app.rounds.schemas import (
+    DECISION_UPLOAD,
+    PlanGroupOut,
+    PlanLineOut,
+    PriorityIn,
+    ProgressConfirmIn,
+    RoundActionIn,
+    RoundDetail,
+    RoundEnvelopeIn,
+    RoundIn,
+    RoundList,
+    RoundOut,
+)
 from app.scoping import load_proposal
-from app.stages import funding, implementation, priority, rounds
 from app.uploads import RejectedFile, discard, display_name, store
 from workflow.registry import default_registry
 
-# --- payloads -------------------------------------------------------------------------------------------------
-
-
-class RoundIn(BaseModel):
-    model_config = STRICT_INPUT
-    fund: Literal[tuple(FUNDS)]  # type: ignore[valid-type]
-    plan_year: Annotated[StrictInt, Field(ge=2000, le=2100)]
-    opens_on: IsoDate
-    closes_on: IsoDate
-    note: LongText = ""
-
-
-class RoundActionIn(BaseModel):
-    model_config = STRICT_INPUT
-    comment: LongText | None = None
-    reason: LongText | None = None
-    decision_number: text(64, min_length=1) | None = None  # type: ignore[valid-type]
-    decision_date: IsoDate | None = None
-    approved_total: Money | None = None
-    expected_version: ExpectedVersion = None
-
-
-class RoundEnvelopeIn(BaseModel):
-    model_config = STRICT_INPUT
-    amount: Annotated[Money, Field(ge=1)]
-
-
-class PriorityIn(BaseModel):
-    model_config = STRICT_INPUT
-    priority_region: StrictBool
-    priority_sector: StrictBool
-    expected_version: ExpectedVersion = None
-
-
-class ProgressConfirmIn(BaseModel):
-    model_config = STRICT_INPUT
-    expected_version: ExpectedVersion = None
-
-
-DECISION_UPLOAD = {"type": "object", "required": ["file"],
-                   "properties": {"file": {"type": "string", "contentMediaType": "application/octet-stream"}}}
-
-
-# --- answers --------------------------------------------------------------------------------------------------
-
-class PlanLineOut(BaseModel):
-    rank: int
-    proposal_id: int
-    code: str
-    title: str
-    state: str
-    score: float | None
-    priority_region: bool
-    priority_sector: bool
-    requested: int
-
-
-class PlanGroupOut(BaseModel):
-    category: str
-    title: str
-    lines: list[PlanLineOut]
-    total: int
-
-
-class RoundOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: int
-    fund: str
-    plan_year: int
-    opens_on: dt.date
-    closes_on: dt.date
-    state: str
-    state_title: str
-    version: int
-    plan_total: int | None
-    decision_number: str | None
-    decision_date: dt.date | None
-    approved_total: int | None
-    decision_file_name: str | None
-    decision_file_sha256: str | None
-    allowed_actions: list[str]
-
-
-class RoundDetail(RoundOut):
-    plan: list[PlanGroupOut]
-    plan_count: int
-
-
-class RoundList(BaseModel):
-    items: list[RoundOut]
+routes = Routes()
 
 
 def _province() -> str:
@@ -160,7 +84,7 @@ def _not_found() -> Any:
 
 # --- routes ---------------------------------------------------------------------------------------------------
 
-@bp.get("/rounds")
+@routes.get("/rounds")
 @documented("The province's plan rounds (fund x plan year), newest first", response=RoundList, errors=(401, 403))
 @requires("funding_view")
 def list_rounds() -> Any:
@@ -169,7 +93,7 @@ def list_rounds() -> Any:
     return jsonify(RoundList(items=items).model_dump(mode="json"))
 
 
-@bp.post("/rounds")
+@routes.post("/rounds")
 @documented("Open a plan round with its registration window (centre officer, director)", body=RoundIn,
             response=RoundDetail, status=201, errors=(401, 403, 409, 422))
 @requires("funding_manage")
@@ -180,7 +104,7 @@ def post_round() -> Any:
     return _detail(plan_round, 201)
 
 
-@bp.get("/rounds/<int:round_id>")
+@routes.get("/rounds/<int:round_id>")
 @documented("A plan round with its plan list: ranked for allocation, grouped by activity, with totals",
             response=RoundDetail, errors=(401, 403, 404))
 @requires("funding_view")
@@ -189,7 +113,7 @@ def get_round(round_id: int) -> Any:
     return _not_found() if plan_round is None else _detail(plan_round)
 
 
-@bp.post("/rounds/<int:round_id>/plan")
+@routes.post("/rounds/<int:round_id>/plan")
 @documented("Compile the plan list: record its total on the round (centre officer, while compiling)",
             response=RoundDetail, errors=ALL_ERRORS)
 @requires("funding_manage")
@@ -201,7 +125,7 @@ def post_plan(round_id: int) -> Any:
     return _detail(plan_round)
 
 
-@bp.post("/rounds/<int:round_id>/decision-file")
+@routes.post("/rounds/<int:round_id>/decision-file")
 @documented("Attach the People's Committee's signed decision (PDF, JPEG, PNG, DOCX or XLSX) while submitted",
             multipart=DECISION_UPLOAD, response=RoundDetail, errors=(401, 403, 404, 409, 413, 422))
 @requires("funding_manage")
@@ -225,7 +149,7 @@ def post_decision_file(round_id: int) -> Any:
     return _detail(plan_round)
 
 
-@bp.post("/rounds/<int:round_id>/actions/<action>")
+@routes.post("/rounds/<int:round_id>/actions/<action>")
 @documented("Fire a round transition (close_registration, submit_plan, return_plan, record_approval, "
             "close_round, cancel_round)", body=RoundActionIn, response=RoundDetail, errors=ALL_ERRORS)
 @requires("funding_manage")
@@ -240,7 +164,7 @@ def post_round_action(round_id: int, action: str) -> Any:
     return _detail(plan_round)
 
 
-@bp.post("/rounds/<int:round_id>/envelopes")
+@routes.post("/rounds/<int:round_id>/envelopes")
 @documented("Create the budget envelope of an approved plan (centre officer, director); it carries the plan's "
             "fund, year and decision", body=RoundEnvelopeIn, response=EnvelopeOut, status=201,
             errors=(401, 403, 404, 409, 422))
@@ -257,16 +181,16 @@ def post_round_envelope(round_id: int) -> Any:
     return response
 
 
-@bp.post("/proposals/<int:proposal_id>/priority")
+@routes.post("/proposals/<int:proposal_id>/priority")
 @documented("Confirm or correct the applicant's priority flags (centre officer, before the appraisal "
             "concludes); audited with the applicant's claim", body=PriorityIn, response=StagesOut,
             errors=ALL_ERRORS)
 @requires("logged_in")
 def post_priority(proposal_id: int) -> Any:
-    return _operate(proposal_id, PriorityIn, priority.confirm_priority)
+    return operate(proposal_id, PriorityIn, priority.confirm_priority)
 
 
-@bp.post("/proposals/<int:proposal_id>/progress/<int:report_id>/confirm")
+@routes.post("/proposals/<int:proposal_id>/progress/<int:report_id>/confirm")
 @documented("Confirm a progress report (centre officer): only confirmed progress counts for advances",
             body=ProgressConfirmIn, response=StagesOut, errors=ALL_ERRORS)
 @requires("logged_in")
@@ -276,4 +200,4 @@ def post_progress_confirmation(proposal_id: int, report_id: int) -> Any:
     payload = ProgressConfirmIn.model_validate_json(request.get_data() or b"{}")
     implementation.confirm_progress(session, proposal, current_user.actor(), report_id,
                                     expected_version=payload.expected_version, request_id=g.request_id)
-    return _answer(proposal)
+    return answer(proposal)

@@ -16,11 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.common.rules import clean, explain_action, msg, rule, transition_inputs
 from app.deadlines import today as local_today  # registration windows are local dates
 from app.formatting import date as show_date
 from app.models.proposals import CATEGORIES, Proposal
 from app.models.rounds import FUNDS, PlanRound
-from app.stages.common import clean, explain_action, msg, rule, transition_inputs
 from workflow import operations
 from workflow.definitions import InputSpec
 from workflow.errors import Conflict, InvalidInput
@@ -134,7 +134,7 @@ def allocation_key(proposal: Any, score: Any) -> tuple[Any, ...]:
 
 def plan_list(session: Session, plan_round: PlanRound) -> PlanList:
     """The round's appraised proposals ranked for allocation, grouped by activity, with subtotals and total."""
-    from app.stages.council import council_result
+    from app.council.services import council_result
 
     rows = session.scalars(select(Proposal).where(Proposal.round_id == plan_round.id,
                                                   Proposal.wf_state.in_(PLANNED)))

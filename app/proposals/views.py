@@ -1,0 +1,323 @@
+"""Proposals: the list, the proposal page with its actions, applicant create/edit, attachments."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from app.access import requires
+from app.actions import OPTIONAL_INPUTS, perform
+from app.common.web import ACTION_TITLES, state_titles
+from app.council import services as council
+from app.deadlines import today
+from app.errors import workflow_reasons
+from app.extensions import db_session
+from app.formatting import vnd
+from app.i18n import lang, tr
+from app.idempotency import claim, complete, new_key, valid_key
+from app.lifecycle_svg import render as render_lifecycle
+from app.models import Attachment, Proposal, Unit, User
+from app.models.stages import Funding
+from app.paging import bounded_count, page_rows
+from app.proposals.forms import ProposalForm, UploadForm, action_form, commune_choices
+from app.proposals.search import filtered
+from app.proposals.services import (
+    add_attachment,
+    commune_refusal,
+    create_proposal,
+    edit_proposal,
+    upload_kinds,
+    upload_permission,
+)
+from app.scoping import load_proposal, scope_clause
+from app.security import request_id
+from app.statuses import status_of
+from app.uploads import RejectedFile, discard, display_name, path_of, store
+from workflow.audit import events_for
+from workflow.errors import InvalidInput, Refused, WorkflowError
+from workflow.registry import default_registry
+
+bp = Blueprint("proposals", __name__, template_folder="templates")
+STALE_FORM = {"vi": "Biểu mẫu thiếu phiên bản hồ sơ hoặc đã cũ; hãy tải lại trang",
+              "en": "The form has no valid version of the proposal or is out of date; reload the page"}
+PER_PAGE = 20
+SORTS = {"code": Proposal.code, "title": Proposal.title, "year": Proposal.year,
+         "requested": Proposal.requested_support, "state": Proposal.wf_state}  # ?sort=key or -key
+MAX_PAGE = 100_000
+
+
+@bp.route("/proposals")
+@requires("logged_in")
+def index() -> Any:
+    session = db_session()
+    stmt = filtered(request.args)
+    count = bounded_count(session, stmt)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
+    sort = request.args.get("sort", "")
+    column = SORTS.get(sort.removeprefix("-"))
+    order = ((column.desc() if sort.startswith("-") else column.asc(), Proposal.id) if column is not None
+             else (Proposal.year.desc(), Proposal.code.desc()))
+    rows, has_next = page_rows(session, stmt, Proposal.id, order, page, PER_PAGE)
+    requested = approved = None
+    if count.exact:  # sums over at most COUNT_LIMIT rows; the reports give the totals of larger lists
+        matching = stmt.subquery()
+        requested, approved = session.execute(
+            select(func.coalesce(func.sum(matching.c.requested_support), 0),
+                   func.coalesce(func.sum(Funding.approved_amount), 0))
+            .select_from(matching).outerjoin(Funding, Funding.proposal_id == matching.c.id)).one()
+    first, last = session.execute(select(func.min(Proposal.year), func.max(Proposal.year))
+                                  .where(scope_clause(current_user))).one()  # two index probes, not a scan
+    years = list(range(last, first - 1, -1)) if first is not None else []
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    districts = session.execute(select(Unit.code, Unit.name).where(Unit.level == "district")
+                                .order_by(Unit.code)).all()
+    return render_template("proposals/index.html", rows=rows, total=count.value, exact=count.exact, page=page,
+                           pages=count.pages(PER_PAGE), has_next=has_next, args=args, states=state_titles(),
+                           districts=districts, years=years, requested=requested, approved=approved, sort=sort)
+
+
+def workflow_year_default() -> int:
+    return today().year + 1  # proposals are filed for next year's plan
+
+
+def _render_form(form: ProposalForm, proposal: Proposal | None, status: int = 200,
+                 reasons: list[str] | None = None) -> Any:
+    return render_template("proposals/form.html", form=form, proposal=proposal, reasons=reasons or []), status
+
+
+@bp.route("/proposals/new", methods=["GET", "POST"])
+@requires("applicant")
+def new() -> Any:
+    session = db_session()
+    form = ProposalForm(commune_choices(session))
+    if request.method == "GET":
+        form.year.data = form.year.data or workflow_year_default()
+        form.commune_code.data = current_user.organisation.commune_code
+        form.idempotency_key.data = new_key()
+        return _render_form(form, None)
+    refusal = commune_refusal(session, form.commune_code.data or None, today())
+    if not form.validate() or refusal:
+        if refusal:
+            form.commune_code.errors = [tr(refusal)]
+        return _render_form(form, None, 422)
+    key = form.idempotency_key.data or ""
+    earlier = claim(session, current_user.id, key, "POST", request.path) if valid_key(key) else None
+    if earlier is not None and earlier.location:  # the same form sent twice: show the draft it created
+        return redirect(earlier.location, 303)
+    try:
+        proposal = create_proposal(session, current_user, form.values(),
+                                   province_code=current_app.config["PROVINCE_CODE"], request_id=request_id())
+    except InvalidInput as exc:
+        session.rollback()
+        return _render_form(form, None, 422, form.show(exc.errors))
+    except WorkflowError as exc:
+        session.rollback()
+        return _render_form(form, None, status_of(exc), workflow_reasons(exc))
+    location = url_for("proposals.detail", pid=proposal.id)
+    if earlier is None and valid_key(key):
+        complete(session, current_user.id, key, 303, location)
+    flash(_("Draft %(code)s created.", code=proposal.code), "success")
+    return redirect(location, 303)
+
+
+def context(proposal: Proposal) -> dict[str, Any]:
+    """What the proposal page and its forms need: the compiled workflow, allowed and refused actions."""
+    session = db_session()
+    compiled = default_registry().for_subject(proposal)
+    actor = current_user.actor()
+    allowed = compiled.allowed_actions(proposal, actor, session=session)
+    allowed_triggers = {a.trigger for a in allowed}
+    refused = []
+    for trigger, rules in compiled.rules_from.get(proposal.wf_state, {}).items():
+        if trigger not in allowed_triggers:
+            explanation = compiled.explain(proposal, actor, trigger, session=session)
+            refused.append((rules[0].title, [tr(r.message) for r in explanation.reasons]))
+    events = council.visible_events(proposal, current_user, events_for(session, "proposal", str(proposal.id)))
+    ids = {int(e.actor_id) for e in events if e.actor_id and e.actor_id.isdigit()}
+    names = {str(u.id): u.full_name or u.username for u in session.scalars(select(User).where(User.id.in_(ids)))}
+    return {
+        "proposal": proposal, "compiled": compiled, "actor": actor, "allowed": allowed, "refused": refused,
+        "edit": compiled.explain_edit(proposal, actor), "events": events, "names": names,
+        "diagram": render_lifecycle(compiled, proposal.wf_state, lang()),
+        "upload_kinds": upload_kinds(proposal, compiled, actor),
+        "state_title": compiled.title_of(proposal.wf_state, lang()),
+        "input_label": partial(input_label, compiled), "input_value": partial(input_value, compiled),
+        "role_titles": {name: tr(role.title.as_dict()) if role.title else name
+                        for name, role in compiled.definition.roles.items()},
+    }
+
+
+def input_label(compiled: Any, key: str) -> str:
+    spec = compiled.input_specs.get(key)
+    return tr(spec.title.as_dict()) if spec is not None and spec.title else key
+
+
+def input_value(compiled: Any, key: str, value: Any) -> Any:
+    spec = compiled.input_specs.get(key)
+    return vnd(value) if spec is not None and spec.type == "money" and isinstance(value, int) else value
+
+
+def event_title(event: Any, compiled: Any) -> str:
+    """A timeline line's title: the transition's own title, else a named domain action."""
+    titles = {"create": _("Created"), "edit": _("Edited"), "attach": _("Document added"),
+              "migrate": _("Moved to a newer lifecycle version"), **{k: tr(v) for k, v in ACTION_TITLES.items()}}
+    rule = next((r for r in compiled.rules if r.trigger == event.action), None)
+    title = tr(rule.title) if rule else titles.get(event.action, event.action.replace("_", " "))
+    return _("Refused: %(action)s", action=title) if event.outcome == "refused" else title
+
+
+@bp.route("/proposals/<int:pid>")
+@requires("logged_in")
+def detail(pid: int) -> Any:
+    proposal = load_proposal(db_session(), current_user, pid)
+    ctx = context(proposal)
+    return render_template("proposals/detail.html", upload_form=UploadForm(ctx["upload_kinds"]),
+                           event_title=event_title, **ctx)
+
+
+@bp.route("/proposals/<int:pid>/edit", methods=["GET", "POST"])
+@requires("logged_in")
+def edit(pid: int) -> Any:
+    session = db_session()
+    proposal = load_proposal(session, current_user, pid)
+    compiled = default_registry().for_subject(proposal)
+    permitted = compiled.explain_edit(proposal, current_user.actor())
+    if not permitted.allowed:
+        abort(403, description="; ".join(tr(r.message) for r in permitted.reasons))
+    form = ProposalForm(commune_choices(session, keep=proposal.commune_code),
+                        obj=proposal if request.method == "GET" else None)
+    if request.method == "GET":
+        form.expected_version.data = proposal.wf_version
+        return _render_form(form, proposal)
+    if not form.validate():
+        return _render_form(form, proposal, 422)
+    version_given = request.form.get("expected_version", "")
+    if not (version_given.isascii() and version_given.isdigit()):
+        return _render_form(form, proposal, 409, [tr(STALE_FORM)])
+    version = int(version_given)
+    try:
+        edit_proposal(session, proposal, current_user, form.values(), version, request_id=request_id())
+    except InvalidInput as exc:
+        session.rollback()
+        return _render_form(form, proposal, 422, form.show(exc.errors))
+    except WorkflowError as exc:
+        session.rollback()
+        return _render_form(form, proposal, status_of(exc), workflow_reasons(exc))
+    flash(_("Changes saved."), "success")
+    return redirect(url_for("proposals.detail", pid=proposal.id), 303)
+
+
+@bp.route("/proposals/<int:pid>/actions/<trigger>", methods=["GET", "POST"])
+@requires("logged_in")
+def action(pid: int, trigger: str) -> Any:
+    session = db_session()
+    proposal = load_proposal(session, current_user, pid)
+    compiled = default_registry().for_subject(proposal)
+    explanation = compiled.explain(proposal, current_user.actor(), trigger, session=session)
+    requires_ = explanation.requires
+    optional = {extra.name: (tr(extra.title), extra.choices(session, proposal))
+                for extra in OPTIONAL_INPUTS.get(trigger, [])}
+    form = action_form(requires_, compiled.input_specs, request.form if request.method == "POST" else None,
+                       optional=optional)
+    title = _action_title(compiled, trigger)
+    if request.method == "GET":
+        if not explanation.allowed:
+            status = status_of(Refused(explanation))
+            return _render_action(proposal, None, trigger, title, status,
+                                  [tr(r.message) for r in explanation.reasons])
+        form.expected_version.data = proposal.wf_version
+        return _render_action(proposal, form, trigger, title)
+    version_given = request.form.get("expected_version", "")
+    if version_given and not (version_given.isascii() and version_given.isdigit()):
+        return _render_action(proposal, form, trigger, title, 409, [tr(STALE_FORM)])
+    inputs = {name: request.form.get(name, "") for name in requires_}
+    inputs.update({name: request.form[name] for name in optional if request.form.get(name)})
+    for name in requires_:
+        spec = compiled.input_specs.get(name)
+        if spec is not None and spec.type == "bool":
+            inputs[name] = "true" if request.form.get(name) else "false"
+    try:
+        perform(session, proposal, trigger, current_user.actor(), inputs,
+                int(version_given) if version_given else None, request_id=request_id())
+    except InvalidInput as exc:
+        session.rollback()
+        for name, message in exc.errors.items():
+            field = getattr(form, name, None)
+            if field is not None:
+                field.errors = [*field.errors, tr(message)]
+        return _render_action(proposal, form, trigger, title, 422, workflow_reasons(exc))
+    except WorkflowError as exc:
+        session.rollback()
+        return _render_action(proposal, form, trigger, title, status_of(exc), workflow_reasons(exc))
+    flash(_("Done: %(action)s.", action=title), "success")
+    return redirect(url_for("proposals.detail", pid=proposal.id), 303)
+
+
+def _action_title(compiled: Any, trigger: str) -> str:
+    rule = next((r for r in compiled.rules if r.trigger == trigger), None)
+    if rule is None:
+        abort(404)
+    return tr(rule.title)
+
+
+def _render_action(proposal: Proposal, form: Any, trigger: str, title: str, status: int = 200,
+                   reasons: list[str] | None = None) -> Any:
+    return render_template("proposals/action.html", proposal=proposal, form=form, trigger=trigger, title=title,
+                           reasons=reasons or []), status
+
+
+@bp.route("/proposals/<int:pid>/attachments", methods=["POST"])
+@requires("logged_in")
+def upload(pid: int) -> Any:
+    session = db_session()
+    proposal = load_proposal(session, current_user, pid)
+    compiled = default_registry().for_subject(proposal)
+    actor = current_user.actor()
+    explanation, kinds = upload_permission(proposal, compiled, actor)
+    if not kinds:
+        abort(403, description=_("Documents cannot be added to this proposal in its current state."))
+    form = UploadForm(kinds)
+    if not form.validate():
+        abort(422, description="; ".join(e for errors in form.errors.values() for e in errors))
+    try:
+        stored, mime, size, digest = store(form.file.data.stream)
+    except RejectedFile as exc:
+        abort(422, description=tr(exc.message))
+    attachment = Attachment(kind=form.kind.data, original_name=display_name(form.file.data.filename),
+                            stored_name=stored, content_type=mime, size=size, sha256=digest,
+                            uploaded_by_id=current_user.id)
+
+    try:
+        add_attachment(session, proposal, actor, attachment, lambda: explanation, request_id=request_id())
+    except BaseException:
+        discard(stored)  # no row, no file
+        raise
+    flash(_("Document uploaded."), "success")
+    return redirect(url_for("proposals.detail", pid=proposal.id, _anchor="attachments"), 303)
+
+
+@bp.route("/proposals/<int:pid>/attachments/<int:aid>")
+@requires("logged_in")
+def download(pid: int, aid: int) -> Any:
+    session = db_session()
+    proposal = load_proposal(session, current_user, pid)  # the same scope check as the proposal page
+    attachment = session.get(Attachment, aid)
+    if attachment is None or attachment.proposal_id != proposal.id or not path_of(attachment.stored_name).exists():
+        abort(404)
+    return send_file(path_of(attachment.stored_name), mimetype=attachment.content_type, as_attachment=True,
+                     download_name=attachment.original_name, max_age=0)

@@ -1,0 +1,138 @@
+"""My work: what the logged-in user can act on now, oldest first, overdue ones flagged, a page at a time.
+
+Each kind of waiting item is one function in ``WAITING_KINDS``: given the session, the user, its own cursor
+(from the query string) and a page size, it returns a :class:`WorkPage`. The proposal kind narrows in SQL to
+the (workflow, version, state)s where the user's roles can do something, walks them oldest first by keyset
+on (wf_entered_at, id), and explains only the rows of a page, their attachments loaded in one query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import and_, literal, or_, tuple_
+from sqlalchemy.orm import Session, selectinload
+
+from app.access import public, requires
+from app.council.services import council_results
+from app.deadlines import due_date, today
+from app.extensions import db_session
+from app.i18n import lang
+from app.implementation.evaluation import recorded_indicators_of
+from app.implementation.services import progress_percents
+from app.models import Proposal
+from app.scoping import visible_proposals
+from workflow.registry import default_registry
+
+bp = Blueprint("review", __name__, template_folder="templates")
+PER_PAGE = 25
+MAX_CHUNKS = 3  # rows a page looks at: at most MAX_CHUNKS * PER_PAGE, whatever the table size
+
+
+@dataclass
+class WorkPage:
+    """A page of one kind of waiting item; ``next_cursor`` (a string for the query string) when more follow."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    next_cursor: str | None = None
+
+
+def actionable_states(roles: frozenset[str]) -> list[Any]:
+    """(workflow, version, state) conditions where one of these roles has some transition."""
+    conditions = []
+    for compiled in default_registry():
+        states = [state for state, triggers in compiled.rules_from.items()
+                  if any(role in roles for rules in triggers.values() for rule in rules for role in rule.roles)
+                  or roles & set(compiled.states[state].editable_by)]
+        if states:
+            conditions.append(and_(Proposal.wf_workflow == compiled.workflow,
+                                   Proposal.wf_workflow_version == compiled.version,
+                                   Proposal.wf_state.in_(states)))
+    return conditions
+
+
+def _parse_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
+    try:
+        moment, _, key = (cursor or "").partition("_")
+        return dt.datetime.fromisoformat(moment), int(key)
+    except ValueError:
+        return None  # a mangled cursor starts from the beginning
+
+
+def prefetch_facts(session: Session, proposals: Sequence[Proposal]) -> None:
+    """The guard facts that would cost a query per row, for all rows in one query each."""
+    ids = [p.id for p in proposals]
+    if not ids:
+        return
+    progress, indicators = progress_percents(session, ids), recorded_indicators_of(session, ids)
+    councils = council_results(session, proposals)
+    for p in proposals:
+        p.prefetched_facts = {"progress_percent": progress[p.id], "recorded_indicators": indicators[p.id],
+                              "council_result": councils[p.id]}
+
+
+def proposal_work(session: Session, user: Any, cursor: str | None, per_page: int = PER_PAGE) -> WorkPage:
+    actor = user.actor()
+    conditions = actionable_states(actor.roles)
+    if not conditions:
+        return WorkPage()
+    order = (Proposal.wf_entered_at, Proposal.id)
+    stmt = (visible_proposals(user).where(or_(*conditions)).options(selectinload(Proposal.attachments))
+            .order_by(*order))
+    registry, now, page = default_registry(), today(), WorkPage()
+    after = _parse_cursor(cursor)
+    for _chunk in range(MAX_CHUNKS):
+        chunk = stmt.where(tuple_(*order) > tuple_(*(literal(v, c.type) for v, c in zip(after, order,
+                                                                                  strict=True)))) if after else stmt
+        rows = session.scalars(chunk.limit(per_page)).all()
+        prefetch_facts(session, rows)
+        for proposal in rows:
+            after = (proposal.wf_entered_at, proposal.id)
+            compiled = registry.for_subject(proposal)
+            actions = compiled.allowed_actions(proposal, actor, session=session)
+            editable = compiled.explain_edit(proposal, actor).allowed
+            if actions or editable:
+                due = due_date(proposal.wf_entered_at, compiled.states[proposal.wf_state].deadline)
+                page.items.append({"proposal": proposal, "actions": actions, "editable": editable, "due": due,
+                                   "overdue": due is not None and due < now,
+                                   "state_title": compiled.title_of(proposal.wf_state, lang())})
+            if len(page.items) == per_page:
+                break
+        if len(rows) < per_page:
+            return page  # nothing further to look at
+        if len(page.items) == per_page:
+            break
+    assert after is not None
+    page.next_cursor = f"{after[0].isoformat()}_{after[1]}"
+    return page
+
+
+# One entry per kind of waiting item: (name, function). Other modules append theirs.
+WAITING_KINDS: list[tuple[str, Callable[[Session, Any, str | None], WorkPage]]] = [("proposals", proposal_work)]
+
+
+def my_work_pages(user: Any, cursors: dict[str, str]) -> dict[str, WorkPage]:
+    session = db_session()
+    return {name: kind(session, user, cursors.get(name)) for name, kind in WAITING_KINDS}
+
+
+@bp.route("/")
+@public
+def home() -> Any:
+    return redirect(url_for("review.my_work") if current_user.is_authenticated else url_for("auth.login"))
+
+
+@bp.route("/my-work")
+@requires("logged_in")
+def my_work() -> Any:
+    from app.notifications.waiting import waiting_items
+
+    cursors = {name: request.args.get(name, "")[:64] for name, _kind in WAITING_KINDS}
+    pages = my_work_pages(current_user, cursors)
+    return render_template("review/my_work.html", items=pages["proposals"].items, pages=pages, cursors=cursors,
+                           waiting=waiting_items(db_session(), current_user))
