@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from app.i18n import tr
+from app.statuses import status_of
 from workflow.errors import Conflict, InvalidInput, Refused
 
 TITLES = {
@@ -54,7 +55,7 @@ def _messages() -> dict[int, str]:
 
 
 def refused_status(exc: Refused) -> int:
-    return {"permission": 403, "state": 409}.get(exc.kind, 422)
+    return status_of(exc)
 
 
 def workflow_reasons(exc: Exception) -> list[str]:
@@ -116,11 +117,11 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Conflict)
     def _conflict(exc: Conflict) -> Any:
-        return error_response(409, reasons=workflow_reasons(exc))
+        return error_response(status_of(exc), reasons=workflow_reasons(exc))
 
     @app.errorhandler(InvalidInput)
     def _invalid(exc: InvalidInput) -> Any:
-        return error_response(422, reasons=workflow_reasons(exc))
+        return error_response(status_of(exc), reasons=workflow_reasons(exc))
 
     @app.errorhandler(IntegrityError)
     def _integrity(exc: IntegrityError) -> Any:

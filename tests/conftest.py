@@ -256,6 +256,8 @@ def make_proposal(db: Any, make_user: Callable[..., Any]) -> Callable[..., Any]:
                   "duration_months": 12, "objectives": "Nâng cao năng suất chế biến chè",
                   "expected_results": "Tăng sản lượng 30 %", "expected_jobs": 5, **fields}
         values["commune_code"] = commune_code or user.organisation.commune_code
+        if "counterpart_funds" not in fields:  # support + counterpart = total (the service's rule)
+            values["counterpart_funds"] = values["total_cost"] - values["requested_support"]
         # a version is asked for by its first day: the lifecycle follows the creation date
         created_on = default_registry().get("khuyen-cong-local", version).definition.effective_from if version else None
         proposal = create_proposal(db, user, values, province_code=PROVINCE, created_on=created_on)

@@ -196,6 +196,21 @@ class Transition(_Strict):
     notify: list[Notice] = []
 
 
+class DomainAction(_Strict):
+    """A domain action (``workflow.operations.act``): it changes the subject's data, not its state. Who may take
+    it (``roles``, with their scope), in which ``states``, under which ``guards``, with which ``inputs``, who is
+    told (``notify``), and ``separate_from``: triggers or actions whose actor may not take this one (separation of
+    duties). Checked and explained by the same code as a transition."""
+
+    title: Text | None = None
+    roles: Annotated[list[Name], Field(min_length=1)]
+    states: Annotated[list[Name], Field(min_length=1)]
+    guards: list[GuardEntry] = []
+    inputs: list[Name] = []
+    notify: list[Notice] = []
+    separate_from: list[Name] = []
+
+
 class MigratesFrom(_Strict):
     version: Annotated[StrictInt, Field(gt=0)]
     states: dict[Name, Name] = {}
@@ -212,6 +227,7 @@ class Definition(_Strict):
     inputs: dict[Name, InputSpec] = {}
     migrates_from: MigratesFrom | None = None
     action_notify: dict[Name, list[Notice]] = {}  # domain actions (workflow.operations.act) by name
+    actions: dict[Name, DomainAction] = {}
     effective_from: Annotated[dt.date | None, Field(
         description="The first day (YYYY-MM-DD) a proposal created on it runs this version; it runs until the "
                     "day before the next version's effective_from")] = None
@@ -311,7 +327,7 @@ class _TooBig(Exception):
         self.line = node.start_mark.line + 1
 
 
-_KINDS = {"states": "state", "roles": "role", "inputs": "input"}
+_KINDS = {"states": "state", "roles": "role", "inputs": "input", "actions": "action"}
 
 
 def _place(loc: tuple[Any, ...], data: Any = None) -> str:

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from workflow.errors import InvalidInput
+from workflow.inputs import clean_value
+
 if TYPE_CHECKING:
     from workflow.definitions import GuardRef
     from workflow.permissions import Actor
@@ -42,6 +45,13 @@ class GuardContext:
             value = value()
         self._cache[name] = value
         return value
+
+    def fact_about(self, name: str, *args: Any) -> Any:
+        """A fact that depends on what is being asked (e.g. the amount requested): the subject's method called
+        with ``args`` (a plain attribute is taken as it is); None when the subject has no such fact. Not cached:
+        the arguments differ."""
+        value = getattr(self.subject, name, None)
+        return value(*args) if callable(value) else value
 
 
 @dataclass(frozen=True)
@@ -262,8 +272,19 @@ def no_veto(ctx: GuardContext) -> GuardOutcome:
     "vi": "Dự toán ngân sách không đủ",
     "en": "The budget envelope cannot cover this amount",
 })
-def within_budget(ctx: GuardContext) -> GuardOutcome:
-    problem = ctx.fact("budget_problem")
+def within_budget(ctx: GuardContext, amount: str = "approved_amount") -> GuardOutcome:
+    # The amount comes from the inputs, so ``operations.fire`` alone refuses an over-budget decision; the
+    # subject's fact finds the envelope (the input ``envelope_id`` or the only one that fits).
+    given = ctx.inputs.get(amount) if ctx.inputs else None
+    if given is None or given == "":
+        return True  # listing actions: no amount yet, the decision itself is checked
+    specs = getattr(ctx.definition, "input_specs", {}) or {}
+    spec = specs.get(amount)
+    try:
+        value = clean_value(amount, spec, given) if spec is not None else given
+    except InvalidInput:
+        return True  # a malformed amount is the input check's error (InvalidInput), not a refusal
+    problem = ctx.fact_about("budget_problem", value, dict(ctx.inputs))
     return problem or True
 
 

@@ -87,6 +87,10 @@ class CompiledWorkflow:
         self.input_specs: dict[str, InputSpec] = {**BUILTIN_INPUTS, **d.inputs}
         self.rules: tuple[Rule, ...] = tuple(self._compile_rule(i) for i in range(len(d.transitions)))
         self.triggers = frozenset(r.trigger for r in self.rules)
+        # Domain actions (``actions:``) compile to rules that stay in their state: one explain for both.
+        self.action_rules: dict[str, Rule] = {name: self._compile(-1, name, a.states, "", a.roles, a.guards,
+                                                                  a.inputs, a.separate_from, a.title)
+                                              for name, a in d.actions.items()}
         self.machine = self._build_machine()
         self.rules_from = self._index_from_machine()
 
@@ -94,17 +98,22 @@ class CompiledWorkflow:
 
     def _compile_rule(self, index: int) -> Rule:
         t = self.definition.transitions[index]
-        roles = {r: self.definition.roles[r].scope for r in t.roles if not self.definition.roles[r].read_only}
+        return self._compile(index, t.trigger, t.source, t.dest, t.roles, t.guards, t.requires, t.separate_from,
+                             t.title)
+
+    def _compile(self, index: int, trigger: str, sources: Any, dest: str, role_names: Any, guard_refs: Any,
+                 requires: Any, separate_from: Any, title: Text | None) -> Rule:
+        roles = {r: self.definition.roles[r].scope for r in role_names if not self.definition.roles[r].read_only}
         bound = []
-        for ref in t.guards:
+        for ref in guard_refs:
             g = guard_registry.get(ref.name)
             assert g is not None, f"unverified definition: unknown guard {ref.name}"
             params, errors = g.bind(ref)
             assert not errors, errors
             bound.append(BoundGuard(g, params))
-        title = (t.title or Text(vi=t.trigger, en=t.trigger.replace("_", " "))).as_dict()
-        return Rule(index, t.trigger, tuple(t.source), t.dest, roles, tuple(bound), tuple(t.requires),
-                    tuple(t.separate_from), title)
+        shown = (title or Text(vi=trigger, en=trigger.replace("_", " "))).as_dict()
+        return Rule(index, trigger, tuple(sources), dest, roles, tuple(bound), tuple(requires),
+                    tuple(separate_from), shown)
 
     def _build_machine(self) -> Machine:
         def takes(rule_index: int) -> Any:
@@ -177,6 +186,27 @@ class CompiledWorkflow:
                 return Explanation(trigger, state, True, [], rule.dest, rule.requires, grant, rule.index)
             reasons.extend(r for r in rule_reasons if r not in reasons)
         return Explanation(trigger, state, False, reasons, requires=rules[0].requires)
+
+    def explain_action(self, subject: Any, actor: Actor, action: str, *, session: Any = None,
+                       inputs: Mapping[str, Any] | None = None) -> Explanation:
+        """A declared domain action (``actions:``), explained like a transition that stays in its state: the
+        same reasons (state, role, scope, own organisation, separate_from, guards) and the same messages."""
+        state = getattr(subject, STATE_ATTRIBUTE)
+        rule = self.action_rules.get(action)
+        if rule is None:
+            return Explanation(action, state, False, [Reason(UNKNOWN_TRIGGER, {
+                "vi": f"Không có thao tác '{action}'", "en": f"There is no action '{action}'"}, action)])
+        if state not in rule.sources:
+            shown = {lang: ", ".join(self.title_of(s, lang) for s in rule.sources) for lang in ("vi", "en")}
+            return Explanation(action, state, False, [Reason(STATE, {
+                "vi": f"Không thể '{rule.title['vi']}' khi đề án ở trạng thái '{self.title_of(state, 'vi')}' "
+                      f"(cần: {shown['vi']})",
+                "en": f"'{rule.title['en']}' is not possible in state '{self.title_of(state, 'en')}' "
+                      f"(needs: {shown['en']})",
+            }, state)])
+        ctx = GuardContext(subject, actor, inputs or {}, session, self.states[state], self)
+        grant, reasons = self._check_rule(rule, subject, actor, place_of(subject), ctx)
+        return Explanation(action, state, not reasons, reasons, state, rule.requires, grant)
 
     def _check_rule(self, rule: Rule, subject: Any, actor: Actor, place: Place,
                     ctx: GuardContext) -> tuple[Grant | None, list[Reason]]:

@@ -158,9 +158,53 @@ def verify(loaded: LoadedDefinition, siblings: Iterable[LoadedDefinition] = ()) 
         elif not s.final and finals and name not in can_finish:
             error(line, f"no final state can be reached from state '{name}'", "no_final_reachable")
 
+    problems.extend(_verify_actions(loaded, triggers))
     problems.extend(_verify_notices(loaded))
     if d.migrates_from is not None:
         problems.extend(_verify_migration(loaded, siblings))
+    return problems
+
+
+def _verify_actions(loaded: LoadedDefinition, triggers: set[str]) -> list[Problem]:
+    """Every ``actions:`` entry names defined roles, states, inputs and guards (with fitting parameters), and
+    ``separate_from`` names a trigger or another action."""
+    d, src = loaded.definition, loaded.source
+    problems: list[Problem] = []
+    known_steps = triggers | set(d.actions)
+    inputs = set(d.inputs) | set(BUILTIN_INPUTS)
+
+    def error(loc: tuple[str | int, ...], message: str, code: str) -> None:
+        problems.append(Problem(loaded.path, src.line(*loc), message, code=code))
+
+    for name, action in d.actions.items():
+        where = f"action '{name}'"
+        if name in triggers:
+            error(("actions", name), f"{where} has the name of a transition's trigger", "ambiguous")
+        for j, role in enumerate(action.roles):
+            if role not in d.roles:
+                error(("actions", name, "roles", j), f"{where}: roles names undefined role '{role}'", "undefined_role")
+        if all(r in d.roles and d.roles[r].read_only for r in action.roles):
+            error(("actions", name, "roles"), f"{where}: its only roles are read-only", "read_only_only")
+        for j, state in enumerate(action.states):
+            if state not in d.states:
+                error(("actions", name, "states", j), f"{where}: states names undefined state '{state}'",
+                      "undefined_state")
+        for j, other in enumerate(action.separate_from):
+            if other not in known_steps:
+                error(("actions", name, "separate_from", j),
+                      f"{where}: separate_from names undefined trigger or action '{other}'", "undefined_trigger")
+        for j, item in enumerate(action.inputs):
+            if item not in inputs:
+                error(("actions", name, "inputs", j),
+                      f"{where}: inputs names undefined input '{item}' (declare it under 'inputs')", "undefined_input")
+        for j, ref in enumerate(action.guards):
+            g = guard_registry.get(ref.name)
+            if g is None:
+                error(("actions", name, "guards", j), f"{where}: guards names unregistered guard '{ref.name}'",
+                      "undefined_guard")
+                continue
+            for message in g.bind(ref)[1]:
+                error(("actions", name, "guards", j), f"{where}: {message}", "guard_params")
     return problems
 
 
@@ -206,6 +250,9 @@ def _verify_notices(loaded: LoadedDefinition) -> list[Problem]:
     for action, notices in d.action_notify.items():
         for j, n in enumerate(notices):
             check(("action_notify", action, j), f"action '{action}'", n.key, n.roles)
+    for action, declared in d.actions.items():
+        for j, n in enumerate(declared.notify):
+            check(("actions", action, "notify", j), f"action '{action}'", n.key, n.roles)
     return problems
 
 

@@ -16,6 +16,8 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from app.statuses import status_of
+from app.validation import pydantic_message
 from workflow.errors import Conflict, InvalidInput, Refused
 
 LANGUAGES = ("vi", "en")
@@ -49,43 +51,12 @@ CONCURRENT = {"vi": "Một thay đổi khác vừa được ghi cùng lúc; vui 
               "en": "Another change was saved at the same moment; please try again"}
 ROLE_MISSING = {"vi": "Vai trò của bạn không được dùng chức năng này",
                 "en": "None of your roles may use this function"}
-REFUSAL_STATUS = {"state": 409, "permission": 403, "guard": 422}
 REFUSAL_MESSAGES = {
     "state": {"vi": "Không thể thực hiện ở trạng thái hiện tại", "en": "Not possible in the current state"},
     "permission": HTTP_MESSAGES[403],
     "guard": {"vi": "Chưa đủ điều kiện để thực hiện", "en": "The conditions for this action are not met"},
 }
 
-# pydantic error type -> message; {placeholders} come from the error's ctx.
-PYDANTIC_MESSAGES: dict[str, dict[str, str]] = {
-    "missing": {"vi": "Bắt buộc nhập", "en": "This is required"},
-    "extra_forbidden": {"vi": "Trường không được phép", "en": "Unknown field"},
-    "int_type": {"vi": "Phải là số nguyên", "en": "Must be a whole number"},
-    "int_parsing": {"vi": "Phải là số nguyên", "en": "Must be a whole number"},
-    "int_from_float": {"vi": "Phải là số nguyên (đồng), không dùng số thập phân",
-                       "en": "Must be a whole number (VND), not a decimal"},
-    "string_type": {"vi": "Phải là văn bản", "en": "Must be text"},
-    "bool_type": {"vi": "Phải là true/false", "en": "Must be true or false"},
-    "list_type": {"vi": "Phải là danh sách", "en": "Must be a list"},
-    "model_type": {"vi": "Phải là một đối tượng JSON", "en": "Must be a JSON object"},
-    "dict_type": {"vi": "Phải là một đối tượng JSON", "en": "Must be a JSON object"},
-    "literal_error": {"vi": "Phải là một trong: {expected}", "en": "Must be one of: {expected}"},
-    "enum": {"vi": "Phải là một trong: {expected}", "en": "Must be one of: {expected}"},
-    "greater_than_equal": {"vi": "Không được nhỏ hơn {ge}", "en": "Must not be below {ge}"},
-    "greater_than": {"vi": "Phải lớn hơn {gt}", "en": "Must be above {gt}"},
-    "less_than_equal": {"vi": "Không được lớn hơn {le}", "en": "Must not be above {le}"},
-    "less_than": {"vi": "Phải nhỏ hơn {lt}", "en": "Must be below {lt}"},
-    "string_too_short": {"vi": "Phải có ít nhất {min_length} ký tự", "en": "Needs at least {min_length} characters"},
-    "string_too_long": {"vi": "Dài quá {max_length} ký tự", "en": "Longer than {max_length} characters"},
-    "string_pattern_mismatch": {"vi": "Sai định dạng (có ký tự không hợp lệ)",
-                                "en": "Wrong format (it holds a character that is not allowed)"},
-    "date_type": {"vi": "Ngày không hợp lệ (YYYY-MM-DD)", "en": "Invalid date (YYYY-MM-DD)"},
-    "date_parsing": {"vi": "Ngày không hợp lệ (YYYY-MM-DD)", "en": "Invalid date (YYYY-MM-DD)"},
-    "date_from_datetime_parsing": {"vi": "Ngày không hợp lệ (YYYY-MM-DD)", "en": "Invalid date (YYYY-MM-DD)"},
-    "date_from_datetime_inexact": {"vi": "Ngày không hợp lệ (YYYY-MM-DD)", "en": "Invalid date (YYYY-MM-DD)"},
-    "json_invalid": {"vi": "JSON không hợp lệ", "en": "Invalid JSON"},
-}
-INVALID_VALUE = {"vi": "Giá trị không hợp lệ", "en": "Invalid value"}
 
 
 def reason(code: str, message: Message, subject: str = "") -> dict[str, str]:
@@ -103,36 +74,25 @@ def invalid(field: str, message: Message) -> Response:
     return error_response(422, HTTP_MESSAGES[422], [reason("invalid", message, field)])
 
 
-def _pydantic_message(error: Mapping[str, Any]) -> dict[str, str]:
-    template = PYDANTIC_MESSAGES.get(error["type"])
-    if template is None:
-        return INVALID_VALUE
-    ctx = {k: v for k, v in (error.get("ctx") or {}).items()}
-    try:
-        return {lang: msg.format(**ctx) for lang, msg in template.items()}
-    except (KeyError, IndexError):
-        return INVALID_VALUE
-
-
 def from_validation_error(exc: ValidationError) -> Response:
-    reasons = [reason("invalid", _pydantic_message(e), ".".join(str(p) for p in e["loc"]))
+    reasons = [reason("invalid", pydantic_message(e), ".".join(str(p) for p in e["loc"]))
                for e in exc.errors(include_url=False)]
     return error_response(422, HTTP_MESSAGES[422], reasons)
 
 
 def from_refused(exc: Refused) -> Response:
     kind = exc.kind
-    return error_response(REFUSAL_STATUS[kind], REFUSAL_MESSAGES[kind],
+    return error_response(status_of(exc), REFUSAL_MESSAGES[kind],
                           [reason(r.code, r.message, r.subject) for r in exc.reasons])
 
 
 def from_conflict(exc: Conflict) -> Response:
-    return error_response(409, exc.message, [reason("conflict", exc.message)],
+    return error_response(status_of(exc), exc.message, [reason("conflict", exc.message)],
                           current_version=exc.current_version, current_state=exc.current_state)
 
 
 def from_invalid_input(exc: InvalidInput) -> Response:
-    return error_response(422, HTTP_MESSAGES[422],
+    return error_response(status_of(exc), HTTP_MESSAGES[422],
                           [reason("invalid", message, name) for name, message in exc.errors.items()])
 
 

@@ -22,8 +22,7 @@ from pydantic import (
 )
 
 from app.api.spec import MAX_ID
-
-MAX_VND = 10**15
+from app.validation import MAX_VND  # one limit for every front end
 
 
 def _utc(value: dt.datetime) -> dt.datetime:

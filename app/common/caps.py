@@ -32,6 +32,7 @@ from pydantic import (
 from app.clock import local_date, today
 from app.formatting import vnd
 from app.models.proposals import CATEGORIES
+from app.validation import MAX_VND  # noqa: F401  (the absolute limit; the caps below are the legal ones)
 
 # Packaged with the app (in a checkout, app/caps links to the repository's config/caps/).
 CAPS_DIR = Path(str(resources.files("app") / "caps")).resolve()

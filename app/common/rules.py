@@ -45,9 +45,19 @@ def may(proposal: Any, actor: Actor, action: str) -> bool:
 def explain_action(proposal: Any, actor: Actor, action: str,
                    problems: Callable[[], Iterable[Reason | Message]] = lambda: ()) -> Explanation:
     """Allowed when the proposal is in one of the action's states, the actor holds one of its roles over the
-    proposal, and ``problems()`` (evaluated only then) finds nothing. Plain messages become guard reasons."""
-    roles, allowed_states = RULES[action]
+    proposal, and ``problems()`` (evaluated only then) finds nothing. Plain messages become guard reasons.
+
+    An action declared in the definition (``actions:``) is explained by the engine, with its guards and
+    ``separate_from``; the table here is for definitions that do not declare it yet."""
     compiled = compiled_for(proposal)
+    if action in compiled.action_rules:
+        exp = compiled.explain_action(proposal, actor, action)
+        if not exp.allowed:
+            return exp
+        extra = [p if isinstance(p, Reason) else Reason(GUARD, p, action) for p in problems()]
+        return Explanation(action, exp.state, not extra, extra, target=exp.state, requires=exp.requires,
+                           grant=exp.grant)
+    roles, allowed_states = RULES[action]
     state = proposal.wf_state
     states = allowed_states(proposal) if callable(allowed_states) else allowed_states
     if state not in states:
@@ -98,11 +108,12 @@ def lock(session: Session, model: type[Any], row_id: int) -> Any:
 
 
 def transition_inputs(session: Session, proposal: Any, trigger: str, actor: Actor,
-                      inputs: Mapping[str, Any]) -> dict[str, Any] | None:
+                      inputs: Mapping[str, Any], *, asked: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
     """For a handler that does more than ``fire``: the cleaned inputs when ``trigger`` is allowed now, or None
-    when it is not, so that the handler lets ``fire`` refuse it (and record the refusal)."""
+    when it is not, so that the handler lets ``fire`` refuse it (and record the refusal). ``asked``: the inputs
+    the guards see now, when the handler checks some itself first (``fire`` later sees them all)."""
     compiled = compiled_for(proposal)
-    exp = compiled.explain(proposal, actor, trigger, session=session, inputs=inputs)
+    exp = compiled.explain(proposal, actor, trigger, session=session, inputs=inputs if asked is None else asked)
     if not exp.allowed:
         return None
     return clean(inputs, {name: compiled.input_specs[name] for name in exp.requires})

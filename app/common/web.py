@@ -13,15 +13,16 @@ from app.clock import today
 from app.common import caps
 from app.common.rules import may
 from app.council import services as council
-from app.errors import error_response, refused_status, workflow_reasons
+from app.errors import error_response, workflow_reasons
 from app.extensions import db_session
 from app.funding import services as funding
 from app.i18n import lang, tr
 from app.implementation import evaluation
 from app.implementation import services as implementation
 from app.models import Advance, ChangeRequest, ProgressReport, User
+from app.statuses import status_of
 from app.webforms import correctable, rerender
-from workflow.errors import Conflict, Refused, WorkflowError
+from workflow.errors import WorkflowError
 from workflow.registry import default_registry
 
 STAGE_ACTIONS = ("assign_council_member", "report_progress", "record_advance", "request_change", "approve_change",
@@ -45,13 +46,6 @@ ACTION_TITLES: dict[str, tuple[str, str]] = {
 }
 
 
-BULK_STATUS = {"permission": 403, "state": 409, "conflict": 409, "guard": 422, "invalid": 422}
-
-
-def status_of(exc: WorkflowError) -> int:
-    if isinstance(exc, Refused):
-        return refused_status(exc)
-    return 409 if isinstance(exc, Conflict) else 422
 
 
 def proposal_page(pid: int) -> Any:

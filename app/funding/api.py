@@ -13,12 +13,12 @@ from app.api import errors as api_errors
 from app.api.routes import Routes
 from app.api.spec import documented
 from app.common.stages_api import ALL_ERRORS, EnvelopeOut
-from app.common.web import BULK_STATUS
 from app.extensions import db_session
 from app.funding import services as funding
 from app.funding.schemas import BulkIn, BulkOut, EnvelopeIn, EnvelopeList, RankedOut, RankingOut
 from app.models import BudgetEnvelope
 from app.scoping import load_proposal, scope_clause
+from app.statuses import kind_status
 from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
 
 routes = Routes()
@@ -92,7 +92,7 @@ def post_decisions() -> Any:
     except funding.BulkRefused as exc:
         session.rollback()
         reasons = [r for code, error in exc.failures.items() for r in _failure_reasons(code, error)]
-        return api_errors.error_response(BULK_STATUS[exc.kind], {
+        return api_errors.error_response(kind_status(exc.kind), {
             "vi": "Không quyết định đề án nào: mọi đề án phải đủ điều kiện",
             "en": "Nothing was decided: every proposal must qualify"}, reasons)
     session.refresh(envelope)

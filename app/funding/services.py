@@ -35,14 +35,6 @@ ENVELOPE_SPECS = {"fund": InputSpec(type="string"), "year": InputSpec(type="int"
                   "amount": InputSpec(type="money", min=1)}
 
 
-@dataclass(frozen=True)
-class FundingRequest:
-    """What a pending approve_funding would charge; the ``budget_problem`` fact reads it."""
-
-    envelope: BudgetEnvelope
-    amount: int
-
-
 # --- envelopes ---------------------------------------------------------------------------------------------
 
 def create_envelope(session: Session, user: Any, province: str, inputs: Mapping[str, Any], *,
@@ -124,16 +116,28 @@ def envelope_for(session: Session, proposal: Proposal, envelope_id: Any = None) 
     return found[0]
 
 
-def budget_problem(proposal: Proposal) -> dict[str, str] | None:
-    """The ``budget_problem`` fact: the pending charge does not fit its (locked) envelope."""
-    request: FundingRequest | None = getattr(proposal, "funding_request", None)
-    if request is None:
-        return None  # no amount yet (listing actions): the decision itself checks
-    left = request.envelope.remaining
-    if request.amount <= left:
+def budget_problem(session: Session, proposal: Proposal, amount: int,
+                   inputs: Mapping[str, Any]) -> dict[str, str] | None:
+    """The ``budget_problem`` fact of the ``within_budget`` guard: ``amount`` does not fit what is left in the
+    envelope named by ``envelope_id`` (else the only one that fits). The handler has locked that envelope
+    first; ``operations.fire`` alone (no handler) is refused here as well, never funded from an exhausted one.
+    No envelope, several to choose from, or none of an approved plan: that is the problem (the handler reports
+    these first, as InvalidInput naming ``envelope_id``)."""
+    unapproved = plan_problem(session, proposal)
+    if unapproved is not None:
+        return unapproved
+    try:
+        envelope = envelope_for(session, proposal, inputs.get("envelope_id"))
+    except InvalidInput as exc:
+        return exc.errors["envelope_id"]
+    outside = plan_problem(session, proposal, envelope)
+    if outside is not None:
+        return outside
+    left = envelope.remaining
+    if amount <= left:
         return None
-    return msg(f"Dự toán '{request.envelope.label}' chỉ còn {vnd(left)}, không đủ {vnd(request.amount)}",
-               f"Envelope '{request.envelope.label}' has only {vnd(left)} left, not {vnd(request.amount)}")
+    return msg(f"Dự toán '{envelope.label}' chỉ còn {vnd(left)}, không đủ {vnd(amount)}",
+               f"Envelope '{envelope.label}' has only {vnd(left)} left, not {vnd(amount)}")
 
 
 def amount_problem(proposal: Proposal, amount: int) -> dict[str, str] | None:
@@ -156,7 +160,9 @@ OPTIONAL_INPUTS = {"approve_funding": [OptionalInput(
 
 def approve_funding(session: Session, proposal: Proposal, trigger: str, actor: Actor, inputs: dict[str, Any],
                     expected_version: int | None = None, *, request_id: str | None = None) -> Any:
-    cleaned = transition_inputs(session, proposal, trigger, actor, inputs)
+    # Who and when first (without the amount, so the budget guard waits for the envelope chosen below).
+    asked = {k: v for k, v in inputs.items() if k != "approved_amount"}
+    cleaned = transition_inputs(session, proposal, trigger, actor, inputs, asked=asked)
     if cleaned is None:
         return operations.fire(session, proposal, trigger, actor, inputs, expected_version, request_id=request_id)
     amount = cleaned["approved_amount"]
@@ -170,11 +176,8 @@ def approve_funding(session: Session, proposal: Proposal, trigger: str, actor: A
     outside = plan_problem(session, proposal, envelope)
     if outside is not None:
         raise InvalidInput({"envelope_id": outside})
-    proposal.funding_request = FundingRequest(envelope, amount)  # type: ignore[attr-defined]
-    try:
-        event = operations.fire(session, proposal, trigger, actor, inputs, expected_version, request_id=request_id)
-    finally:
-        del proposal.funding_request  # type: ignore[attr-defined]
+    chosen = {**inputs, "envelope_id": envelope.id}  # the guard checks the envelope locked here
+    event = operations.fire(session, proposal, trigger, actor, chosen, expected_version, request_id=request_id)
     move_money(session, envelope, amount, proposal.id, "commit", actor.user_id)
     session.add(Funding(proposal_id=proposal.id, envelope_id=envelope.id, approved_amount=amount,
                         decision_number=cleaned["decision_number"], decision_date=cleaned["decision_date"],

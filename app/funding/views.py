@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 
 from app.access import PERMISSIONS, requires
-from app.common.web import BULK_STATUS, state_titles, status_of
+from app.common.web import state_titles
 from app.errors import error_response, workflow_reasons
 from app.extensions import db_session
 from app.funding import services as funding
@@ -16,6 +16,7 @@ from app.i18n import tr
 from app.models import BudgetEnvelope
 from app.scoping import scope_clause
 from app.security import request_id
+from app.statuses import kind_status, status_of
 from app.webforms import correctable, rerender
 from workflow.errors import InvalidInput, WorkflowError
 
@@ -96,7 +97,7 @@ def _bulk(envelope: BudgetEnvelope) -> Any:
             return rerender("bulk-form", None, lambda: _ranking_page(envelope), errors=fields,
                             general=[tr(("Không quyết định đề án nào: mọi đề án được chọn phải đủ điều kiện.",
                                          "Nothing was decided: every selected proposal must qualify.")), *reasons])
-        return error_response(BULK_STATUS[exc.kind], tr(("Không quyết định đề án nào: mọi đề án được chọn phải đủ điều kiện.",
+        return error_response(kind_status(exc.kind), tr(("Không quyết định đề án nào: mọi đề án được chọn phải đủ điều kiện.",
                                        "Nothing was decided: every selected proposal must qualify.")), reasons)
     except WorkflowError as exc:
         session.rollback()

@@ -7,6 +7,7 @@ change has its audit event. Old score sheets and decided change requests are kep
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -65,8 +66,8 @@ class StageFacts:
     def round_problem(self) -> dict[str, str] | None:
         return self._facts().round_problem(object_session(self), self)
 
-    def budget_problem(self) -> dict[str, str] | None:
-        return self._facts().budget_problem(self)
+    def budget_problem(self, amount: int, inputs: Mapping[str, Any]) -> dict[str, str] | None:
+        return self._facts().budget_problem(object_session(self), self, amount, inputs)  # type: ignore[no-any-return]
 
     def progress_percent(self) -> int:
         found, value = self._prefetched("progress_percent")

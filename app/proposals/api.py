@@ -44,10 +44,10 @@ from app.proposals.services import (
     upload_permission,
 )
 from app.scoping import load_proposal
+from app.statuses import edit_refusal_status
 from app.uploads import RejectedFile, discard, display_name, store
 from workflow import audit
 from workflow.errors import Refused
-from workflow.permissions import covering_grants
 from workflow.registry import default_registry
 
 ALL_ERRORS = (401, 403, 404, 409, 422)
@@ -69,11 +69,7 @@ def _commune_problem(session: Session, code: str | None, current: str | None = N
 
 
 def _edit_refusal_status(proposal: Proposal) -> int:
-    """409 when the caller edits this proposal in other states (wrong state now), else 403 (not theirs)."""
-    compiled = default_registry().for_subject(proposal)
-    roles = compiled.definition.roles
-    editors = {r: roles[r].scope for state in compiled.states.values() for r in state.editable_by}
-    return 409 if covering_grants(current_user.actor(), editors, proposal.wf_place()) else 403
+    return edit_refusal_status(default_registry().for_subject(proposal), current_user.actor(), proposal)
 
 
 @routes.get("/units")

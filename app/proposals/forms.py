@@ -17,7 +17,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import DataRequired, InputRequired, ValidationError
 
 from app.i18n import tr
 from app.models.proposals import ATTACHMENT_KINDS, CATEGORIES, SECTORS
@@ -26,7 +26,6 @@ from app.webforms import Form
 from workflow.definitions import InputSpec
 from workflow.inputs import BUILTIN_INPUTS
 
-MAX_VND = 10**13  # far above any khuyến công budget; keeps amounts inside a 64-bit column
 _SEPARATORS = re.compile(r"[.,\s_₫]|VND|đ", re.IGNORECASE)
 
 
@@ -44,10 +43,8 @@ class MoneyField(StringField):
         return f"{self.data:,}".replace(",", ".")
 
     def pre_validate(self, form: Any) -> None:
-        if self.data is None:
+        if self.data is None:  # only parsing here: the amount's limits are the service's (app.proposals.fields)
             raise ValidationError(str(_l("Enter a whole amount in VND, e.g. 150.000.000")))
-        if self.data > MAX_VND:
-            raise ValidationError(str(_l("The amount is too large.")))
 
 
 def _pairs(table: dict[str, tuple[str, str]]) -> list[SelectChoice]:
@@ -61,20 +58,22 @@ def commune_choices(session: Session, keep: str | None = None) -> list[SelectCho
 
 
 class ProposalForm(Form):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=500)])
+    """Widgets and parsing only: every rule on the values (ranges, lengths, support <= total, support +
+    counterpart = total) is checked by create_proposal/edit_proposal; :meth:`show` puts its errors on the fields."""
+
+    title = StringField(_l("Title"))
     commune_code = SelectField(_l("Commune / ward"), validators=[DataRequired()])
     category = SelectField(_l("Category"), validators=[DataRequired()])
     sector = SelectField(_l("Sector"), validators=[DataRequired()])
-    year = IntegerField(_l("Plan year"), validators=[InputRequired(), NumberRange(2010, 2100)])
+    year = IntegerField(_l("Plan year"), validators=[InputRequired()])
     total_cost = MoneyField(_l("Total cost (VND)"), render_kw={"inputmode": "numeric", "placeholder": "400.000.000"})
     requested_support = MoneyField(_l("Requested support (VND)"), render_kw={"inputmode": "numeric"})
     counterpart_funds = MoneyField(_l("Counterpart funds (VND)"), render_kw={"inputmode": "numeric"})
-    duration_months = IntegerField(_l("Duration (months)"), default=12,
-                                   validators=[InputRequired(), NumberRange(1, 60)])
-    objectives = TextAreaField(_l("Objectives"), validators=[Length(max=10_000)])
-    expected_results = TextAreaField(_l("Expected results"), validators=[Length(max=10_000)])
-    expected_jobs = IntegerField(_l("Jobs expected"), default=0, validators=[InputRequired(), NumberRange(0, 100_000)])
-    expected_output = StringField(_l("Expected output"), validators=[Length(max=300)])
+    duration_months = IntegerField(_l("Duration (months)"), default=12, validators=[InputRequired()])
+    objectives = TextAreaField(_l("Objectives"))
+    expected_results = TextAreaField(_l("Expected results"))
+    expected_jobs = IntegerField(_l("Jobs expected"), default=0, validators=[InputRequired()])
+    expected_output = StringField(_l("Expected output"))
     priority_region = BooleanField(_l("Priority region (highland, ethnic-minority, poor or new-rural area)"))
     priority_sector = BooleanField(_l("Priority sector"))
     expected_version = HiddenField()
@@ -86,14 +85,17 @@ class ProposalForm(Form):
         self.category.choices = _pairs(CATEGORIES)
         self.sector.choices = _pairs(SECTORS)
 
-    def validate_requested_support(self, field: MoneyField) -> None:
-        if field.data is not None and self.total_cost.data is not None and field.data > self.total_cost.data:
-            raise ValidationError(str(_l("The requested support cannot exceed the total cost.")))
-
-    def validate_counterpart_funds(self, field: MoneyField) -> None:
-        total, support = self.total_cost.data, self.requested_support.data
-        if field.data is not None and total is not None and support is not None and field.data + support != total:
-            raise ValidationError(str(_l("Support plus counterpart funds must equal the total cost.")))
+    def show(self, errors: dict[str, dict[str, str]]) -> list[str]:
+        """The service's errors (InvalidInput.errors) on their fields, in the user's language; those of no
+        field of the form are returned as page-level reasons."""
+        unplaced = []
+        for name, message in errors.items():
+            field = self._fields.get(name)
+            if field is None:
+                unplaced.append(f"{name}: {tr(message)}")
+            else:
+                field.errors = [*field.errors, tr(message)]
+        return unplaced
 
     def values(self) -> dict[str, Any]:
         # A text field left out of the post (not merely empty) is empty text, never NULL.

@@ -21,40 +21,17 @@ from app.api.types import (
     STRICT_INPUT,
     ExpectedVersion,
     IsoDate,
-    LongText,
-    Money,
     RowId,
     UtcDatetime,
     _no_null_defaults,
     text,
 )
-from app.models.proposals import ATTACHMENT_KINDS, CATEGORIES, SECTORS
+from app.models.proposals import ATTACHMENT_KINDS
+
+# The proposal's fields and their ranges are declared once, with the service that checks them.
+from app.proposals.fields import PROPOSAL_FIELDS
 from workflow.definitions import InputSpec
 from workflow.registry import Registry, default_registry
-
-Title = text(500, min_length=1)
-Category = Literal[tuple(CATEGORIES)]  # type: ignore[valid-type]
-Sector = Literal[tuple(SECTORS)]  # type: ignore[valid-type]
-
-# Each editable proposal field once: (annotation, default when creating; ... = required).
-PROPOSAL_FIELDS: dict[str, tuple[Any, Any]] = {
-    "title": (Title, ...),
-    "commune_code": (text(16, min_length=1), None),
-    "category": (Category, ...),
-    "sector": (Sector, ...),
-    "year": (Annotated[StrictInt, Field(ge=2000, le=2100)], ...),
-    "total_cost": (Money, 0),
-    "requested_support": (Money, 0),
-    "counterpart_funds": (Money, 0),
-    "duration_months": (Annotated[StrictInt, Field(ge=1, le=120)], 12),
-    "objectives": (LongText, ""),
-    "expected_results": (LongText, ""),
-    "expected_jobs": (Annotated[StrictInt, Field(ge=0, le=1_000_000)], 0),
-    "expected_output": (text(300), ""),
-    "priority_region": (StrictBool, False),
-    "priority_sector": (StrictBool, False),
-}
-
 
 # commune_code may be omitted on create: the organisation's commune is used.
 ProposalCreate = create_model(  # type: ignore[call-overload]

@@ -14,6 +14,7 @@ from app.deadlines import today
 from app.models import Attachment, Proposal, ProposalCodeCounter, User
 from app.models.proposals import ACCEPTANCE_KINDS, DOSSIER_KINDS, EDITABLE_FIELDS, district_of
 from app.models.units import Unit, UnitHistory
+from app.proposals.fields import checked
 from workflow import operations
 from workflow.explain import Explanation
 from workflow.machine import CompiledWorkflow
@@ -85,7 +86,8 @@ def create_proposal(session: Session, user: User, fields: Mapping[str, Any], *, 
 
     if user.organisation is None:
         raise ValueError("only a user acting for an organisation can create a proposal")
-    values = {k: v for k, v in fields.items() if k in EDITABLE_FIELDS and k != "commune_code"}
+    given = {k: v for k, v in fields.items() if k in EDITABLE_FIELDS and v is not None}
+    values = {k: v for k, v in checked(given).items() if k != "commune_code"}  # InvalidInput names the field
     plan_round = round_for_new_proposal(session, province_code, values["year"], fields.get("round_id"))
     if plan_round is not None:  # filed into a plan round: the round's fund names the lifecycle, its year the plan
         values.update(round_id=plan_round.id, fund=plan_round.fund, year=plan_round.plan_year)
@@ -100,7 +102,13 @@ def create_proposal(session: Session, user: User, fields: Mapping[str, Any], *, 
 
 def edit_proposal(session: Session, proposal: Proposal, user: User, changes: Mapping[str, Any],
                   expected_version: int | None, *, request_id: str | None = None) -> Any:
-    """An audited edit of the editable fields; a new commune also moves the derived district."""
+    """An audited edit of the editable fields, checked with the proposal's other values (the same rules as a
+    create); a new commune also moves the derived district."""
+    editable = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
+    if editable:
+        current = {name: getattr(proposal, name) for name in EDITABLE_FIELDS}
+        cleaned = checked({**current, **editable}, changed={k for k, v in editable.items() if current[k] != v})
+        changes = {**changes, **{k: cleaned[k] for k in editable if k in cleaned}}
     changes = {k: v for k, v in changes.items() if getattr(proposal, k) != v}
     if "commune_code" in changes:
         changes["district_code"] = district_of(session, changes["commune_code"])

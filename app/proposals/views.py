@@ -27,7 +27,7 @@ from app.audit.readable import event_title, load_names, readable_events
 from app.common.web import stage_view, state_titles
 from app.council import services as council
 from app.deadlines import today
-from app.errors import refused_status, workflow_reasons
+from app.errors import workflow_reasons
 from app.extensions import db_session
 from app.formatting import vnd
 from app.i18n import lang, tr
@@ -52,10 +52,11 @@ from app.proposals.services import (
 )
 from app.scoping import load_proposal, scope_clause
 from app.security import request_id
+from app.statuses import status_of
 from app.uploads import RejectedFile, discard, display_name, path_of, store
 from app.webforms import form_state, rerender
 from workflow.audit import events_for
-from workflow.errors import Conflict, InvalidInput, Refused, WorkflowError
+from workflow.errors import InvalidInput, Refused, WorkflowError
 from workflow.registry import default_registry
 
 bp = Blueprint("proposals", __name__, template_folder="templates")
@@ -128,20 +129,17 @@ def new() -> Any:
     try:
         proposal = create_proposal(session, current_user, form.values(),
                                    province_code=current_app.config["PROVINCE_CODE"], request_id=request_id())
+    except InvalidInput as exc:
+        session.rollback()
+        return _render_form(form, None, 422, form.show(exc.errors))
     except WorkflowError as exc:
         session.rollback()
-        return _render_form(form, None, _status(exc), workflow_reasons(exc))
+        return _render_form(form, None, status_of(exc), workflow_reasons(exc))
     location = url_for("proposals.detail", pid=proposal.id)
     if earlier is None and valid_key(key):
         complete(session, current_user.id, key, 303, location)
     flash(_("Draft %(code)s created.", code=proposal.code), "success")
     return redirect(location, 303)
-
-
-def _status(exc: Exception) -> int:
-    if isinstance(exc, Refused):
-        return refused_status(exc)
-    return 409 if isinstance(exc, Conflict) else 422
 
 
 def context(proposal: Proposal) -> dict[str, Any]:
@@ -218,9 +216,12 @@ def edit(pid: int) -> Any:
     version = int(version_given)
     try:
         edit_proposal(session, proposal, current_user, form.values(), version, request_id=request_id())
+    except InvalidInput as exc:
+        session.rollback()
+        return _render_form(form, proposal, 422, form.show(exc.errors))
     except WorkflowError as exc:
         session.rollback()
-        return _render_form(form, proposal, _status(exc), workflow_reasons(exc))
+        return _render_form(form, proposal, status_of(exc), workflow_reasons(exc))
     flash(_("Changes saved."), "success")
     return redirect(url_for("proposals.detail", pid=proposal.id), 303)
 
@@ -240,7 +241,7 @@ def action(pid: int, trigger: str) -> Any:
     title = _action_title(compiled, trigger)
     if request.method == "GET":
         if not explanation.allowed:
-            status = refused_status(Refused(explanation))
+            status = status_of(Refused(explanation))
             return _render_action(proposal, None, trigger, title, status,
                                   [tr(r.message) for r in explanation.reasons])
         form.expected_version.data = proposal.wf_version
@@ -266,7 +267,7 @@ def action(pid: int, trigger: str) -> Any:
         return _render_action(proposal, form, trigger, title, 422, workflow_reasons(exc))
     except WorkflowError as exc:
         session.rollback()
-        return _render_action(proposal, form, trigger, title, _status(exc), workflow_reasons(exc))
+        return _render_action(proposal, form, trigger, title, status_of(exc), workflow_reasons(exc))
     flash(_("Done: %(action)s.", action=title), "success")
     return redirect(url_for("proposals.detail", pid=proposal.id), 303)
 
@@ -349,7 +350,7 @@ def remove(pid: int, aid: int) -> Any:
                           request_id=request_id())
     except WorkflowError as exc:
         session.rollback()
-        abort(_status(exc), description="; ".join(workflow_reasons(exc)))
+        abort(status_of(exc), description="; ".join(workflow_reasons(exc)))
     flash(tr(("Đã gỡ tài liệu khỏi hồ sơ (tệp vẫn được lưu trong nhật ký).",
               "Document removed from the dossier (the file is kept for the record).")), "success")
     return redirect(url_for("proposals.detail", pid=proposal.id, _anchor="attachments"), 303)

@@ -10,7 +10,6 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 
 from app.access import PERMISSIONS, requires
-from app.common.web import status_of
 from app.errors import error_response, workflow_reasons
 from app.extensions import db_session
 from app.funding import services as funding
@@ -19,6 +18,7 @@ from app.models import FUNDS, PlanRound
 from app.paging import page_number
 from app.rounds import services as rounds
 from app.security import request_id
+from app.statuses import status_of
 from app.uploads import RejectedFile, discard, display_name, store
 from app.webforms import correctable, rerender
 from workflow.errors import WorkflowError

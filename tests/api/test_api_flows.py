@@ -77,8 +77,9 @@ def test_list_filters_search_and_pagination(client, world, make_proposal):
 def test_patch_edits_and_records_a_diff(client, world):
     h = world.headers("applicant_a")
     path = f"/api/v1/proposals/{world.pa.id}"
-    r = client.patch(path, headers=h, json={"requested_support": 180_000_000, "commune_code": "05851",
-                                            "expected_version": 1})
+    # support + counterpart must still equal the total (the service's rule, the same as the web form's)
+    r = client.patch(path, headers=h, json={"requested_support": 180_000_000, "counterpart_funds": 220_000_000,
+                                            "commune_code": "05851", "expected_version": 1})
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
     assert (body["requested_support"], body["commune_code"], body["district_code"], body["version"]) == (

@@ -13,6 +13,7 @@ from app.actions import perform
 from app.funding import services as funding
 from app.models import BudgetEnvelope, Funding, Proposal, User
 from tests.stages.conftest import Walk, actor
+from workflow import operations
 from workflow.audit import AuditEvent
 from workflow.errors import Conflict, InvalidInput, Refused
 from workflow.storage import create_db_engine
@@ -50,6 +51,26 @@ def test_refusal_says_how_much_is_left_and_stores_nothing(db, people, walk, make
     assert db.scalar(select(func.count()).select_from(Funding)) == 0
     refusals = db.scalars(select(AuditEvent).where(AuditEvent.outcome == "refused")).all()
     assert [e.action for e in refusals] == ["approve_funding"]
+
+
+def test_fire_alone_refuses_an_over_budget_decision(db, people, walk, make_proposal):
+    """The write path is safe without the app's handler: the guard takes the amount from the inputs."""
+    proposal = walk.to_shortlist(make_proposal(people.applicant))
+    walk.envelope(100_000_000)
+    inputs = {"approved_amount": 150_000_000, "decision_number": "QĐ 9/QĐ-SCT", "decision_date": "2026-03-01"}
+    with pytest.raises(Refused) as refused:
+        operations.fire(db, proposal, "approve_funding", actor(db, people.director), inputs)
+    db.rollback()
+    assert refused.value.kind == "guard"
+    assert [r.subject for r in refused.value.reasons] == ["within_budget"]
+    assert "100.000.000 ₫ left" in refused.value.reasons[0].message["en"]
+    db.refresh(proposal)
+    assert proposal.wf_state == "shortlisted"
+    refusals = db.scalars(select(AuditEvent).where(AuditEvent.outcome == "refused")).all()
+    assert [(e.action, e.inputs["approved_amount"]) for e in refusals] == [("approve_funding", 150_000_000)]
+    # within the envelope the same direct call goes through (state only: money moves in the handler)
+    operations.fire(db, proposal, "approve_funding", actor(db, people.director), {**inputs, "approved_amount": 90})
+    assert proposal.wf_state == "funded"
 
 
 @pytest.mark.parametrize(("amount", "field", "needle"), [
