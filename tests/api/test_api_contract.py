@@ -273,10 +273,12 @@ def test_errors_in_the_callers_language(client, world):
 
 
 def test_no_500_for_a_refused_action_and_refusal_is_audited(client, world, db):
-    r = client.post(f"/api/v1/proposals/{world.pa.id}/actions/submit", headers=world.headers("auditor"))
+    _submit(client, world, world.pa)  # a draft is out of the auditor's scope (404); a submitted file is not
+    r = client.post(f"/api/v1/proposals/{world.pa.id}/actions/forward", headers=world.headers("auditor"),
+                    json={"comment": "Đủ điều kiện"})
     assert r.status_code == 403
     refused = db.scalars(select(AuditEvent).where(AuditEvent.outcome == "refused")).all()
-    assert [(e.action, e.actor_id) for e in refused] == [("submit", str(world.users["auditor"].id))]
+    assert [(e.action, e.actor_id) for e in refused] == [("forward", str(world.users["auditor"].id))]
 
 
 def test_nul_characters_are_refused_not_a_database_error(client, world):

@@ -49,9 +49,12 @@ def test_allowed_actions_depend_on_the_caller(client, world):
 
 
 def test_list_filters_search_and_pagination(client, world, make_proposal):
-    for i in range(3):
-        make_proposal(world.users["applicant_a"], version=1, year=2023, category="training",
-                      title=f"Đào tạo nghề đan lát {i}")
+    made = [make_proposal(world.users["applicant_a"], version=1, year=2023, category="training",
+                          title=f"Đào tạo nghề đan lát {i}").id for i in range(3)]
+    # submitted, so the centre sees them (drafts are their organisation's alone)
+    for who, pid in [("applicant_a", world.pa.id), ("applicant_b", world.pb.id)] + [("applicant_a", i) for i in made]:
+        r = client.post(f"/api/v1/proposals/{pid}/actions/submit", headers=world.headers(who), json={})
+        assert r.status_code == 200, r.get_json()
     h = world.headers("centre")
 
     def ids(**args):
@@ -66,7 +69,7 @@ def test_list_filters_search_and_pagination(client, world, make_proposal):
     assert ids(unit="173")[1] == [world.pb.id]
     assert ids(unit="05830")[0] == 4
     assert ids(category="training")[0] == 3 and ids(year=2023)[0] == 3
-    assert ids(state="draft")[0] == 5 and ids(state="funded")[0] == 0
+    assert ids(state="district_review")[0] == 5 and ids(state="draft")[0] == 0 and ids(state="funded")[0] == 0
     assert ids(q="100%_")[0] == 0                            # LIKE wildcards are plain text
     page = client.get("/api/v1/proposals", headers=h, query_string={"per_page": 2, "page": 3}).get_json()
     assert (page["total"], page["pages"], page["page"], len(page["items"])) == (5, 3, 3, 1)

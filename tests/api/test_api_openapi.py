@@ -80,7 +80,10 @@ def test_api_conforms_and_never_500s_as_three_roles(app, db, make_user, make_org
                   phases=(Phase.explicit, Phase.generate), suppress_health_check=list(HealthCheck))
         def run(case):
             for who in THREE_ROLES:
-                statuses[who].append(case.call_and_validate(headers=world.headers(who), checks=CHECKS).status_code)
+                status = case.call_and_validate(headers=world.headers(who), checks=CHECKS).status_code
+                # starting a verification run (202) is the auditor's own read of the trail, not a change
+                if not (who == "auditor" and case.operation.path.startswith("/audit/verify") and status == 202):
+                    statuses[who].append(status)
 
         run()
     for who, seen in statuses.items():
