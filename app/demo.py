@@ -126,7 +126,8 @@ CARRIED_OUT = 188
 NOT_CARRIED_OUT = {"rejected_appraisal": 10, "rejected_local": 14, "withdrawn": 10, "terminated": 4}
 # Filed on the old units in the first half of 2025 (v1) and still open: what `workflow migrate` moves.
 PRE_REFORM_LIVE = {"district_review": 4, "returned": 1, "draft": 2}
-V2_TARGETS = {"draft": 3, "local_review": 4, "returned": 1, "provincial_appraisal": 3, "withdrawn": 1}
+V2_TARGETS = {"draft": 3, "local_review": 4, "returned": 1, "provincial_appraisal": 3, "withdrawn": 1,
+              "funded": 1, "implementing": 2, "evaluated": 1}  # the later stages, live on v2/v3
 
 STAFF = [
     ("quantri", "Nguyễn Văn Quản", "admin", PROVINCE_CODE),

@@ -40,6 +40,13 @@ def bounded_count(session: Session, stmt: Select[Any], limit: int = COUNT_LIMIT)
     return Count(min(found, limit), found <= limit)
 
 
+def page_window(stmt: Select[Any], page: int, per_page: int) -> Select[Any]:
+    """``stmt`` limited to the page's rows plus one (whether another page follows) for lists whose rows are not
+    one entity (:func:`page_rows` is for those that are)."""
+    page = min(max(page, 1), MAX_PAGE)
+    return stmt.limit(per_page + 1).offset((page - 1) * per_page)
+
+
 def page_rows(session: Session, stmt: Select[Any], key: Any, order: tuple[Any, ...], page: int,
               per_page: int) -> tuple[list[Any], bool]:
     """The page's rows and whether another page follows. The page's keys come first from the index alone

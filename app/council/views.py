@@ -14,6 +14,7 @@ from app.council import services as council
 from app.extensions import db_session
 from app.models import CouncilMember, Proposal
 from app.models.stages import ScoreSheet
+from app.paging import page_number, page_window
 from app.scoping import load_proposal, visible_proposals
 from app.security import request_id
 from workflow.registry import default_registry
@@ -44,16 +45,15 @@ def index() -> Any:
     session = db_session()
     show = request.args.get("show", "open")
     show = show if show in SHOWS else "open"
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
+    page = page_number(request.args.get("page"))
     running = and_(Proposal.wf_state.in_(council_states()), CouncilMember.recused.is_(False))
     scored = exists().where(ScoreSheet.member_id == CouncilMember.id)
     stmt = (visible_proposals(current_user, council_review=True).add_columns(CouncilMember, scored)
             .join(CouncilMember, CouncilMember.proposal_id == Proposal.id)
             .where(CouncilMember.user_id == current_user.id, running if show == "open" else not_(running))
             .order_by(*((Proposal.wf_entered_at, Proposal.id) if show == "open"
-                        else (Proposal.wf_entered_at.desc(), Proposal.id.desc())))
-            .limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE))
-    rows = session.execute(stmt).all()
+                        else (Proposal.wf_entered_at.desc(), Proposal.id.desc()))))
+    rows = session.execute(page_window(stmt, page, PER_PAGE)).all()
     items = []
     for p, m, done in rows[:PER_PAGE]:
         _state, council_def = council.council_of(p)

@@ -43,6 +43,6 @@ def test_importing_areas_registers_nothing_and_create_app_registers_them_all() -
     assert handlers == ["accept", "approve_funding", "evaluate", "settle", "sign_contract", "terminate"]
     assert optional == ["approve_funding"] and listeners == 1 and no_facts is False
     for endpoint in ("api.openapi", "api.create", "api.get_stages", "api.post_member", "api.list_envelopes",
-                     "api.post_progress", "api.list_rounds", "api.verify", "api.report_dashboard"):
+                     "api.post_progress", "api.list_rounds", "api.start_verify", "api.report_dashboard"):
         assert endpoint in found["endpoints"]
     assert found["nav"][:4] == ["audit.index", "admin.index", "notifications.outbox_admin", "council.index"]

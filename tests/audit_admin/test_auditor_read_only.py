@@ -22,7 +22,7 @@ pytestmark = BOTH_DATABASES
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 SELF_SERVICE = {"auth.login", "auth.logout", "auth.language",  # the auditor's own session, not the records
                 "notifications.open_notice", "notifications.read_all", "notifications.preferences",  # own inbox
-                "audit.start_verification"}  # starts a read of the trail; records nothing in it
+                "audit.start_verification", "api.start_verify"}  # starts a read of the trail; records nothing in it
 OWN_ENDPOINTS = {"api.create", "api.patch_proposal", "api.upload", "api.act"}
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from app.implementation import services as implementation
 from app.models import Advance, ChangeRequest, Funding, ProgressReport
+from app.models.proposals import ATTACHMENT_KINDS
 from tests.stages.conftest import actor, attach
 from workflow.audit import AuditEvent
 from workflow.errors import InvalidInput, Refused
@@ -100,8 +101,8 @@ def test_acceptance_needs_every_record_for_machinery(db, people, walk, make_prop
     db.rollback()
     message = refused.value.reasons[0].message["en"]
     for kind in ("purchase_contract", "contract_liquidation", "counterpart_proof"):
-        assert kind in message
-    assert "invoices" not in message
+        assert ATTACHMENT_KINDS[kind][1] in message  # named by title, never by code
+    assert ATTACHMENT_KINDS["invoices"][1] not in message and "_" not in message
     attach(db, proposal, "purchase_contract", "contract_liquidation", "counterpart_proof")
     walk.accept(proposal)
     assert proposal.wf_state == "implemented"
@@ -120,7 +121,7 @@ def test_acceptance_documents_depend_on_the_category(db, people, walk, make_prop
         with pytest.raises(Refused) as refused:
             walk.accept(proposal)
         db.rollback()
-        assert extra[0] in refused.value.reasons[0].message["en"]
+        assert ATTACHMENT_KINDS[extra[0]][1] in refused.value.reasons[0].message["en"]
         attach(db, proposal, *extra)
     walk.accept(proposal, on=dt.date(2026, 10, 5))
     row = funding_row(db, proposal)
