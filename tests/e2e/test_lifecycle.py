@@ -16,6 +16,7 @@ import pytest
 
 from app.demo import demo_pdf
 
+from .a11y import assert_accessible
 from .conftest import Cast, People, Person
 
 pytestmark = pytest.mark.browser
@@ -71,15 +72,30 @@ def expect() -> Any:
     return _expect
 
 
+CHECKED: set[str] = set()  # each page the walk reaches is checked once (a page of its own, not a jump within it)
+PHONE = {"width": 390, "height": 844}
+
+
 def visit(page: Any, url_or_click: Any) -> Any:
     """Every page the walk reaches comes through here: an address to open, or a link or button to click (which
-    may only move within the page, as the panel's links to a stage's form do). Returns the response of a goto."""
+    may only move within the page, as the panel's links to a stage's form do). Returns the response of a goto.
+    Each new page is checked as it is (axe: no violation) and on a phone (no sideways scroll)."""
     if isinstance(url_or_click, str):
         response = page.goto(url_or_click)
     else:
         response = None
         url_or_click.click()
     page.wait_for_load_state()
+    where = re.sub(r"\d+", "N", page.url.split("#")[0])  # a page of the same kind is checked once
+    if where not in CHECKED:
+        CHECKED.add(where)
+        assert_accessible(page)  # a failure saves a screenshot and the page's HTML
+        desktop = page.viewport_size
+        page.set_viewport_size(PHONE)
+        try:
+            assert_accessible(page, f"{page.url} at {PHONE['width']} px")
+        finally:
+            page.set_viewport_size(desktop)
     return response
 
 
