@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from api.world import BOTH_DATABASES
+from api.world import BOTH_DATABASES, add_dossier
 from app.models import Attachment
 
 pytestmark = BOTH_DATABASES
@@ -48,9 +48,13 @@ def test_allowed_actions_depend_on_the_caller(client, world):
     assert client.get(path, headers=h("centre")).get_json()["allowed_actions"] == []
 
 
-def test_list_filters_search_and_pagination(client, world, make_proposal):
-    made = [make_proposal(world.users["applicant_a"], version=1, year=2023, category="training",
-                          title=f"Đào tạo nghề đan lát {i}").id for i in range(3)]
+def test_list_filters_search_and_pagination(client, world, db, make_proposal):
+    made = []
+    for i in range(3):
+        proposal = make_proposal(world.users["applicant_a"], version=1, year=2023, category="training",
+                                 title=f"Đào tạo nghề đan lát {i}")
+        add_dossier(db, proposal)  # complete, so its applicant can submit it
+        made.append(proposal.id)
     # submitted, so the centre sees them (drafts are their organisation's alone)
     for who, pid in [("applicant_a", world.pa.id), ("applicant_b", world.pb.id)] + [("applicant_a", i) for i in made]:
         r = client.post(f"/api/v1/proposals/{pid}/actions/submit", headers=world.headers(who), json={})

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from babel.messages.pofile import read_po
-from conftest import World, token
+from conftest import World, attach, token
 
 from app.deadlines import add_working_days
 from app.formatting import date, datetime, vnd
@@ -26,14 +26,23 @@ def test_login_page_in_both_languages(client: Any) -> None:
     assert "Mật khẩu" not in english
 
 
-def test_proposal_page_in_both_languages_including_engine_reasons(world: World) -> None:
+def test_proposal_page_in_both_languages_including_engine_reasons(world: World, db: Any) -> None:
+    from app.models import Proposal
+    from workflow import operations
+
+    # submitted first: the centre does not see a draft (docs/privacy.md)
+    row = db.get(Proposal, world.own.id)
+    attach(world.app, db, row, world.users["applicant_own"])
+    operations.fire(db, row, "submit", world.users["applicant_own"].actor())
+    db.commit()
     client = world.client("centre")
     url = f"/proposals/{world.own.id}"
     vietnamese = client.get(url).get_data(as_text=True)
-    assert "Lịch sử xử lý" in vietnamese and "Dự thảo" in vietnamese and "Cần vai trò" in vietnamese
+    assert "Lịch sử xử lý" in vietnamese and "Huyện thẩm tra" in vietnamese and "Cần vai trò" in vietnamese
     client.post("/language", data={"lang": "en", "next": url, "csrf_token": token(client)})
     english = client.get(url).get_data(as_text=True)
-    assert "History" in english and "Draft" in english and "Needs the role" in english
+    assert "History" in english and "District review" in english and "Needs the role" in english
+    assert "Huyện thẩm tra" not in english
     assert "Lịch sử xử lý" not in english
 
 

@@ -6,9 +6,25 @@ import datetime as dt
 from typing import Any
 
 from conftest import COMMUNE, World, attach
+from sqlalchemy import select
 
 
-def test_search_ignores_vietnamese_diacritics(world: World) -> None:
+def submit(world: World, db: Any, *proposals: Any) -> None:
+    """Complete the dossier and submit as the proposal's applicant: a draft is its organisation's alone, the
+    officers' lists and search only see proposals once submitted (docs/privacy.md)."""
+    from app.models import Proposal, User
+    from workflow import operations
+
+    for proposal in proposals:
+        row = db.get(Proposal, proposal.id)
+        applicant = db.scalar(select(User).where(User.organisation_id == row.organisation_id))
+        attach(world.app, db, row, applicant)
+        operations.fire(db, row, "submit", applicant.actor())
+    db.commit()
+
+
+def test_search_ignores_vietnamese_diacritics(world: World, db: Any) -> None:
+    submit(world, db, world.own, world.other)
     client = world.client("centre")
     for query in ("dai tu", "ĐẠI TỪ", "may sao che", "la bang"):
         body = client.get("/proposals", query_string={"q": query}).get_data(as_text=True)
@@ -23,9 +39,10 @@ def test_search_with_like_wildcards_matches_literally(world: World) -> None:
     assert world.own.code not in body
 
 
-def test_filters_by_state_unit_category_and_year(world: World, make_proposal: Any) -> None:
+def test_filters_by_state_unit_category_and_year(world: World, db: Any, make_proposal: Any) -> None:
     training = make_proposal(world.users["applicant_own"], version=1, year=2019, category="training",
                              title="Đào tạo nghề chè")
+    submit(world, db, world.own, world.other, training)
     client = world.client("centre")
 
     def codes(**args: str) -> set[str]:
@@ -36,13 +53,14 @@ def test_filters_by_state_unit_category_and_year(world: World, make_proposal: An
     assert codes(unit=COMMUNE) == {world.own.code, training.code}
     assert codes(category="training") == {training.code}
     assert codes(year="2019") == {training.code}
-    assert codes(state="draft") == {world.own.code, world.other.code, training.code}
-    assert codes(state="district_review") == set()
+    assert codes(state="district_review") == {world.own.code, world.other.code, training.code}
+    assert codes(state="provincial_appraisal") == set()
 
 
-def test_pagination(world: World, make_proposal: Any) -> None:
-    for n in range(22):
-        make_proposal(world.users["applicant_other"], version=1, year=2018, title=f"Đề án số {n}")
+def test_pagination(world: World, db: Any, make_proposal: Any) -> None:
+    made = [make_proposal(world.users["applicant_other"], version=1, year=2018, title=f"Đề án số {n}")
+            for n in range(22)]
+    submit(world, db, world.own, world.other, *made)
     client = world.client("director")
     first = client.get("/proposals").get_data(as_text=True)
     assert "Trang 1 / 2" in first and 'id="next-page"' in first
@@ -78,4 +96,6 @@ def test_my_work_lists_what_the_user_can_act_on_oldest_first_with_overdue_flag(w
 def test_my_work_offers_the_applicant_their_editable_drafts(world: World) -> None:
     body = world.client("applicant_own").get("/my-work").get_data(as_text=True)
     assert world.own.code in body and world.other.code not in body
-    assert f'href="/proposals/{world.own.id}/edit"' in body
+    # the row's next step for a draft being prepared: complete the dossier (on the proposal's panel), then submit
+    own_row = body[body.index(f'id="work-{world.own.id}"'):]
+    assert f'href="/proposals/{world.own.id}#next-step"' in own_row and "Hoàn thiện hồ sơ rồi nộp" in own_row
