@@ -84,24 +84,45 @@ def cross_field_problems(values: Mapping[str, Any]) -> dict[str, Message]:
     return {}
 
 
+MONEY_FIELDS = frozenset({"total_cost", "requested_support", "counterpart_funds"})
+DEFAULTS = {name: default for name, (_, default) in PROPOSAL_FIELDS.items() if default is not ...}
+
+
+def problems(values: Mapping[str, Any], *, changed: set[str] | None = None,
+             unread: frozenset[str] | set[str] = frozenset()) -> tuple[dict[str, Message], dict[str, Any] | None]:
+    """(field -> message, the cleaned values or None): the verdict of :func:`checked`, without raising.
+
+    ``unread``: fields a front end could not read (it shows its own message there); they are left out, and no
+    rule reading them is checked, so the page can show every other problem of the same post at once.
+    """
+    cleaned: dict[str, Any] | None
+    try:
+        cleaned = ProposalFields.model_validate(dict(values)).model_dump()
+        found: dict[str, Message] = {}
+    except ValidationError as exc:
+        cleaned, found = None, invalid_input(exc).errors
+    if changed is not None:
+        found = {name: message for name, message in found.items() if name in changed}
+    found = {name: message for name, message in found.items() if name not in unread}
+    if found:
+        return found, None
+    base = cleaned if cleaned is not None else {**DEFAULTS, **dict(values)}
+    if unread & MONEY_FIELDS or not all(isinstance(base.get(name), int) for name in MONEY_FIELDS):
+        return {}, cleaned  # a rule on amounts the page could not read (or that failed their own check above)
+    cross = cross_field_problems(base)
+    if changed is not None:
+        cross = {name: m for name, m in cross.items() if set(CROSS_FIELD[name]) & changed}
+    return cross, None if cross else base
+
+
 def checked(values: Mapping[str, Any], *, changed: set[str] | None = None) -> dict[str, Any]:
     """The full set of fields checked, or InvalidInput naming each field at fault (bilingual messages).
 
     ``changed`` (an edit): only problems the change is part of count, so a value stored under an older rule
     does not block editing another field.
     """
-    try:
-        cleaned: dict[str, Any] = ProposalFields.model_validate(dict(values)).model_dump()
-    except ValidationError as exc:
-        problems = invalid_input(exc).errors
-        if changed is not None:
-            problems = {name: message for name, message in problems.items() if name in changed}
-        if problems:
-            raise InvalidInput(problems) from None
-        cleaned = {**dict(values)}
-    problems = cross_field_problems(cleaned)
-    if changed is not None:
-        problems = {name: m for name, m in problems.items() if set(CROSS_FIELD[name]) & changed}
-    if problems:
-        raise InvalidInput(problems)
+    found, cleaned = problems(values, changed=changed)
+    if found:
+        raise InvalidInput(found)
+    assert cleaned is not None
     return cleaned

@@ -14,7 +14,7 @@ from app.deadlines import today
 from app.models import Attachment, Proposal, ProposalCodeCounter, User
 from app.models.proposals import ACCEPTANCE_KINDS, DOSSIER_KINDS, EDITABLE_FIELDS, district_of
 from app.models.units import Unit, UnitHistory
-from app.proposals.fields import checked
+from app.proposals.fields import checked, problems
 from workflow import operations
 from workflow.explain import Explanation
 from workflow.machine import CompiledWorkflow
@@ -106,8 +106,8 @@ def edit_proposal(session: Session, proposal: Proposal, user: User, changes: Map
     create); a new commune also moves the derived district."""
     editable = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
     if editable:
-        current = {name: getattr(proposal, name) for name in EDITABLE_FIELDS}
-        cleaned = checked({**current, **editable}, changed={k for k, v in editable.items() if current[k] != v})
+        values, changed = _edited(proposal, editable)
+        cleaned = checked(values, changed=changed)
         changes = {**changes, **{k: cleaned[k] for k in editable if k in cleaned}}
     changes = {k: v for k, v in changes.items() if getattr(proposal, k) != v}
     if "commune_code" in changes:
@@ -117,6 +117,26 @@ def edit_proposal(session: Session, proposal: Proposal, user: User, changes: Map
     return operations.edit(session, proposal, user.actor(), changes, expected_version,
                            allowed_fields=(*EDITABLE_FIELDS, "district_code", "priority_confirmed_at",
                                            "priority_confirmed_by_id"), request_id=request_id)
+
+
+def _edited(proposal: Proposal, editable: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """The proposal's values with the edit applied, and the fields the edit changes."""
+    current = {name: getattr(proposal, name) for name in EDITABLE_FIELDS}
+    return {**current, **editable}, {k for k, v in editable.items() if current[k] != v}
+
+
+def proposal_problems(fields: Mapping[str, Any], *, proposal: Proposal | None = None,
+                      unread: set[str] | frozenset[str] = frozenset()) -> dict[str, dict[str, str]]:
+    """What create_proposal (or edit_proposal, given the ``proposal``) would refuse in ``fields``, as
+    InvalidInput.errors, without saving anything: for a page that could not read some fields (``unread``, which
+    it marks itself) and shows the service's verdict on all the others in the same answer."""
+    given = {k: v for k, v in fields.items() if k in EDITABLE_FIELDS and k not in unread}
+    if proposal is None:
+        found, _ = problems({k: v for k, v in given.items() if v is not None}, unread=unread)
+        return found
+    values, changed = _edited(proposal, given)
+    found, _ = problems(values, changed=changed, unread=unread)
+    return found
 
 
 def add_attachment(session: Session, proposal: Proposal, actor: Actor, attachment: Attachment,

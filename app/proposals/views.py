@@ -46,6 +46,7 @@ from app.proposals.services import (
     create_proposal,
     duplicate_of,
     edit_proposal,
+    proposal_problems,
     remove_attachment,
     upload_kinds,
     upload_permission,
@@ -107,6 +108,14 @@ def _render_form(form: ProposalForm, proposal: Proposal | None, status: int = 20
     return render_template("proposals/form.html", form=form, proposal=proposal, reasons=reasons or []), status
 
 
+def _refused_form(form: ProposalForm, proposal: Proposal | None) -> Any:
+    """Fields the form could not read (or an unusable commune): the form again, 422, with those messages and
+    the service's verdict on every other field, so one answer names all the problems of the post."""
+    unread = {name for name, field in form._fields.items() if field.errors}
+    reasons = form.show(proposal_problems(form.values(), proposal=proposal, unread=unread))
+    return _render_form(form, proposal, 422, reasons)
+
+
 @bp.route("/proposals/new", methods=["GET", "POST"])
 @requires("applicant")
 def new() -> Any:
@@ -120,8 +129,8 @@ def new() -> Any:
     refusal = commune_refusal(session, form.commune_code.data or None, today())
     if not form.validate() or refusal:
         if refusal:
-            form.commune_code.errors = [tr(refusal)]
-        return _render_form(form, None, 422)
+            form.commune_code.errors = [*form.commune_code.errors, tr(refusal)]
+        return _refused_form(form, None)
     key = form.idempotency_key.data or ""
     earlier = claim(session, current_user.id, key, "POST", request.path) if valid_key(key) else None
     if earlier is not None and earlier.location:  # the same form sent twice: show the draft it created
@@ -209,7 +218,7 @@ def edit(pid: int) -> Any:
         form.expected_version.data = proposal.wf_version
         return _render_form(form, proposal)
     if not form.validate():
-        return _render_form(form, proposal, 422)
+        return _refused_form(form, proposal)
     version_given = request.form.get("expected_version", "")
     if not (version_given.isascii() and version_given.isdigit()):
         return _render_form(form, proposal, 409, [tr(STALE_FORM)])

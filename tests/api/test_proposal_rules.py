@@ -29,7 +29,7 @@ TABLE: list[tuple[str, dict[str, Any], set[str]]] = [
     ("200 000 jobs", {"expected_jobs": 200_000}, {"expected_jobs"}),
     ("blank title", {"title": "   "}, {"title"}),
 ]
-FIELD_ERROR = re.compile(r'id="error-([a-z_]+)"')
+FIELD_ERROR = re.compile(r'<p class="field-error" id="([a-z_]+)-error"')  # the message beside a field (_forms.html)
 
 
 def _form(values: dict[str, Any], commune: str, csrf: str) -> dict[str, str]:
