@@ -54,10 +54,6 @@ def _messages() -> dict[int, str]:
     }
 
 
-def refused_status(exc: Refused) -> int:
-    return status_of(exc)
-
-
 def workflow_reasons(exc: Exception) -> list[str]:
     """The reasons of a workflow error, in the user's language."""
     if isinstance(exc, Refused):
@@ -113,7 +109,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Refused)
     def _refused(exc: Refused) -> Any:
-        return error_response(refused_status(exc), reasons=workflow_reasons(exc))
+        return error_response(status_of(exc), reasons=workflow_reasons(exc))
 
     @app.errorhandler(Conflict)
     def _conflict(exc: Conflict) -> Any:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflow.errors import Conflict, InvalidInput, Refused
+from workflow.errors import Conflict, Refused
 from workflow.machine import CompiledWorkflow, place_of
 from workflow.permissions import Actor, covering_grants
 
@@ -24,11 +24,7 @@ def status_of(exc: BaseException) -> int:
     workflow error 422."""
     if isinstance(exc, Refused):
         return kind_status(exc.kind)
-    if isinstance(exc, Conflict):
-        return 409
-    if isinstance(exc, InvalidInput):
-        return 422
-    return 422
+    return 409 if isinstance(exc, Conflict) else 422
 
 
 def edit_refusal_status(compiled: CompiledWorkflow, actor: Actor, subject: Any) -> int:

@@ -14,7 +14,7 @@ from workflow.errors import InvalidInput
 
 # The most any amount may be, in whole VND, wherever it is entered (proposal fields, stage inputs, envelopes):
 # far above any khuyến công budget (the per-category caps in config/caps are the legal limits, see
-# app/stages/caps.py) and inside a 64-bit column. Declared here, a module without imports of the app, so that
+# app/common/caps.py) and inside a 64-bit column. Declared here, a module without imports of the app, so that
 # models, services and both front ends can read it without import cycles.
 MAX_VND = 10**13
 
