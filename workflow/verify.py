@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from workflow import guards as guard_registry
-from workflow.definitions import LoadedDefinition, iter_definition_files, load_file
+from workflow.definitions import (
+    Council,
+    Definition,
+    DomainAction,
+    LoadedDefinition,
+    Reminders,
+    State,
+    Transition,
+    iter_definition_files,
+    load_file,
+)
 from workflow.errors import DefinitionError, Problem
 from workflow.inputs import BUILTIN_INPUTS
 from workflow.notices import catalogue, catalogue_problems
@@ -26,138 +37,11 @@ def _reach(start: Iterable[str], edges: dict[str, set[str]]) -> set[str]:
 
 def verify(loaded: LoadedDefinition, siblings: Iterable[LoadedDefinition] = ()) -> list[Problem]:
     """Every semantic problem of one structurally valid definition. ``siblings`` are the other loaded files."""
-    d, src = loaded.definition, loaded.source
-    problems: list[Problem] = []
-
-    def error(line: int | None, message: str, code: str) -> None:
-        problems.append(Problem(loaded.path, line, message, "error", code))
-
-    def warning(line: int | None, message: str, code: str) -> None:
-        problems.append(Problem(loaded.path, line, message, "warning", code))
-
-    states, roles = d.states, d.roles
+    d = loaded.definition
     triggers = {t.trigger for t in d.transitions}
-    inputs = set(BUILTIN_INPUTS) | set(d.inputs)
-
-    for name, spec in d.inputs.items():
-        line = src.line("inputs", name)
-        if spec.type == "choice" and not spec.choices:
-            error(line, f"input '{name}' is a choice but lists no choices", "input")
-        if spec.min is not None and spec.max is not None and spec.min > spec.max:
-            error(line, f"input '{name}': min {spec.min} is above max {spec.max}", "input")
-
-    initials = [name for name, s in states.items() if s.initial]
-    if len(initials) != 1:
-        found = ", ".join(initials) if initials else "none"
-        error(src.line("states"), f"there must be exactly one initial state (found: {found})", "initial")
-    for name, s in states.items():
-        if s.initial and s.final:
-            error(src.line("states", name), f"state '{name}' cannot be both initial and final", "initial_final")
-        for i, role in enumerate(s.editable_by):
-            line = src.line("states", name, "editable_by", i)
-            if role not in roles:
-                error(line, f"state '{name}': editable_by names undefined role '{role}'", "undefined_role")
-            elif roles[role].read_only:
-                error(line, f"state '{name}': editable_by names read-only role '{role}'", "read_only_role")
-        if s.final and s.deadline:
-            warning(src.line("states", name, "deadline"), f"final state '{name}' has a deadline that never ends",
-                    "final_deadline")
-        if s.council is not None:
-            keys = [c.key for c in s.council.criteria]
-            for dup in {k for k in keys if keys.count(k) > 1}:
-                error(src.line("states", name, "council"), f"state '{name}': council criterion '{dup}' is repeated",
-                      "council")
-            total = sum(c.max_points for c in s.council.criteria)
-            if s.council.pass_mark > total:
-                error(src.line("states", name, "council", "pass_mark"),
-                      f"state '{name}': pass mark {s.council.pass_mark} is above the maximum {total} points",
-                      "council")
-
-    out_edges: dict[str, set[str]] = defaultdict(set)
-    in_edges: dict[str, set[str]] = defaultdict(set)
-    by_source_trigger: dict[tuple[str, str], list[int]] = defaultdict(list)
-    used_roles: set[str] = set()
-    for i, t in enumerate(d.transitions):
-        where = f"transition '{t.trigger}' (#{i + 1})"
-        for j, source in enumerate(t.source):
-            if source not in states:
-                error(src.line("transitions", i, "from", j), f"{where}: from names undefined state '{source}'",
-                      "undefined_state")
-        if t.dest not in states:
-            error(src.line("transitions", i, "to"), f"{where}: to names undefined state '{t.dest}'",
-                  "undefined_state")
-        if not t.roles:
-            error(src.line("transitions", i), f"{where} has no role that may fire it", "no_role")
-        for j, role in enumerate(t.roles):
-            if role not in roles:
-                error(src.line("transitions", i, "roles", j), f"{where}: roles names undefined role '{role}'",
-                      "undefined_role")
-        known = [r for r in t.roles if r in roles]
-        used_roles.update(known)
-        if known and all(roles[r].read_only for r in known):
-            error(src.line("transitions", i, "roles"),
-                  f"{where}: its only roles are read-only ({', '.join(known)})", "read_only_only")
-        for j, other in enumerate(t.separate_from):
-            if other not in triggers:
-                error(src.line("transitions", i, "separate_from", j),
-                      f"{where}: separate_from names undefined trigger '{other}'", "undefined_trigger")
-        for j, name in enumerate(t.requires):
-            if name not in inputs:
-                error(src.line("transitions", i, "requires", j),
-                      f"{where}: requires undefined input '{name}' (declare it under 'inputs')", "undefined_input")
-        for j, ref in enumerate(t.guards):
-            g = guard_registry.get(ref.name)
-            line = src.line("transitions", i, "guards", j)
-            if g is None:
-                error(line, f"{where}: guards names unregistered guard '{ref.name}'", "undefined_guard")
-                continue
-            params, messages = g.bind(ref)
-            for message in messages:
-                error(line, f"{where}: {message}", "guard_params")
-            # By convention a parameter called 'trigger' counts firings of that trigger: a typo never counts.
-            if isinstance(params.get("trigger"), str) and params["trigger"] not in triggers:
-                error(line, f"{where}: guard '{g.name}' parameter 'trigger' names undefined trigger "
-                            f"'{params['trigger']}'", "undefined_trigger")
-            if isinstance(params.get("state"), str) and params["state"] not in states:
-                error(line, f"{where}: guard '{g.name}' parameter 'state' names undefined state "
-                            f"'{params['state']}'", "undefined_state")
-        for source in t.source:
-            if source in states and t.dest in states:
-                out_edges[source].add(t.dest)
-                in_edges[t.dest].add(source)
-                by_source_trigger[(source, t.trigger)].append(i)
-
-    for (source, trigger), indexes in by_source_trigger.items():
-        for a_pos, a in enumerate(indexes):
-            for b in indexes[a_pos + 1:]:
-                ta, tb = d.transitions[a], d.transitions[b]
-                if ta.dest == tb.dest:
-                    continue
-                if {repr(g) for g in ta.guards} == {repr(g) for g in tb.guards}:
-                    error(src.line("transitions", b),
-                          f"trigger '{trigger}' from state '{source}' leads to both '{ta.dest}' and '{tb.dest}' "
-                          f"with no guard to tell them apart", "ambiguous")
-
-    if len(initials) == 1:
-        reachable = _reach(initials, out_edges)
-        for name in states:
-            if name not in reachable:
-                error(src.line("states", name), f"state '{name}' is unreachable from initial state '{initials[0]}'",
-                      "unreachable")
-    finals = [name for name, s in states.items() if s.final]
-    if not finals:
-        error(src.line("states"), "no state is final", "no_final")
-    can_finish = _reach(finals, in_edges)
-    for name, s in states.items():
-        line = src.line("states", name)
-        if s.final and out_edges.get(name):
-            error(line, f"final state '{name}' has a way out (to {', '.join(sorted(out_edges[name]))})",
-                  "final_exit")
-        elif not s.final and not out_edges.get(name):
-            error(line, f"state '{name}' is not final and has no way out", "dead_end")
-        elif not s.final and finals and name not in can_finish:
-            error(line, f"no final state can be reached from state '{name}'", "no_final_reachable")
-
+    graph = _graph(d)
+    problems = [*_input_problems(loaded), *_state_problems(loaded), *_transition_problems(loaded, triggers),
+                *_ambiguity_problems(loaded, graph), *_reach_problems(loaded, graph)]
     problems.extend(_verify_actions(loaded, triggers))
     problems.extend(_verify_notices(loaded))
     if d.migrates_from is not None:
@@ -165,85 +49,268 @@ def verify(loaded: LoadedDefinition, siblings: Iterable[LoadedDefinition] = ()) 
     return problems
 
 
+@dataclass
+class _Graph:
+    """The transitions between defined states: where each state leads, what leads to it, and which transitions
+    share a source state and trigger."""
+
+    out_edges: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    in_edges: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    by_source_trigger: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(list))
+
+
+def _graph(d: Definition) -> _Graph:
+    graph = _Graph()
+    for i, t in enumerate(d.transitions):
+        for source in t.source:
+            if source in d.states and t.dest in d.states:
+                graph.out_edges[source].add(t.dest)
+                graph.in_edges[t.dest].add(source)
+                graph.by_source_trigger[(source, t.trigger)].append(i)
+    return graph
+
+
+def _input_problems(loaded: LoadedDefinition) -> Iterator[Problem]:
+    for name, spec in loaded.definition.inputs.items():
+        line = loaded.source.line("inputs", name)
+        if spec.type == "choice" and not spec.choices:
+            yield Problem(loaded.path, line, f"input '{name}' is a choice but lists no choices", code="input")
+        if spec.min is not None and spec.max is not None and spec.min > spec.max:
+            yield Problem(loaded.path, line, f"input '{name}': min {spec.min} is above max {spec.max}", code="input")
+
+
+def _state_problems(loaded: LoadedDefinition) -> Iterator[Problem]:
+    states, src = loaded.definition.states, loaded.source
+    initials = [name for name, s in states.items() if s.initial]
+    if len(initials) != 1:
+        found = ", ".join(initials) if initials else "none"
+        yield Problem(loaded.path, src.line("states"), f"there must be exactly one initial state (found: {found})",
+                      code="initial")
+    for name, s in states.items():
+        if s.initial and s.final:
+            yield Problem(loaded.path, src.line("states", name),
+                          f"state '{name}' cannot be both initial and final", code="initial_final")
+        yield from _editor_problems(loaded, name, s)
+        if s.final and s.deadline:
+            yield Problem(loaded.path, src.line("states", name, "deadline"),
+                          f"final state '{name}' has a deadline that never ends", "warning", "final_deadline")
+        if s.council is not None:
+            yield from _council_problems(loaded, name, s.council)
+
+
+def _editor_problems(loaded: LoadedDefinition, name: str, state: State) -> Iterator[Problem]:
+    roles = loaded.definition.roles
+    for i, role in enumerate(state.editable_by):
+        line = loaded.source.line("states", name, "editable_by", i)
+        if role not in roles:
+            yield Problem(loaded.path, line, f"state '{name}': editable_by names undefined role '{role}'",
+                          code="undefined_role")
+        elif roles[role].read_only:
+            yield Problem(loaded.path, line, f"state '{name}': editable_by names read-only role '{role}'",
+                          code="read_only_role")
+
+
+def _council_problems(loaded: LoadedDefinition, name: str, council: Council) -> Iterator[Problem]:
+    src = loaded.source
+    keys = [c.key for c in council.criteria]
+    for dup in {k for k in keys if keys.count(k) > 1}:
+        yield Problem(loaded.path, src.line("states", name, "council"),
+                      f"state '{name}': council criterion '{dup}' is repeated", code="council")
+    total = sum(c.max_points for c in council.criteria)
+    if council.pass_mark > total:
+        yield Problem(loaded.path, src.line("states", name, "council", "pass_mark"),
+                      f"state '{name}': pass mark {council.pass_mark} is above the maximum {total} points",
+                      code="council")
+
+
+def _transition_problems(loaded: LoadedDefinition, triggers: set[str]) -> Iterator[Problem]:
+    for i, t in enumerate(loaded.definition.transitions):
+        where = f"transition '{t.trigger}' (#{i + 1})"
+        yield from _endpoint_problems(loaded, i, t, where)
+        yield from _transition_role_problems(loaded, i, t, where)
+        yield from _transition_name_problems(loaded, i, t, where, triggers)
+        yield from _transition_guard_problems(loaded, i, t, where, triggers)
+
+
+def _endpoint_problems(loaded: LoadedDefinition, i: int, t: Transition, where: str) -> Iterator[Problem]:
+    states, src = loaded.definition.states, loaded.source
+    for j, source in enumerate(t.source):
+        if source not in states:
+            yield Problem(loaded.path, src.line("transitions", i, "from", j),
+                          f"{where}: from names undefined state '{source}'", code="undefined_state")
+    if t.dest not in states:
+        yield Problem(loaded.path, src.line("transitions", i, "to"), f"{where}: to names undefined state '{t.dest}'",
+                      code="undefined_state")
+
+
+def _transition_role_problems(loaded: LoadedDefinition, i: int, t: Transition, where: str) -> Iterator[Problem]:
+    roles, src = loaded.definition.roles, loaded.source
+    if not t.roles:
+        yield Problem(loaded.path, src.line("transitions", i), f"{where} has no role that may fire it", code="no_role")
+    for j, role in enumerate(t.roles):
+        if role not in roles:
+            yield Problem(loaded.path, src.line("transitions", i, "roles", j),
+                          f"{where}: roles names undefined role '{role}'", code="undefined_role")
+    known = [r for r in t.roles if r in roles]
+    if known and all(roles[r].read_only for r in known):
+        yield Problem(loaded.path, src.line("transitions", i, "roles"),
+                      f"{where}: its only roles are read-only ({', '.join(known)})", code="read_only_only")
+
+
+def _transition_name_problems(loaded: LoadedDefinition, i: int, t: Transition, where: str,
+                              triggers: set[str]) -> Iterator[Problem]:
+    """``separate_from`` names triggers and ``requires`` names inputs."""
+    src = loaded.source
+    inputs = set(BUILTIN_INPUTS) | set(loaded.definition.inputs)
+    for j, other in enumerate(t.separate_from):
+        if other not in triggers:
+            yield Problem(loaded.path, src.line("transitions", i, "separate_from", j),
+                          f"{where}: separate_from names undefined trigger '{other}'", code="undefined_trigger")
+    for j, name in enumerate(t.requires):
+        if name not in inputs:
+            yield Problem(loaded.path, src.line("transitions", i, "requires", j),
+                          f"{where}: requires undefined input '{name}' (declare it under 'inputs')",
+                          code="undefined_input")
+
+
+def _transition_guard_problems(loaded: LoadedDefinition, i: int, t: Transition, where: str,
+                               triggers: set[str]) -> Iterator[Problem]:
+    states = loaded.definition.states
+    for j, ref in enumerate(t.guards):
+        g = guard_registry.get(ref.name)
+        line = loaded.source.line("transitions", i, "guards", j)
+        if g is None:
+            yield Problem(loaded.path, line, f"{where}: guards names unregistered guard '{ref.name}'",
+                          code="undefined_guard")
+            continue
+        params, messages = g.bind(ref)
+        for message in messages:
+            yield Problem(loaded.path, line, f"{where}: {message}", code="guard_params")
+        # By convention a parameter called 'trigger' counts firings of that trigger: a typo never counts.
+        if isinstance(params.get("trigger"), str) and params["trigger"] not in triggers:
+            yield Problem(loaded.path, line, f"{where}: guard '{g.name}' parameter 'trigger' names undefined "
+                                             f"trigger '{params['trigger']}'", code="undefined_trigger")
+        if isinstance(params.get("state"), str) and params["state"] not in states:
+            yield Problem(loaded.path, line, f"{where}: guard '{g.name}' parameter 'state' names undefined "
+                                             f"state '{params['state']}'", code="undefined_state")
+
+
+def _ambiguity_problems(loaded: LoadedDefinition, graph: _Graph) -> Iterator[Problem]:
+    """Two transitions with one trigger from one state to different states need different guards."""
+    transitions = loaded.definition.transitions
+    for (source, trigger), indexes in graph.by_source_trigger.items():
+        for a_pos, a in enumerate(indexes):
+            for b in indexes[a_pos + 1:]:
+                ta, tb = transitions[a], transitions[b]
+                if ta.dest != tb.dest and {repr(g) for g in ta.guards} == {repr(g) for g in tb.guards}:
+                    yield Problem(loaded.path, loaded.source.line("transitions", b),
+                                  f"trigger '{trigger}' from state '{source}' leads to both '{ta.dest}' and "
+                                  f"'{tb.dest}' with no guard to tell them apart", code="ambiguous")
+
+
+def _reach_problems(loaded: LoadedDefinition, graph: _Graph) -> Iterator[Problem]:
+    """Every state is reached from the initial one, and a final state is reached from every state."""
+    states, src = loaded.definition.states, loaded.source
+    initials = [name for name, s in states.items() if s.initial]
+    if len(initials) == 1:
+        reachable = _reach(initials, graph.out_edges)
+        for name in states:
+            if name not in reachable:
+                yield Problem(loaded.path, src.line("states", name),
+                              f"state '{name}' is unreachable from initial state '{initials[0]}'", code="unreachable")
+    finals = [name for name, s in states.items() if s.final]
+    if not finals:
+        yield Problem(loaded.path, src.line("states"), "no state is final", code="no_final")
+    yield from _finish_problems(loaded, graph, finals)
+
+
+def _finish_problems(loaded: LoadedDefinition, graph: _Graph, finals: list[str]) -> Iterator[Problem]:
+    """Final states have no way out; every other state has one, and a final state beyond it."""
+    out_edges = graph.out_edges
+    can_finish = _reach(finals, graph.in_edges)
+    for name, s in loaded.definition.states.items():
+        line = loaded.source.line("states", name)
+        if s.final and out_edges.get(name):
+            yield Problem(loaded.path, line,
+                          f"final state '{name}' has a way out (to {', '.join(sorted(out_edges[name]))})",
+                          code="final_exit")
+        elif not s.final and not out_edges.get(name):
+            yield Problem(loaded.path, line, f"state '{name}' is not final and has no way out", code="dead_end")
+        elif not s.final and finals and name not in can_finish:
+            yield Problem(loaded.path, line, f"no final state can be reached from state '{name}'",
+                          code="no_final_reachable")
+
+
 def _verify_actions(loaded: LoadedDefinition, triggers: set[str]) -> list[Problem]:
     """Every ``actions:`` entry names defined roles, states, inputs and guards (with fitting parameters), and
     ``separate_from`` names a trigger or another action."""
-    d, src = loaded.definition, loaded.source
     problems: list[Problem] = []
+    for name, action in loaded.definition.actions.items():
+        problems.extend(_action_name_problems(loaded, name, action, triggers))
+        problems.extend(_action_guard_problems(loaded, name, action))
+    return problems
+
+
+def _action_name_problems(loaded: LoadedDefinition, name: str, action: DomainAction,
+                          triggers: set[str]) -> Iterator[Problem]:
+    d, src = loaded.definition, loaded.source
     known_steps = triggers | set(d.actions)
     inputs = set(d.inputs) | set(BUILTIN_INPUTS)
 
-    def error(loc: tuple[str | int, ...], message: str, code: str) -> None:
-        problems.append(Problem(loaded.path, src.line(*loc), message, code=code))
+    def error(loc: tuple[str | int, ...], message: str, code: str) -> Problem:
+        return Problem(loaded.path, src.line(*loc), message, code=code)
 
-    for name, action in d.actions.items():
-        where = f"action '{name}'"
-        if name in triggers:
-            error(("actions", name), f"{where} has the name of a transition's trigger", "ambiguous")
-        for j, role in enumerate(action.roles):
-            if role not in d.roles:
-                error(("actions", name, "roles", j), f"{where}: roles names undefined role '{role}'", "undefined_role")
-        if all(r in d.roles and d.roles[r].read_only for r in action.roles):
-            error(("actions", name, "roles"), f"{where}: its only roles are read-only", "read_only_only")
-        for j, state in enumerate(action.states):
-            if state not in d.states:
-                error(("actions", name, "states", j), f"{where}: states names undefined state '{state}'",
-                      "undefined_state")
-        for j, other in enumerate(action.separate_from):
-            if other not in known_steps:
-                error(("actions", name, "separate_from", j),
-                      f"{where}: separate_from names undefined trigger or action '{other}'", "undefined_trigger")
-        for j, item in enumerate(action.inputs):
-            if item not in inputs:
-                error(("actions", name, "inputs", j),
-                      f"{where}: inputs names undefined input '{item}' (declare it under 'inputs')", "undefined_input")
-        for j, ref in enumerate(action.guards):
-            g = guard_registry.get(ref.name)
-            if g is None:
-                error(("actions", name, "guards", j), f"{where}: guards names unregistered guard '{ref.name}'",
-                      "undefined_guard")
-                continue
-            for message in g.bind(ref)[1]:
-                error(("actions", name, "guards", j), f"{where}: {message}", "guard_params")
-    return problems
+    where = f"action '{name}'"
+    if name in triggers:
+        yield error(("actions", name), f"{where} has the name of a transition's trigger", "ambiguous")
+    for j, role in enumerate(action.roles):
+        if role not in d.roles:
+            yield error(("actions", name, "roles", j), f"{where}: roles names undefined role '{role}'",
+                        "undefined_role")
+    if all(r in d.roles and d.roles[r].read_only for r in action.roles):
+        yield error(("actions", name, "roles"), f"{where}: its only roles are read-only", "read_only_only")
+    for j, state in enumerate(action.states):
+        if state not in d.states:
+            yield error(("actions", name, "states", j), f"{where}: states names undefined state '{state}'",
+                        "undefined_state")
+    for j, other in enumerate(action.separate_from):
+        if other not in known_steps:
+            yield error(("actions", name, "separate_from", j),
+                        f"{where}: separate_from names undefined trigger or action '{other}'", "undefined_trigger")
+    for j, item in enumerate(action.inputs):
+        if item not in inputs:
+            yield error(("actions", name, "inputs", j),
+                        f"{where}: inputs names undefined input '{item}' (declare it under 'inputs')",
+                        "undefined_input")
+
+
+def _action_guard_problems(loaded: LoadedDefinition, name: str, action: DomainAction) -> Iterator[Problem]:
+    for j, ref in enumerate(action.guards):
+        line = loaded.source.line("actions", name, "guards", j)
+        g = guard_registry.get(ref.name)
+        if g is None:
+            yield Problem(loaded.path, line, f"action '{name}': guards names unregistered guard '{ref.name}'",
+                          code="undefined_guard")
+            continue
+        for message in g.bind(ref)[1]:
+            yield Problem(loaded.path, line, f"action '{name}': {message}", code="guard_params")
 
 
 def _verify_notices(loaded: LoadedDefinition) -> list[Problem]:
     """Every notice names a catalogue key and defined roles; reminders sit on states with a deadline."""
-    d, src = loaded.definition, loaded.source
+    d = loaded.definition
     problems: list[Problem] = []
     keys = set(catalogue()) if not catalogue_problems() else None
 
     def check(loc: tuple[str | int, ...], where: str, key: str | None, roles: list[str]) -> None:
-        if key is not None and keys is not None and key not in keys:
-            problems.append(Problem(loaded.path, src.line(*loc, "key"),
-                                    f"{where}: unknown notice key '{key}' (see workflow/notices.yaml)",
-                                    code="undefined_notice"))
-        for j, role in enumerate(roles):
-            if role not in d.roles:
-                problems.append(Problem(loaded.path, src.line(*loc, "roles", j),
-                                        f"{where}: notify names undefined role '{role}'", code="undefined_role"))
+        problems.extend(_notice_problems(loaded, keys, loc, where, key, roles))
 
     for name, state in d.states.items():
         for i, n in enumerate(state.notify):
             check(("states", name, "notify", i), f"state '{name}'", n.key, n.roles)
-        r = state.reminders
-        if r is None:
-            continue
-        loc = ("states", name, "reminders")
-        check(loc, f"state '{name}' reminders", None, r.roles)
-        for j, role in enumerate(r.escalate_to):
-            if role not in d.roles:
-                problems.append(Problem(loaded.path, src.line(*loc, "escalate_to", j),
-                                        f"state '{name}' reminders: escalate_to names undefined role '{role}'",
-                                        code="undefined_role"))
-        if state.deadline is None:
-            problems.append(Problem(loaded.path, src.line(*loc),
-                                    f"state '{name}' has reminders but no deadline", code="reminders"))
-        if (r.escalate_after_working_days is None) != (not r.escalate_to):
-            problems.append(Problem(loaded.path, src.line(*loc),
-                                    f"state '{name}' reminders: escalate_after_working_days and escalate_to "
-                                    f"go together", code="reminders"))
+        if state.reminders is not None:
+            check(("states", name, "reminders"), f"state '{name}' reminders", None, state.reminders.roles)
+            problems.extend(_reminder_problems(loaded, name, state, state.reminders))
     for i, t in enumerate(d.transitions):
         for j, n in enumerate(t.notify):
             check(("transitions", i, "notify", j), f"transition '{t.trigger}' (#{i + 1})", n.key, n.roles)
@@ -254,6 +321,33 @@ def _verify_notices(loaded: LoadedDefinition) -> list[Problem]:
         for j, n in enumerate(declared.notify):
             check(("actions", action, "notify", j), f"action '{action}'", n.key, n.roles)
     return problems
+
+
+def _notice_problems(loaded: LoadedDefinition, keys: set[str] | None, loc: tuple[str | int, ...], where: str,
+                     key: str | None, roles: list[str]) -> Iterator[Problem]:
+    """The notice's key is in the catalogue (``keys``; None when the catalogue itself is broken), its roles exist."""
+    if key is not None and keys is not None and key not in keys:
+        yield Problem(loaded.path, loaded.source.line(*loc, "key"),
+                      f"{where}: unknown notice key '{key}' (see workflow/notices.yaml)", code="undefined_notice")
+    for j, role in enumerate(roles):
+        if role not in loaded.definition.roles:
+            yield Problem(loaded.path, loaded.source.line(*loc, "roles", j),
+                          f"{where}: notify names undefined role '{role}'", code="undefined_role")
+
+
+def _reminder_problems(loaded: LoadedDefinition, name: str, state: State, r: Reminders) -> Iterator[Problem]:
+    """Escalation goes to defined roles, after a set number of days, from a state with a deadline."""
+    line = loaded.source.line("states", name, "reminders")
+    for j, role in enumerate(r.escalate_to):
+        if role not in loaded.definition.roles:
+            yield Problem(loaded.path, loaded.source.line("states", name, "reminders", "escalate_to", j),
+                          f"state '{name}' reminders: escalate_to names undefined role '{role}'",
+                          code="undefined_role")
+    if state.deadline is None:
+        yield Problem(loaded.path, line, f"state '{name}' has reminders but no deadline", code="reminders")
+    if (r.escalate_after_working_days is None) != (not r.escalate_to):
+        yield Problem(loaded.path, line, f"state '{name}' reminders: escalate_after_working_days and escalate_to "
+                                         f"go together", code="reminders")
 
 
 def _verify_migration(loaded: LoadedDefinition, siblings: Iterable[LoadedDefinition]) -> list[Problem]:
