@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -81,72 +81,72 @@ def error_response(status: int, message: str | None = None, reasons: list[str] |
                            message=message, reasons=reasons), status
 
 
-def register(app: Flask) -> None:
-    @app.before_request
-    def _refuse_nul() -> Any:
-        # PostgreSQL cannot store NUL in text: refuse it up front instead of failing at the database.
-        # The API answers this itself, naming the field (422).
-        if request.path.startswith("/api/"):
-            return None
-        if any("\x00" in value for value in [*request.args.values(), *request.form.values()]):
-            return error_response(400, _("The request contains a forbidden character."))
+def _refuse_nul() -> Any:
+    # PostgreSQL cannot store NUL in text: refuse it up front instead of failing at the database.
+    # The API answers this itself, naming the field (422).
+    if request.path.startswith("/api/"):
         return None
+    if any("\x00" in value for value in [*request.args.values(), *request.form.values()]):
+        return error_response(400, _("The request contains a forbidden character."))
+    return None
 
-    @app.errorhandler(CSRFError)
-    def _csrf(exc: CSRFError) -> Any:
-        return error_response(400, _("The form has expired or is missing its security token. "
-                                     "Reload the page and try again."))
 
-    @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> Any:
-        status = exc.code or 500
-        custom = exc.description if exc.description != type(exc).description else None
-        response = error_response(status, custom)
-        if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
-            body, code = response
-            return body, code, {"Allow": ", ".join(exc.valid_methods)}  # type: ignore[attr-defined]
-        return response
+def _csrf(exc: CSRFError) -> Any:
+    return error_response(400, _("The form has expired or is missing its security token. "
+                                 "Reload the page and try again."))
 
-    @app.errorhandler(Refused)
-    def _refused(exc: Refused) -> Any:
-        return error_response(status_of(exc), reasons=workflow_reasons(exc))
 
-    @app.errorhandler(Conflict)
-    def _conflict(exc: Conflict) -> Any:
-        return error_response(status_of(exc), reasons=workflow_reasons(exc))
+def _http(exc: HTTPException) -> Any:
+    status = exc.code or 500
+    custom = exc.description if exc.description != type(exc).description else None
+    response = error_response(status, custom)
+    if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+        body, code = response
+        return body, code, {"Allow": ", ".join(exc.valid_methods)}  # type: ignore[attr-defined]
+    return response
 
-    @app.errorhandler(InvalidInput)
-    def _invalid(exc: InvalidInput) -> Any:
-        return error_response(status_of(exc), reasons=workflow_reasons(exc))
 
-    @app.errorhandler(IntegrityError)
-    def _integrity(exc: IntegrityError) -> Any:
-        # A concurrent request took the same unique value first; nothing of this request was saved.
-        app.logger.warning("integrity conflict on %s: %s", request.path, exc.orig)
-        _reset_session()
-        return error_response(409, tr(CONCURRENT))
+def _workflow_error(exc: Refused | Conflict | InvalidInput) -> Any:
+    return error_response(status_of(exc), reasons=workflow_reasons(exc))
 
-    def _unavailable(exc: Exception) -> Any:
-        app.logger.warning("database unavailable on %s: %s", request.path, exc)
-        _reset_session()
-        if request.path.startswith("/api/"):
-            response = jsonify(error=tr(UNAVAILABLE), reasons=[])
-        else:
-            try:
-                page = render_template("error.html", status=503, title=tr(UNAVAILABLE_TITLE),
-                                       message=tr(UNAVAILABLE), reasons=[])
-            except UNAVAILABLE_ERRORS:  # the page's header needs the database too (the user): plain text
-                page = f"<!doctype html><meta charset=utf-8><h1>{tr(UNAVAILABLE_TITLE)}</h1><p>{tr(UNAVAILABLE)}</p>"
-            response = app.make_response(page)
-        response.status_code = 503
-        response.headers["Retry-After"] = str(app.config["RETRY_AFTER_SECONDS"])
-        return response
 
+def _integrity(exc: IntegrityError) -> Any:
+    # A concurrent request took the same unique value first; nothing of this request was saved.
+    current_app.logger.warning("integrity conflict on %s: %s", request.path, exc.orig)
+    _reset_session()
+    return error_response(409, tr(CONCURRENT))
+
+
+def _unavailable(exc: Exception) -> Any:
+    current_app.logger.warning("database unavailable on %s: %s", request.path, exc)
+    _reset_session()
+    if request.path.startswith("/api/"):
+        response = jsonify(error=tr(UNAVAILABLE), reasons=[])
+    else:
+        try:
+            page = render_template("error.html", status=503, title=tr(UNAVAILABLE_TITLE),
+                                   message=tr(UNAVAILABLE), reasons=[])
+        except UNAVAILABLE_ERRORS:  # the page's header needs the database too (the user): plain text
+            page = f"<!doctype html><meta charset=utf-8><h1>{tr(UNAVAILABLE_TITLE)}</h1><p>{tr(UNAVAILABLE)}</p>"
+        response = current_app.make_response(page)
+    response.status_code = 503
+    response.headers["Retry-After"] = str(current_app.config["RETRY_AFTER_SECONDS"])
+    return response
+
+
+def _unexpected(exc: Exception) -> Any:
+    current_app.logger.exception("unhandled error on %s", request.path)
+    _reset_session()
+    return error_response(500)
+
+
+def register(app: Flask) -> None:
+    app.before_request(_refuse_nul)
+    app.register_error_handler(CSRFError, _csrf)
+    app.register_error_handler(HTTPException, _http)
+    for workflow_error in (Refused, Conflict, InvalidInput):
+        app.register_error_handler(workflow_error, _workflow_error)
+    app.register_error_handler(IntegrityError, _integrity)
     for error_class in UNAVAILABLE_ERRORS:
         app.register_error_handler(error_class, _unavailable)
-
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> Any:
-        app.logger.exception("unhandled error on %s", request.path)
-        _reset_session()
-        return error_response(500)
+    app.register_error_handler(Exception, _unexpected)

@@ -172,49 +172,58 @@ def _check(records: list[Record], session: Session, history: UnitHistory) -> lis
     declared: set[str] = set()  # tax codes of organisations an earlier row of the file names
     now = utcnow()
     for r in records:
-        missing = [name for name in REQUIRED if not r.get(name)]
-        if missing:
-            problems.append(f"{r.where}: thiếu {', '.join(missing)}")
-            continue
         try:
-            moment = parse_date(r.get("date"))
+            moment = _row_moment(r, now)
         except ValueError as exc:
             problems.append(f"{r.where}: {exc}")
             continue
-        if moment > now:
-            problems.append(f"{r.where}: ngày {r.get('date')} ở tương lai")
-            continue
-        for name in INT_FIELDS:  # 180.000.000 as Vietnamese writes it (a comma would be decimal: refused)
-            if _GROUPED.match(r.get(name)):
-                r.values[name] = re.sub(r"[.\s]", "", r.get(name))
-        bad_ints = [name for name in INT_FIELDS if r.get(name) and not r.get(name).isdigit()]
-        if bad_ints:
-            problems.append(f"{r.where}: {', '.join(bad_ints)} phải là số nguyên")
-            continue
-        ref, event = r.get("ref"), r.get("event").lower()
-        plan = plans.get(ref)
-        if event == "created":
-            if plan is not None:
-                problems.append(f"{r.where}: hồ sơ {ref} đã được lập ở dòng {plan.rows[0][0].line}")
-                continue
-            problem = _proposal_problem(r, session, history, moment, declared)
-            if problem:
-                problems.append(f"{r.where}: {problem}")
-                continue
-            plans[ref] = _Planned(ref, [(r, moment)])
-            continue
-        if plan is None:
-            problems.append(f"{r.where}: hồ sơ {ref} chưa có dòng 'created' trước dòng này")
-            continue
-        last_row, last = plan.rows[-1]
-        if moment < last:
-            problems.append(f"{r.where}: ngày {r.get('date')} trước sự kiện trước đó của hồ sơ {ref} "
-                            f"(dòng {last_row.line}, {last_row.get('date')}): các sự kiện phải theo thứ tự")
-            continue
-        plan.rows.append((r, moment))
+        problem = _place_row(r, moment, plans, session, history, declared)
+        if problem:
+            problems.append(f"{r.where}: {problem}")
     if problems:
         raise LegacyImportError(problems)
     return list(plans.values())
+
+
+def _row_moment(r: Record, now: dt.datetime) -> dt.datetime:
+    """The row's date, once its required fields and whole numbers are checked (grouped numbers are cleaned);
+    ValueError saying what is wrong with the row."""
+    missing = [name for name in REQUIRED if not r.get(name)]
+    if missing:
+        raise ValueError(f"thiếu {', '.join(missing)}")
+    moment = parse_date(r.get("date"))
+    if moment > now:
+        raise ValueError(f"ngày {r.get('date')} ở tương lai")
+    for name in INT_FIELDS:  # 180.000.000 as Vietnamese writes it (a comma would be decimal: refused)
+        if _GROUPED.match(r.get(name)):
+            r.values[name] = re.sub(r"[.\s]", "", r.get(name))
+    bad_ints = [name for name in INT_FIELDS if r.get(name) and not r.get(name).isdigit()]
+    if bad_ints:
+        raise ValueError(f"{', '.join(bad_ints)} phải là số nguyên")
+    return moment
+
+
+def _place_row(r: Record, moment: dt.datetime, plans: dict[str, _Planned], session: Session,
+               history: UnitHistory, declared: set[str]) -> str | None:
+    """Add the row to its proposal's plan: a 'created' row starts one, any other follows it in date order.
+    The problem with the row, if any (then nothing is added)."""
+    ref, event = r.get("ref"), r.get("event").lower()
+    plan = plans.get(ref)
+    if event == "created":
+        if plan is not None:
+            return f"hồ sơ {ref} đã được lập ở dòng {plan.rows[0][0].line}"
+        problem = _proposal_problem(r, session, history, moment, declared)
+        if not problem:
+            plans[ref] = _Planned(ref, [(r, moment)])
+        return problem
+    if plan is None:
+        return f"hồ sơ {ref} chưa có dòng 'created' trước dòng này"
+    last_row, last = plan.rows[-1]
+    if moment < last:
+        return (f"ngày {r.get('date')} trước sự kiện trước đó của hồ sơ {ref} "
+                f"(dòng {last_row.line}, {last_row.get('date')}): các sự kiện phải theo thứ tự")
+    plan.rows.append((r, moment))
+    return None
 
 
 def _proposal_problem(r: Record, session: Session, history: UnitHistory, moment: dt.datetime,

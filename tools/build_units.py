@@ -20,6 +20,7 @@ import sqlite3
 import sys
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import vietnam_provinces
 import vietnamadminunits
@@ -37,32 +38,52 @@ def header(disagreements: list[str]) -> list[str]:
             "# Post-reform units: Resolution 1683/NQ-UBTVQH15 (16 June 2025) and 202/2025/QH15; do not edit by hand."]
 
 
+class SourcesDisagree(Exception):
+    """The packages do not tell one consistent story: nothing is written."""
+
+
 def main(out: Path = OUT) -> int:
     db = sqlite3.connect(PKG / "dataset.db")
     nested = json.loads(vietnam_provinces.NESTED_DIVISIONS_JSON_PATH.read_text(encoding="utf-8"))
     province = next(p for p in nested if p["code"] == int(PROVINCE))
     new = {f"{w['code']:05d}": w["name"] for w in province["wards"]}
+    legacy = db.execute(
+        "select provinceCode, province, districtCode, district, wardCode, ward, provinceKey, districtKey, wardKey "
+        "from admin_units_legacy where provinceCode in (?, ?) order by provinceCode desc, districtCode, wardCode",
+        MERGED).fetchall()
+    try:
+        new_by_key, disagreements = _new_codes(db, new)
+        successors = _successors(legacy, new, new_by_key)
+    except SourcesDisagree as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    rows = _unit_rows(province, legacy, new)
+    old_names = {wc: w for _pc, _p, _dc, _d, wc, w, *_ in legacy}
+    _write(out, disagreements, rows, successors, old_names, new)
+    print(f"{len(rows)} units, {len(successors)} successors written to {out}")
+    return 0
+
+
+def _new_codes(db: sqlite3.Connection, new: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """vietnamadminunits' post-reform ward keys -> the codes of vietnam-provinces (the official list, which
+    decides), and where the two packages' codes differ."""
     code_by_name = {name: code for code, name in new.items()}
     new_by_key, disagreements = {}, []
     for code, key, name in db.execute(
             "select wardCode, wardKey, ward from admin_units where provinceCode = ?", (PROVINCE,)):
         if name not in code_by_name:
-            print(f"{name} ({code}) of vietnamadminunits is not in vietnam-provinces", file=sys.stderr)
-            return 1
-        new_by_key[key] = code_by_name[name]  # vietnam-provinces (the official list) decides the code
+            raise SourcesDisagree(f"{name} ({code}) of vietnamadminunits is not in vietnam-provinces")
+        new_by_key[key] = code_by_name[name]
         if code != code_by_name[name]:
             disagreements.append(f"{name}: {code_by_name[name]} (vietnamadminunits says {code})")
     if len(new_by_key) != len(new):
-        print("the two packages list different post-reform units of province 19", file=sys.stderr)
-        return 1
+        raise SourcesDisagree("the two packages list different post-reform units of province 19")
+    return new_by_key, disagreements
 
-    legacy = db.execute(
-        "select provinceCode, province, districtCode, district, wardCode, ward, provinceKey, districtKey, wardKey "
-        "from admin_units_legacy where provinceCode in (?, ?) order by provinceCode desc, districtCode, wardCode",
-        MERGED).fetchall()
-    old_by_key = {f"{pk}_{dk}_{wk}": (wc, w) for _pc, _p, _dc, _d, wc, w, pk, dk, wk in legacy}
 
-    rows = [(PROVINCE, "province", f"Tỉnh {province['name']}", "", "", "", "")]
+def _unit_rows(province: dict[str, Any], legacy: list[Any], new: dict[str, str]) -> list[tuple[str, ...]]:
+    """The province, then the old provinces, districts and communes (until the reform), then the new communes."""
+    rows: list[tuple[str, ...]] = [(PROVINCE, "province", f"Tỉnh {province['name']}", "", "", "", "")]
     provinces_done, districts_done = {PROVINCE}, set()
     for pc, pname, dc, dname, wc, wname, *_ in legacy:
         if pc not in provinces_done:
@@ -73,7 +94,12 @@ def main(out: Path = OUT) -> int:
             rows.append((dc, "district", dname, pc, dc, "", LAST_OLD_DAY))
         rows.append((wc, "commune", wname, dc, dc, "", LAST_OLD_DAY))
     rows += [(code, "commune", name, PROVINCE, "", REFORM_DAY, "") for code, name in sorted(new.items())]
+    return rows
 
+
+def _successors(legacy: list[Any], new: dict[str, str], new_by_key: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Old commune code -> (new commune code, note), for every old commune."""
+    old_by_key = {f"{pk}_{dk}_{wk}": (wc, w) for _pc, _p, _dc, _d, wc, w, pk, dk, wk in legacy}
     converter = json.loads((PKG / "converter_2025.json").read_text(encoding="utf-8"))
     successors: dict[str, tuple[str, str]] = {}
     for new_key, old_keys in converter["DICT_PROVINCE_WARD_NO_DIVIDED"]["tinhthainguyen"].items():
@@ -83,12 +109,14 @@ def main(out: Path = OUT) -> int:
         default = next(p for p in parts if p["isDefaultNewWard"])
         others = [new[new_by_key[p["newWardKey"]]] for p in parts if p is not default]
         successors[old_by_key[old_key][0]] = (new_by_key[default["newWardKey"]], "divided; also " + ", ".join(others))
-    old_names = {wc: w for _pc, _p, _dc, _d, wc, w, *_ in legacy}
-    missing = sorted(set(old_names) - set(successors))
+    missing = sorted({wc for _pc, _p, _dc, _d, wc, *_ in legacy} - set(successors))
     if missing:
-        print(f"no successor for {missing}", file=sys.stderr)
-        return 1
+        raise SourcesDisagree(f"no successor for {missing}")
+    return successors
 
+
+def _write(out: Path, disagreements: list[str], rows: list[tuple[str, ...]], successors: dict[str, tuple[str, str]],
+           old_names: dict[str, str], new: dict[str, str]) -> None:
     with open(out / "units_thai_nguyen.csv", "w", encoding="utf-8", newline="") as f:
         f.write("\n".join(header(disagreements)) + "\n")
         writer = csv.writer(f, lineterminator="\n")
@@ -103,8 +131,6 @@ def main(out: Path = OUT) -> int:
         for old in sorted(successors):
             code, note = successors[old]
             writer.writerow((old, old_names[old], code, new[code], note))
-    print(f"{len(rows)} units, {len(successors)} successors written to {out}")
-    return 0
 
 
 if __name__ == "__main__":

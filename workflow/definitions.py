@@ -352,12 +352,7 @@ def _describe(error: dict[str, Any], loc: tuple[Any, ...], data: Any) -> str:
     value = error.get("input")
     last = loc[-1] if loc else ""
     if last == "[key]":
-        parent = loc[:-2]
-        what = f"{_KINDS[parent[0]]} name" if len(parent) == 1 and parent[0] in _KINDS else \
-            f"name in {_place(parent, data)}"
-        if kind == "string_pattern_mismatch":
-            return f"{what} {value!r} must use lowercase ASCII letters, digits and '_' and start with a letter"
-        return f"{what} {value!r} must be a string"
+        return _describe_name(kind, value, loc[:-2], data)
     if kind == "extra_forbidden":
         return f"unknown key '{last}' in {_place(loc[:-1], data)}"
     if kind == "missing":
@@ -383,6 +378,15 @@ def _describe(error: dict[str, Any], loc: tuple[Any, ...], data: Any) -> str:
     return f"{where}: {msg}" + ("" if isinstance(value, dict | list) else f" (got {value!r})")
 
 
+def _describe_name(kind: str, value: Any, parent: tuple[Any, ...], data: Any) -> str:
+    """A key of the mapping at ``parent`` that is not a valid name."""
+    what = f"{_KINDS[parent[0]]} name" if len(parent) == 1 and parent[0] in _KINDS else \
+        f"name in {_place(parent, data)}"
+    if kind == "string_pattern_mismatch":
+        return f"{what} {value!r} must use lowercase ASCII letters, digits and '_' and start with a letter"
+    return f"{what} {value!r} must be a string"
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -406,19 +410,7 @@ def load_text(raw: bytes | str, shown: str = "<string>") -> LoadedDefinition:
         text = data_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DefinitionError([Problem(shown, None, f"not UTF-8 text ({exc.reason})", code="encoding")]) from exc
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        what = exc.problem or exc.context or "unreadable"
-        if exc.context and exc.problem and exc.context_mark:
-            what += f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
-        raise DefinitionError([Problem(shown, line, f"YAML syntax error: {what}", code="yaml")]) from exc
-    except yaml.YAMLError as exc:
-        raise DefinitionError([Problem(shown, None, f"YAML error: {exc}", code="yaml")]) from exc
-    except RecursionError:  # PyYAML composes recursively
-        raise DefinitionError([Problem(shown, None, "YAML nested too deeply", code="yaml")]) from None
+    node = _compose(text, shown)
     if node is None:
         raise DefinitionError([Problem(shown, 1, "the file is empty", code="empty")])
     try:
@@ -442,6 +434,23 @@ def load_text(raw: bytes | str, shown: str = "<string>") -> LoadedDefinition:
     if problems or definition is None:
         raise DefinitionError(sorted(problems, key=lambda p: p.line or 0))
     return LoadedDefinition(definition, shown, _sha256(data_bytes), smap)
+
+
+def _compose(text: str, shown: str) -> yaml.Node | None:
+    """The YAML node tree of the text; DefinitionError naming the line of a syntax error."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        what = exc.problem or exc.context or "unreadable"
+        if exc.context and exc.problem and exc.context_mark:
+            what += f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
+        raise DefinitionError([Problem(shown, line, f"YAML syntax error: {what}", code="yaml")]) from exc
+    except yaml.YAMLError as exc:
+        raise DefinitionError([Problem(shown, None, f"YAML error: {exc}", code="yaml")]) from exc
+    except RecursionError:  # PyYAML composes recursively
+        raise DefinitionError([Problem(shown, None, "YAML nested too deeply", code="yaml")]) from None
 
 
 def iter_definition_files(paths: list[str | Path]) -> Iterator[Path]:

@@ -66,25 +66,32 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> dict[str, NoticeTemplate]:
                 problems.append(Problem(shown, smap.line(*loc), f"notice '{key}' key "
                                         f"'{'.'.join(map(str, err['loc']))}': {err['msg']}", code="notice"))
             continue
-        for part in ("subject", "body"):
-            text_of = getattr(template, part)
-            for lang, text in (("vi", text_of.vi), ("en", text_of.en)):
-                if text is None:
-                    continue  # English falls back to the Vietnamese text, checked already
-                try:
-                    unknown = _placeholders(text) - PLACEHOLDERS
-                except ValueError as exc:
-                    unknown = {f"(malformed: {exc})"}
-                for name in sorted(unknown):
-                    problems.append(Problem(shown, smap.line(key, part, lang),
-                                            f"notice '{key}' {part}.{lang}: unknown placeholder {{{name}}} "
-                                            f"(known: {', '.join(sorted(PLACEHOLDERS))})", code="notice"))
+        problems.extend(_placeholder_problems(shown, smap, key, template))
     for key in (REMINDER, OVERDUE, ESCALATION):
         if key not in out and not any(p.line == smap.line(key) for p in problems):
             problems.append(Problem(shown, None, f"the deadline notice '{key}' is missing", code="notice"))
     if problems:
         raise DefinitionError(problems)
     return out
+
+
+def _placeholder_problems(shown: str, smap: SourceMap, key: str, template: NoticeTemplate) -> list[Problem]:
+    """Every ``{placeholder}`` of the template's subject and body is one the application fills in."""
+    problems: list[Problem] = []
+    for part in ("subject", "body"):
+        text_of = getattr(template, part)
+        for lang, text in (("vi", text_of.vi), ("en", text_of.en)):
+            if text is None:
+                continue  # English falls back to the Vietnamese text, checked already
+            try:
+                unknown = _placeholders(text) - PLACEHOLDERS
+            except ValueError as exc:
+                unknown = {f"(malformed: {exc})"}
+            for name in sorted(unknown):
+                problems.append(Problem(shown, smap.line(key, part, lang),
+                                        f"notice '{key}' {part}.{lang}: unknown placeholder {{{name}}} "
+                                        f"(known: {', '.join(sorted(PLACEHOLDERS))})", code="notice"))
+    return problems
 
 
 @lru_cache(maxsize=1)

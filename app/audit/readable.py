@@ -196,25 +196,41 @@ def label(key: str, compiled: CompiledWorkflow | None = None) -> str:
 
 def value_text(key: str, value: Any, names: Names, compiled: CompiledWorkflow | None = None) -> str:
     """One value as a person reads it."""
-    spec = compiled.input_specs.get(key) if compiled is not None else None
     if value is None or value == "":
         return "–"
     if isinstance(value, bool):
-        return tr(("có", "yes")) if value else tr(("không", "no"))
+        return _yes_no(value)
+    if isinstance(value, list | dict):
+        return _composite_text(key, value, names, compiled)
+    keyed = _keyed_text(key, value, names, compiled)
+    return keyed if keyed is not None else _shaped_text(value)
+
+
+def _yes_no(value: bool) -> str:
+    return tr(("có", "yes")) if value else tr(("không", "no"))
+
+
+def _composite_text(key: str, value: list[Any] | dict[str, Any], names: Names,
+                    compiled: CompiledWorkflow | None) -> str:
+    """A list (a pair is a change: old → new) or a mapping (a document, council points, named values)."""
     if isinstance(value, list) and len(value) == 2 and key not in ("proposals",):
         return f"{value_text(key, value[0], names, compiled)} → {value_text(key, value[1], names, compiled)}"
     if isinstance(value, list):
         return ", ".join(value_text(key, v, names, compiled) for v in value)
-    if isinstance(value, dict):
-        if key == "attachment" or {"kind", "name"} <= set(value):
-            code = str(value.get("kind"))
-            kind: Pair = ATTACHMENT_KINDS.get(code, (code, code))
-            return f"{tr(kind)}: {value.get('name', '')}"
-        if key == "points" and compiled is not None:
-            titles = {c.key: tr(c.title.as_dict()) for s in compiled.states.values() if s.council
-                      for c in s.council.criteria if c.title}
-            return "; ".join(f"{titles.get(k, k)}: {v}" for k, v in value.items())
-        return "; ".join(f"{label(k, compiled)}: {value_text(k, v, names, compiled)}" for k, v in value.items())
+    if key == "attachment" or {"kind", "name"} <= set(value):
+        code = str(value.get("kind"))
+        kind: Pair = ATTACHMENT_KINDS.get(code, (code, code))
+        return f"{tr(kind)}: {value.get('name', '')}"
+    if key == "points" and compiled is not None:
+        titles = {c.key: tr(c.title.as_dict()) for s in compiled.states.values() if s.council
+                  for c in s.council.criteria if c.title}
+        return "; ".join(f"{titles.get(k, k)}: {v}" for k, v in value.items())
+    return "; ".join(f"{label(k, compiled)}: {value_text(k, v, names, compiled)}" for k, v in value.items())
+
+
+def _keyed_text(key: str, value: Any, names: Names, compiled: CompiledWorkflow | None) -> str | None:
+    """A value its key tells how to read (a person, a proposal, money, a digest, a code, a state); else None."""
+    spec = compiled.input_specs.get(key) if compiled is not None else None
     if key in USER_KEYS and str(value).isdigit():
         return names.users.get(str(value), tr(("người dùng đã xóa", "deleted user")))
     if key == "proposal_id":
@@ -226,19 +242,30 @@ def value_text(key: str, value: Any, names: Names, compiled: CompiledWorkflow | 
             return str(value)
     if key in DIGEST_KEYS:
         return f"{str(value)[:12]}…"
+    code_title = _code_title(key, str(value))
+    if code_title is not None:
+        return code_title
+    if key in ("state", "wf_state", "from_state", "to_state"):
+        return state_title(compiled, str(value))
+    return None
+
+
+def _code_title(key: str, code: str) -> str | None:
+    """The title of a kind (of document, recusal or change), a category or a sector; None for other keys."""
+    tables: tuple[Mapping[str, Any], ...] = {"category": (CATEGORIES,), "sector": (SECTORS,)}.get(key, ())
     if key == "kind":
         from app.council.services import RECUSAL_KINDS  # late, as above
         from app.implementation.services import CHANGE_KINDS
 
-        for kinds in (ATTACHMENT_KINDS, RECUSAL_KINDS, CHANGE_KINDS):
-            if str(value) in kinds:
-                return tr(kinds[str(value)])
-    if key == "category" and str(value) in CATEGORIES:
-        return tr(CATEGORIES[str(value)])
-    if key == "sector" and str(value) in SECTORS:
-        return tr(SECTORS[str(value)])
-    if key in ("state", "wf_state", "from_state", "to_state"):
-        return state_title(compiled, str(value))
+        tables = (ATTACHMENT_KINDS, RECUSAL_KINDS, CHANGE_KINDS)
+    for titles in tables:
+        if code in titles:
+            return tr(titles[code])
+    return None
+
+
+def _shaped_text(value: Any) -> str:
+    """A value read by its shape: a time, a date, a written true/false, a decimal number."""
     if isinstance(value, str) and _ISO_TIME.match(value):
         try:
             return local(dt.datetime.fromisoformat(value)).strftime("%d/%m/%Y %H:%M")
@@ -247,7 +274,7 @@ def value_text(key: str, value: Any, names: Names, compiled: CompiledWorkflow | 
     if isinstance(value, str) and _ISO_DATE.match(value):
         return dt.date.fromisoformat(value).strftime("%d/%m/%Y")
     if isinstance(value, str) and value.lower() in ("true", "false"):
-        return tr(("có", "yes")) if value.lower() == "true" else tr(("không", "no"))
+        return _yes_no(value.lower() == "true")
     if isinstance(value, float):
         return f"{value:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
     return str(value)
