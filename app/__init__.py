@@ -49,8 +49,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _register_areas(app: Flask) -> None:
     """Everything the areas contribute, in ``app.areas.areas()`` order: blueprints, one API blueprint built from
-    their route tables, menu entries, action handlers, engine hooks and the guards' facts."""
-    from app import actions, api, stage_facts
+    their route tables, menu entries, permissions, action handlers, engine hooks and the guards' facts."""
+    from app import access, actions, api, stage_facts
     from app.areas import areas
     from app.models.stages import StageFacts
     from workflow import operations
@@ -58,6 +58,7 @@ def _register_areas(app: Flask) -> None:
     listed = areas()
     StageFacts.use(stage_facts)
     for area in listed:
+        access.register_permissions(area.permissions)
         actions.register(area.handlers, area.optional_inputs)
         for listener in area.on_applied:
             operations.on_applied(listener)
@@ -65,6 +66,7 @@ def _register_areas(app: Flask) -> None:
             app.register_blueprint(area.blueprint)
     app.register_blueprint(api.create_blueprint(area.api for area in listed if area.api is not None))
     app.extensions["grantflow.nav"] = [link for area in listed for link in area.nav]
+    access.check_views(app)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -1,5 +1,5 @@
 """The application's areas, in registration order: each one's web blueprint, API routes, menu entries, action
-handlers and engine hooks. ``create_app`` registers exactly what is listed here; importing an area's modules
+handlers, permissions and engine hooks. ``create_app`` registers exactly what is listed here; importing an area's modules
 registers nothing by itself (no import side effects, no optional areas found by name)."""
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from typing import Any
 
 from flask import Blueprint
 
+from app import permissions as can
+from app.access import Predicate
 from app.actions import Handler, OptionalInput
 from app.api.routes import Routes
 
@@ -27,6 +29,7 @@ class Area:
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     optional_inputs: Mapping[str, list[OptionalInput]] = field(default_factory=dict)
     on_applied: tuple[Callable[..., Any], ...] = ()  # workflow.operations listeners (same transaction)
+    permissions: Mapping[str, Predicate] = field(default_factory=dict)  # the names @requires may use
 
 
 def areas() -> tuple[Area, ...]:
@@ -56,21 +59,24 @@ def areas() -> tuple[Area, ...]:
     from app.rounds import api as rounds_api
     from app.rounds import views as rounds_views
     return (
-        Area("auth", auth_views.bp),
+        Area("auth", auth_views.bp, permissions={"logged_in": can.logged_in, "applicant": can.applicant,
+                                                 "auditor": can.auditor, "admin": can.admin}),
         Area("proposals", proposals_views.bp, proposals_api.routes),
         Area("review", review_views.bp),
         Area("audit", audit_views.bp, audit_api.routes, nav=(("audit.index", ("Kiểm tra, giám sát", "Audit"), "auditor"),)),
         Area("admin", admin_views.bp, nav=(("admin.index", ("Quản trị", "Administration"), "admin"),)),
-        Area("reports", reports_views.bp, reports_api.routes),
+        Area("reports", reports_views.bp, reports_api.routes, permissions={"reports": can.reports}),
         Area("notifications", notification_views.bp,
              nav=(("notifications.outbox_admin", ("Hàng đợi thư", "E-mail outbox"), "admin"),),
              on_applied=(outbox.write_outbox,)),
         Area("stages", None, stages_api.routes),  # GET /proposals/<id>/stages: the later stages' summary
         Area("council", council_views.bp, council_api.routes,
-             nav=(("council.index", ("Hội đồng thẩm định", "Appraisal council"), "council_member"),)),
+             nav=(("council.index", ("Hội đồng thẩm định", "Appraisal council"), "council_member"),),
+             permissions={"council": can.council}),
         Area("funding", funding_views.bp, funding_api.routes,
              nav=tuple(("funding.envelopes", ("Kinh phí", "Funding"), role) for role in OFFICES),
-             handlers=funding_services.HANDLERS, optional_inputs=funding_services.OPTIONAL_INPUTS),
+             handlers=funding_services.HANDLERS, optional_inputs=funding_services.OPTIONAL_INPUTS,
+             permissions={"funding_view": can.funding_view, "funding_manage": can.funding_manage}),
         Area("implementation", implementation_views.bp, implementation_api.routes,
              handlers={**implementation_services.HANDLERS, **evaluation.HANDLERS}),
         Area("rounds", rounds_views.bp, rounds_api.routes,

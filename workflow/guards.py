@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -129,25 +129,28 @@ _ANNOTATION_TYPES: dict[str, tuple[type, ...]] = {
     "list": (list,),
 }
 
-REGISTRY: dict[str, Guard] = {}
+def guard(name: str, message: Message) -> Callable[[Callable[..., GuardOutcome]], Guard]:
+    """Make ``fn(ctx, *, param: type = default)`` the guard ``name``. This registers nothing: a definition may
+    name only the guards listed in ``GUARDS`` at the end of this module."""
 
-
-def guard(name: str, message: Message) -> Callable[[Callable[..., GuardOutcome]], Callable[..., GuardOutcome]]:
-    """Register ``fn(ctx, *, param: type = default)`` as the guard ``name``."""
-
-    def register(fn: Callable[..., GuardOutcome]) -> Callable[..., GuardOutcome]:
+    def make(fn: Callable[..., GuardOutcome]) -> Guard:
         params = []
         for p in list(inspect.signature(fn).parameters.values())[1:]:
             annotation = str(p.annotation).replace(" ", "").removesuffix("|None")
             types = _ANNOTATION_TYPES[annotation]  # guards declare simple parameter types only
             required = p.default is inspect.Parameter.empty
             params.append(Param(p.name, types, required, None if required else p.default))
-        if name in REGISTRY:
-            raise ValueError(f"guard '{name}' is registered twice")
-        REGISTRY[name] = Guard(name, fn, tuple(params), message)
-        return fn
+        return Guard(name, fn, tuple(params), message)
 
-    return register
+    return make
+
+
+def _registry(guards: Iterable[Guard]) -> dict[str, Guard]:
+    registry: dict[str, Guard] = {}
+    for g in guards:
+        if registry.setdefault(g.name, g) is not g:
+            raise ValueError(f"guard '{g.name}' is registered twice")
+    return registry
 
 
 def get(name: str) -> Guard | None:
@@ -375,3 +378,12 @@ def plan_compiled(ctx: GuardContext) -> GuardOutcome:
 })
 def approval_attached(ctx: GuardContext) -> GuardOutcome:
     return ctx.fact("decision_file_sha256") is not None
+
+
+# The guards a definition may name (workflow check refuses any other), in one table.
+GUARDS: tuple[Guard, ...] = (
+    dossier_complete, fields_present, max_times, support_within_cap, council_quorum, min_average_score,
+    below_average_score, no_veto, within_budget, min_progress, acceptance_records, indicators_recorded, round_open,
+    eligible_beneficiary, priority_confirmed, registration_ended, plan_compiled, approval_attached,
+)
+REGISTRY: dict[str, Guard] = _registry(GUARDS)
