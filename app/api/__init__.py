@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, jsonify, request
 from flask_login import AnonymousUserMixin, current_user
 
 from app.access import public
@@ -31,10 +31,16 @@ routes = Routes()  # the API's own endpoints (its description)
 @documented("This document (OpenAPI 3.1)", public=True, errors=())
 @public
 def openapi() -> Any:
-    spec = current_app.extensions.get("grantflow_openapi")
-    if spec is None:
-        spec = current_app.extensions["grantflow_openapi"] = build_spec(current_app, ErrorOut)
-    return jsonify(spec)
+    return current_app.response_class(openapi_document(current_app), mimetype="application/json")
+
+
+def openapi_document(app: Flask) -> bytes:
+    """The description as served (JSON), built and encoded on the application's first request for it: the
+    routes and models cannot change once the application is created."""
+    body = app.extensions.get("grantflow.openapi")
+    if body is None:
+        body = app.extensions["grantflow.openapi"] = jsonify(build_spec(app, ErrorOut)).get_data()
+    return body
 
 
 def create_blueprint(tables: Iterable[Routes]) -> Blueprint:

@@ -102,3 +102,12 @@ def test_action_models_follow_the_registry_they_are_built_from():
     permit = Registry.load([Path(__file__).parent.parent / "persistence" / "definitions"])
     assert sorted(action_models(permit)) == ["close", "grant"]
     assert "forward" in action_models() and action_models() is action_models(default_registry())
+
+
+def test_the_description_is_built_once_per_app_on_first_request(app, client):
+    assert "grantflow.openapi" not in app.extensions  # lazily: an application that never serves it never builds it
+    first = client.get("/api/v1/openapi.json")
+    kept = app.extensions["grantflow.openapi"]
+    second = client.get("/api/v1/openapi.json")
+    assert first.get_data() == kept == second.get_data() and app.extensions["grantflow.openapi"] is kept
+    assert second.mimetype == "application/json" and second.get_json()["openapi"].startswith("3.1")
