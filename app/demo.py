@@ -196,13 +196,12 @@ def demo_pdf(text: str) -> bytes:
 
 def attach_dossier(session: Session, proposal: Proposal, user: User) -> None:
     """The three dossier documents, each an audited 'attach' like an upload through the page."""
-    compiled = default_registry().for_subject(proposal)
     actor = user.actor()
     for kind in ("business_registration", "quotes", "non_duplication"):
         stored, mime, size, digest = store(io.BytesIO(demo_pdf(f"{proposal.code} {kind}")))
         attachment = Attachment(kind=kind, original_name=f"{kind}.pdf", stored_name=stored, content_type=mime,
                                 size=size, sha256=digest, uploaded_by_id=user.id)
-        add_attachment(session, proposal, actor, attachment, lambda: compiled.explain_edit(proposal, actor))
+        add_attachment(session, proposal, actor, attachment)
 
 
 def _users(session: Session, demo: Demo, orgs: list[tuple[Organisation, str, str]]) -> None:

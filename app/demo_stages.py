@@ -21,7 +21,7 @@ from app.funding import services as funding
 from app.implementation import evaluation
 from app.implementation import services as implementation
 from app.models import Attachment, ProgressReport, Proposal, User
-from app.proposals.services import add_attachment, upload_permission
+from app.proposals.services import add_attachment
 from app.rounds import priority
 from app.uploads import store
 from workflow.registry import default_registry
@@ -53,13 +53,12 @@ def _appraise(session: Session, demo: Demo, proposal: Proposal, officer: User, p
 
 
 def _attach_acceptance(session: Session, proposal: Proposal, officer: User) -> None:
-    compiled = default_registry().for_subject(proposal)
     actor = officer.actor()
     for kind in implementation.acceptance_kinds_required(proposal):
         stored, mime, size, digest = store(io.BytesIO(demo_pdf(f"{proposal.code} {kind}")))
         attachment = Attachment(kind=kind, original_name=f"{kind}.pdf", stored_name=stored, content_type=mime,
                                 size=size, sha256=digest, uploaded_by_id=officer.id)
-        add_attachment(session, proposal, actor, attachment, lambda: upload_permission(proposal, compiled, actor)[0])
+        add_attachment(session, proposal, actor, attachment)
 
 
 def _implement(session: Session, demo: Demo, proposal: Proposal, applicant: User, officer: User,

@@ -321,16 +321,14 @@ def attach(app: Any, db: Any, proposal: Any, user: Any, kinds: tuple[str, ...] =
     from app.models import Attachment
     from app.proposals.services import add_attachment
     from app.uploads import store
-    from workflow.registry import default_registry
 
     actor = user.actor()
-    compiled = default_registry().for_subject(proposal)
     for kind in kinds:
         with app.app_context():
             stored, mime, size, digest = store(io.BytesIO(tiny_pdf(kind)))
         attachment = Attachment(kind=kind, original_name=f"{kind}.pdf", stored_name=stored, content_type=mime,
                                 size=size, sha256=digest)
-        add_attachment(db, proposal, actor, attachment, lambda: compiled.explain_edit(proposal, actor))
+        add_attachment(db, proposal, actor, attachment)
     db.commit()
 
 

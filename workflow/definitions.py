@@ -90,6 +90,9 @@ class Council(_Strict):
     bonuses: list[Bonus] = []
     blind: StrictBool = False
     veto: StrictBool = False
+    # Triggers and actions nobody sitting on the council may take (separation of duties); None: every
+    # transition leaving the council's state by a non-applicant role.
+    members_may_not: list[Name] | None = None
 
 
 class Indicator(_Strict):
@@ -139,6 +142,7 @@ class InputSpec(_Strict):
     choices: list[StrictStr] | None = None
     min: int | None = None
     max: int | None = None
+    optional: StrictBool = False  # may be left empty (an action's input; a transition's are all required)
 
 
 def _one_or_many(value: Any) -> Any:
@@ -206,9 +210,16 @@ class DomainAction(_Strict):
     roles: Annotated[list[Name], Field(min_length=1)]
     states: Annotated[list[Name], Field(min_length=1)]
     guards: list[GuardEntry] = []
-    inputs: list[Name] = []
+    # A name declared under the definition's ``inputs:``, or {name: spec} for an input of this action alone.
+    inputs: list[Name | Annotated[dict[Name, InputSpec], Field(min_length=1, max_length=1)]] = []
     notify: list[Notice] = []
     separate_from: list[Name] = []
+
+    def input_names(self) -> list[str]:
+        return [item if isinstance(item, str) else next(iter(item)) for item in self.inputs]
+
+    def own_inputs(self) -> dict[str, InputSpec]:
+        return {name: spec for item in self.inputs if isinstance(item, dict) for name, spec in item.items()}
 
 
 class MigratesFrom(_Strict):

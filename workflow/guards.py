@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from workflow.errors import InvalidInput
+from workflow.explain import GUARD, SEPARATION
 from workflow.inputs import clean_value
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class Guard:
     fn: Callable[..., GuardOutcome]
     params: tuple[Param, ...]
     message: Message
+    reason: str = GUARD  # the Reason code of a failure: SEPARATION for a separation-of-duties guard (403)
 
     def bind(self, ref: GuardRef) -> tuple[dict[str, Any], list[str]]:
         """Match a reference's parameters to this guard's signature; returns (params, errors)."""
@@ -129,7 +131,7 @@ _ANNOTATION_TYPES: dict[str, tuple[type, ...]] = {
     "list": (list,),
 }
 
-def guard(name: str, message: Message) -> Callable[[Callable[..., GuardOutcome]], Guard]:
+def guard(name: str, message: Message, reason: str = GUARD) -> Callable[[Callable[..., GuardOutcome]], Guard]:
     """Make ``fn(ctx, *, param: type = default)`` the guard ``name``. This registers nothing: a definition may
     name only the guards listed in ``GUARDS`` at the end of this module."""
 
@@ -140,7 +142,7 @@ def guard(name: str, message: Message) -> Callable[[Callable[..., GuardOutcome]]
             types = _ANNOTATION_TYPES[annotation]  # guards declare simple parameter types only
             required = p.default is inspect.Parameter.empty
             params.append(Param(p.name, types, required, None if required else p.default))
-        return Guard(name, fn, tuple(params), message)
+        return Guard(name, fn, tuple(params), message, reason)
 
     return make
 
@@ -271,6 +273,27 @@ def no_veto(ctx: GuardContext) -> GuardOutcome:
     return not getattr(result, "vetoed", False)
 
 
+@guard("not_council_former", {
+    "vi": "Người lập hội đồng không được làm thành viên hội đồng",
+    "en": "Whoever forms the council may not sit on it",
+}, reason=SEPARATION)
+def not_council_former(ctx: GuardContext, member: str = "user_id") -> GuardOutcome:
+    """Separation of duties: the member being assigned (the input ``member`` names) is neither the officer
+    assigning nor anyone who assigned a member of this council (the ``council_result`` fact's formers). Without
+    that input (a page asking whether the action is open) it passes."""
+    candidate = ctx.inputs.get(member)
+    if candidate in (None, ""):
+        return True
+    if ctx.actor is not None and str(candidate) == str(ctx.actor.user_id):
+        return {"vi": "Người lập hội đồng không được tự phân công mình làm thành viên",
+                "en": "Whoever forms the council may not sit on it"}
+    formers = getattr(ctx.fact("council_result"), "former_user_ids", None) or ()
+    if str(candidate) in formers:
+        return {"vi": "Người này đã tham gia lập hội đồng nên không được làm thành viên",
+                "en": "This user helped form the council and may not sit on it"}
+    return True
+
+
 @guard("within_budget", {
     "vi": "Dự toán ngân sách không đủ",
     "en": "The budget envelope cannot cover this amount",
@@ -385,5 +408,6 @@ GUARDS: tuple[Guard, ...] = (
     dossier_complete, fields_present, max_times, support_within_cap, council_quorum, min_average_score,
     below_average_score, no_veto, within_budget, min_progress, acceptance_records, indicators_recorded, round_open,
     eligible_beneficiary, priority_confirmed, registration_ended, plan_compiled, approval_attached,
+    not_council_former,
 )
 REGISTRY: dict[str, Guard] = _registry(GUARDS)

@@ -155,8 +155,11 @@ def clean_inputs(names: Iterable[str], specs: Mapping[str, InputSpec], given: Ma
         if spec is None:
             errors[name] = _msg("Dữ liệu không được khai báo", "Input is not declared by the definition")
             continue
+        value = given.get(name)
+        if spec.optional and (value is None or (isinstance(value, str) and not value.strip())):
+            continue  # left empty: absent from the cleaned inputs
         try:
-            cleaned[name] = clean_value(name, spec, given.get(name))
+            cleaned[name] = clean_value(name, spec, value)
         except InvalidInput as exc:
             errors.update(exc.errors)
     if errors:

@@ -19,7 +19,6 @@ from workflow.definitions import Definition, InputSpec, LoadedDefinition, State,
 from workflow.errors import Conflict, Refused
 from workflow.explain import (
     EDIT,
-    GUARD,
     READ_ONLY,
     ROLE,
     SCOPE,
@@ -89,8 +88,12 @@ class CompiledWorkflow:
         self.triggers = frozenset(r.trigger for r in self.rules)
         # Domain actions (``actions:``) compile to rules that stay in their state: one explain for both.
         self.action_rules: dict[str, Rule] = {name: self._compile(-1, name, a.states, "", a.roles, a.guards,
-                                                                  a.inputs, a.separate_from, a.title)
+                                                                  a.input_names(), a.separate_from, a.title)
                                               for name, a in d.actions.items()}
+        # action -> its inputs' specs: its own, else the definition's (or a built-in) of that name
+        self.action_inputs: dict[str, dict[str, InputSpec]] = {
+            name: {i: a.own_inputs().get(i) or self.input_specs[i] for i in a.input_names()}
+            for name, a in d.actions.items()}
         self.machine = self._build_machine()
         self.rules_from = self._index_from_machine()
 
@@ -250,21 +253,29 @@ class CompiledWorkflow:
             reasons.append(Reason(SEPARATION, {
                 "vi": "Thành viên hội đồng thẩm định không được tự kết luận hội đồng của mình",
                 "en": "A member of the appraisal council may not record its conclusion",
+            } if rule.index >= 0 else {
+                "vi": f"Thành viên hội đồng thẩm định không được '{rule.title['vi']}'",
+                "en": f"A member of the appraisal council may not '{rule.title['en']}'",
             }, "council_member"))
         for bound in rule.guards:
             failure = bound.guard.evaluate(ctx, bound.params)
             if failure is not None:
-                reasons.append(Reason(GUARD, failure, bound.guard.name))
+                reasons.append(Reason(bound.guard.reason, failure, bound.guard.name))
         return grant, reasons
 
     @staticmethod
     def _sits_on_council(rule: Rule, holding: list[Grant], ctx: GuardContext) -> bool:
-        """Separation of duties: leaving a state that declares a council concludes it (shortlist, reject,
-        return), which no one who sits on that council may do through an officer's grant. The members come
-        from the subject's ``council_result`` fact (the one the council guards read)."""
+        """Separation of duties: what the council declares its members may not do (``members_may_not``: e.g. form
+        it, confirm priority, conclude it), else leaving its state (shortlist, reject, return) through an
+        officer's grant. The members come from the subject's ``council_result`` fact (the one the council guards
+        read)."""
         if ctx.state is None or ctx.state.council is None or ctx.actor is None:
             return False
-        if all(rule.roles[g.role] == "own" for g in holding):
+        declared = ctx.state.council.members_may_not
+        if declared is not None:
+            if rule.trigger not in declared:
+                return False
+        elif rule.index < 0 or all(rule.roles[g.role] == "own" for g in holding):
             return False  # the applicant side (withdraw) concludes nothing
         members = getattr(ctx.fact("council_result"), "member_user_ids", None) or ()
         return ctx.actor.user_id in members

@@ -124,6 +124,8 @@ def declared(definition: Definition, action: str, from_state: str | None, to_sta
              if t.trigger == action and from_state in t.source and t.dest == to_state]
     if fired:
         found.extend(fired[0].notify)
+    elif action in definition.actions:
+        found.extend(definition.actions[action].notify)
     elif action in definition.action_notify:
         found.extend(definition.action_notify[action])
     if to_state is not None and to_state != from_state and to_state in definition.states:

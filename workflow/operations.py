@@ -28,7 +28,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from workflow import audit
 from workflow.audit import AuditEvent
 from workflow.errors import Conflict, DefinitionChanged, InvalidInput, Refused
-from workflow.explain import Explanation
+from workflow.explain import GUARD, Explanation
 from workflow.inputs import clean_inputs
 from workflow.machine import CompiledWorkflow, Step
 from workflow.permissions import Actor, Grant
@@ -328,6 +328,24 @@ def act(session: Session, instance: WorkflowMixin, actor: Actor, action: str, *,
     return _operate(session, instance, actor, action, authorize=lambda _c: check(), perform=perform,
                     attempted=inputs, expected_version=expected_version, registry=registry,
                     request_id=request_id)
+
+
+def action_inputs(session: Session, instance: WorkflowMixin, actor: Actor, action: str,
+                  inputs: Mapping[str, Any] | None, *, registry: Registry | None = None,
+                  request_id: str | None = None) -> dict[str, Any]:
+    """The cleaned inputs of a declared domain action (``actions:``), the one step web and API share.
+
+    Who and when come first: an actor without the role or scope, or a subject in another state, is refused
+    (Refused, recorded; 403/409) before any input is looked at, so a caller without the role never learns
+    which fields are missing. Then the inputs (InvalidInput, 422). The action's guards and the service's own
+    checks run later, under the lock (:func:`act`)."""
+    compiled = _compiled(instance, registry)
+    exp = compiled.explain_action(instance, actor, action, session=session)
+    if not exp.allowed and any(r.code != GUARD for r in exp.reasons):
+        _defer(session, _attempt(instance, actor, action, exp, inputs, request_id))
+        raise Refused(exp)
+    specs = compiled.action_inputs.get(action, {})
+    return clean_inputs(specs, specs, inputs)
 
 
 # --- records imported from old files ----------------------------------------------------------------------

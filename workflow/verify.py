@@ -121,6 +121,12 @@ def _council_problems(loaded: LoadedDefinition, name: str, council: Council) -> 
         yield Problem(loaded.path, src.line("states", name, "council", "pass_mark"),
                       f"state '{name}': pass mark {council.pass_mark} is above the maximum {total} points",
                       code="council")
+    steps = {t.trigger for t in loaded.definition.transitions} | set(loaded.definition.actions)
+    for j, step in enumerate(council.members_may_not or ()):
+        if step not in steps:
+            yield Problem(loaded.path, src.line("states", name, "council", "members_may_not", j),
+                          f"state '{name}': council members_may_not names undefined trigger or action '{step}'",
+                          code="undefined_trigger")
 
 
 def _transition_problems(loaded: LoadedDefinition, triggers: set[str]) -> Iterator[Problem]:
@@ -278,7 +284,7 @@ def _action_name_problems(loaded: LoadedDefinition, name: str, action: DomainAct
             yield error(("actions", name, "separate_from", j),
                         f"{where}: separate_from names undefined trigger or action '{other}'", "undefined_trigger")
     for j, item in enumerate(action.inputs):
-        if item not in inputs:
+        if isinstance(item, str) and item not in inputs:
             yield error(("actions", name, "inputs", j),
                         f"{where}: inputs names undefined input '{item}' (declare it under 'inputs')",
                         "undefined_input")

@@ -43,6 +43,7 @@ ACTION_TITLES: dict[str, tuple[str, str]] = {
     "confirm_progress": ("Xác nhận báo cáo tiến độ", "Progress report confirmed"),
     "compile_plan": ("Tổng hợp danh mục kế hoạch", "Plan list compiled"),
     "attach_decision": ("Đính kèm quyết định phê duyệt", "Approval decision attached"),
+    "attach_acceptance_record": ("Thêm hồ sơ nghiệm thu", "Acceptance record added"),
 }
 
 

@@ -8,6 +8,7 @@ until the final rounding.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
-from app.common.rules import clean, compiled_for, explain_action, msg, rule
+from app.common.rules import clean, compiled_for, explain_action, msg
 from app.models.stages import CouncilMember, ScoreSheet
 from app.models.users import User
 from workflow import operations
@@ -31,7 +32,6 @@ from workflow.explain import ROLE, SEPARATION, Reason
 from workflow.permissions import Actor
 from workflow.storage import utcnow
 
-ASSIGNERS = ("centre_officer",)
 MEMBER_ROLE = "council_member"
 RECUSAL_KINDS = {"conflict": msg("Xung đột lợi ích", "Conflict of interest"),
                  "recusal": msg("Tự từ chối tham gia", "Recusal")}
@@ -43,16 +43,6 @@ def council_of(proposal: Any) -> tuple[str, Council] | tuple[None, None]:
         if state.council is not None:
             return name, state.council
     return None, None
-
-
-def _council_state(proposal: Any) -> tuple[str, ...]:
-    state, _ = council_of(proposal)
-    return (state,) if state else ()
-
-
-rule("assign_council_member", ASSIGNERS, _council_state)
-for _action in ("recuse", "declare_conflict", "submit_score_sheet", "replace_score_sheet"):
-    rule(_action, [MEMBER_ROLE], _council_state)
 
 
 # --- arithmetic ---------------------------------------------------------------------------------------------
@@ -93,6 +83,11 @@ class CouncilResult:
         """Everyone who sits or sat on the council (recused too), as actor ids: the engine refuses them the
         council's conclusion (workflow.machine, separation of duties)."""
         return frozenset(str(r["member"].user_id) for r in self.rows)
+
+    @property
+    def former_user_ids(self) -> frozenset[str]:
+        """Whoever assigned a member of the council, as actor ids (the ``not_council_former`` guard)."""
+        return frozenset(str(r["member"].assigned_by_id) for r in self.rows if r["member"].assigned_by_id)
 
 
 def members_of(session: Session, proposal_id: int) -> list[CouncilMember]:
@@ -178,8 +173,10 @@ def _user(session: Session, actor: Actor) -> User:
 
 def assign_member(session: Session, proposal: Any, actor: Actor, inputs: Mapping[str, Any], *,
                   expected_version: int | None = None, request_id: str | None = None) -> Any:
-    """A centre officer adds a council member; refused when the member has a conflict with the proposal."""
-    user_id = clean(inputs, {"user_id": InputSpec(type="int", min=1)})["user_id"]
+    """A centre officer adds a council member; refused when the member has a conflict with the proposal. Who
+    forms the council never sits on it: the definition declares it (``not_council_former``, ``members_may_not``)."""
+    user_id = operations.action_inputs(session, proposal, actor, "assign_council_member", inputs,
+                                       request_id=request_id)["user_id"]
     user = session.get(User, user_id)
     if user is None or MEMBER_ROLE not in user.roles:
         raise InvalidInput({"user_id": msg("Người dùng không có vai trò thành viên hội đồng",
@@ -193,8 +190,6 @@ def assign_member(session: Session, proposal: Any, actor: Actor, inputs: Mapping
         conflict = conflict_with(user, proposal)
         if conflict is not None:
             found.append(Reason(SEPARATION, conflict, "council_member"))
-        found.extend(Reason(SEPARATION, m, "council_member") for m in _forming_problems(session, proposal, actor,
-                                                                                           user_id))
         return found
 
     def apply() -> dict[str, Any]:
@@ -204,24 +199,9 @@ def assign_member(session: Session, proposal: Any, actor: Actor, inputs: Mapping
 
     return operations.act(
         session, proposal, actor, "assign_council_member",
-        check=lambda: explain_action(proposal, actor, "assign_council_member", problems),
+        check=lambda: explain_action(proposal, actor, "assign_council_member", problems,
+                                     inputs={"user_id": user_id}),
         apply=apply, inputs={"user_id": user_id}, expected_version=expected_version, request_id=request_id)
-
-
-def _forming_problems(session: Session, proposal: Any, actor: Actor, user_id: int) -> list[dict[str, str]]:
-    """Separation of duties: whoever forms a council (assigns any of its members) never sits on it."""
-    found = []
-    if user_id == int(actor.user_id):
-        found.append(msg("Người lập hội đồng không được tự phân công mình làm thành viên",
-                         "Whoever forms the council may not sit on it"))
-    elif session.scalar(select(func.count()).select_from(CouncilMember).where(
-            CouncilMember.proposal_id == proposal.id, CouncilMember.assigned_by_id == user_id)):
-        found.append(msg("Người này đã tham gia lập hội đồng nên không được làm thành viên",
-                         "This user helped form the council and may not sit on it"))
-    if membership(session, proposal.id, int(actor.user_id)) is not None:
-        found.append(msg("Thành viên hội đồng không được tham gia lập hội đồng",
-                         "A member of the council may not form it"))
-    return found
 
 
 def _member_problems(session: Session, proposal: Any, actor: Actor) -> list[Reason | dict[str, str]]:
@@ -240,8 +220,8 @@ def _member_problems(session: Session, proposal: Any, actor: Actor) -> list[Reas
 def recuse(session: Session, proposal: Any, actor: Actor, inputs: Mapping[str, Any], *,
            expected_version: int | None = None, request_id: str | None = None) -> Any:
     """A member declares a conflict of interest or recuses; their sheets stop counting."""
-    cleaned = clean(inputs, {"kind": InputSpec(type="choice", choices=list(RECUSAL_KINDS)),
-                             "reason": InputSpec(type="text")})
+    action = "declare_conflict" if inputs.get("kind") == "conflict" else "recuse"
+    cleaned = operations.action_inputs(session, proposal, actor, action, inputs, request_id=request_id)
 
     def problems() -> list[Reason | dict[str, str]]:
         member = membership(session, proposal.id, int(actor.user_id))
@@ -260,7 +240,6 @@ def recuse(session: Session, proposal: Any, actor: Actor, inputs: Mapping[str, A
         session.flush()
         return {"member": member.user_id, "kind": cleaned["kind"]}
 
-    action = "declare_conflict" if cleaned["kind"] == "conflict" else "recuse"
     return operations.act(
         session, proposal, actor, action,
         check=lambda: explain_action(proposal, actor, action, problems),
@@ -299,14 +278,16 @@ def clean_sheet(council: Council, inputs: Mapping[str, Any]) -> dict[str, Any]:
 def submit_sheet(session: Session, proposal: Any, actor: Actor, inputs: Mapping[str, Any], *,
                  expected_version: int | None = None, request_id: str | None = None) -> Any:
     """A member's score sheet; a second submission is a new version, the old ones are kept."""
+    member = membership(session, proposal.id, int(actor.user_id))
+    has_sheet = member is not None and member.id in current_sheets(session, proposal.id)
+    action = "replace_score_sheet" if has_sheet else "submit_score_sheet"
+    with contextlib.suppress(InvalidInput):  # clean_sheet reports these with the points' errors
+        operations.action_inputs(session, proposal, actor, action, inputs, request_id=request_id)
     _, council = council_of(proposal)
     if council is None:
         raise InvalidInput({"points": msg("Quy trình này không có hội đồng thẩm định",
                                           "This workflow has no appraisal council")})
     sheet = clean_sheet(council, inputs)
-    member = membership(session, proposal.id, int(actor.user_id))
-    has_sheet = member is not None and member.id in current_sheets(session, proposal.id)
-    action = "replace_score_sheet" if has_sheet else "submit_score_sheet"
 
     # The event carries a commitment to the sheet, not its points: an HMAC keyed with a random salt kept only
     # in the sheet row, so the few possible point combinations cannot be tried against what the history shows.

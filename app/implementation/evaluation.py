@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.common.rules import clean, compiled_for, explain_action, msg, rule
+from app.common.rules import clean, compiled_for, explain_action, msg
 from app.funding.services import no_check, records_on_funding
 from app.models.stages import Funding, IndicatorValue
 from workflow import operations
@@ -17,8 +17,6 @@ from workflow.errors import InvalidInput
 from workflow.permissions import Actor
 from workflow.storage import utcnow
 
-RECORDING_STATES = ("implementing", "implemented", "settled")
-rule("record_indicator", ["centre_officer"], RECORDING_STATES)
 VALUE_SPECS = {"int": InputSpec(type="int", min=0), "money": InputSpec(type="money", min=0),
                "percent": InputSpec(type="int", min=-100, max=10_000), "bool": InputSpec(type="bool")}
 
@@ -51,7 +49,10 @@ def record_indicator(session: Session, proposal: Any, actor: Actor, inputs: Mapp
                      expected_version: int | None = None, request_id: str | None = None) -> Any:
     """Set an indicator's target and/or actual value (booleans stored as 0/1); the event keeps both sides."""
     declared = {i.key: i for i in declared_indicators(proposal)}
-    key = clean(inputs, {"key": InputSpec(type="choice", choices=list(declared))})["key"]
+    key = operations.action_inputs(session, proposal, actor, "record_indicator", inputs,
+                                   request_id=request_id)["key"]
+    if key not in declared:
+        raise InvalidInput({"key": msg(f"Không có chỉ số '{key}'", f"No such indicator: {key}")})
     spec = VALUE_SPECS[declared[key].kind]
     values = clean(inputs, {"target": spec, "actual": spec}, optional=["target", "actual"])
     if not values:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import today
 from app.common.caps import cap_problem
-from app.common.rules import clean, compiled_for, explain_action, lock, msg, rule
+from app.common.rules import clean, compiled_for, explain_action, lock, msg
 from app.formatting import vnd
 from app.funding.services import funding_of, move_money, no_check, records_on_funding, release
 from app.models.proposals import CATEGORIES
@@ -43,15 +43,7 @@ ACCEPTANCE_EXTRA: dict[str, tuple[str, ...]] = {
 CHANGE_KINDS = {"amount": msg("Thay đổi kinh phí", "Change of amount"),
                 "content": msg("Thay đổi nội dung", "Change of content"),
                 "extension": msg("Gia hạn", "Extension")}
-RUNNING = ("funded", "implementing")
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
-rule("report_progress", ["applicant"], ("implementing",))
-rule("confirm_progress", ["centre_officer"], ("implementing",))
-rule("record_advance", ["centre_officer"], ("implementing",))
-rule("request_change", ["applicant", "centre_officer"], RUNNING)
-rule("approve_change", ["director"], RUNNING)
-rule("reject_change", ["director"], RUNNING)
 
 
 def acceptance_kinds_required(proposal: Any) -> list[str]:
@@ -100,8 +92,7 @@ def settlement_due(proposal: Any, funding: Funding | None) -> dt.date | None:
 def report_progress(session: Session, proposal: Any, actor: Actor, inputs: Mapping[str, Any], *,
                     expected_version: int | None = None, request_id: str | None = None) -> Any:
     """The applicant's monthly report: one per month (YYYY-MM), percent done and a note."""
-    cleaned = clean(inputs, {"period": InputSpec(type="string"), "percent": InputSpec(type="percent"),
-                             "note": InputSpec(type="text")}, optional=["period", "note"])
+    cleaned = operations.action_inputs(session, proposal, actor, "report_progress", inputs, request_id=request_id)
     period = cleaned.get("period") or today().strftime("%Y-%m")
     if not _PERIOD.match(period):
         raise InvalidInput({"period": msg("Tháng báo cáo phải có dạng YYYY-MM", "The period must be YYYY-MM")})
@@ -128,7 +119,8 @@ def report_progress(session: Session, proposal: Any, actor: Actor, inputs: Mappi
 def confirm_progress(session: Session, proposal: Any, actor: Actor, report_id: Any, *,
                      expected_version: int | None = None, request_id: str | None = None) -> Any:
     """The Centre confirms one progress report; from then on it counts (advances read confirmed progress)."""
-    chosen = clean({"report_id": report_id}, {"report_id": InputSpec(type="int", min=1)})["report_id"]
+    chosen = operations.action_inputs(session, proposal, actor, "confirm_progress", {"report_id": report_id},
+                                      request_id=request_id)["report_id"]
     report = session.get(ProgressReport, chosen)
     if report is None or report.proposal_id != proposal.id:
         raise InvalidInput({"report_id": msg("Không có báo cáo tiến độ này", "No such progress report")})
@@ -174,8 +166,7 @@ def advance_problems(session: Session, proposal: Any, amount: int) -> list[dict[
 
 def record_advance(session: Session, proposal: Any, actor: Actor, inputs: Mapping[str, Any], *,
                    expected_version: int | None = None, request_id: str | None = None) -> Any:
-    cleaned = clean(inputs, {"amount": InputSpec(type="money", min=1), "paid_on": InputSpec(type="date"),
-                             "note": InputSpec(type="text")}, optional=["paid_on", "note"])
+    cleaned = operations.action_inputs(session, proposal, actor, "record_advance", inputs, request_id=request_id)
     paid_on = cleaned.get("paid_on") or today()
 
     def apply() -> dict[str, Any]:
@@ -203,8 +194,7 @@ def _clean_change_value(kind: str, value: Any) -> str:
 def request_change(session: Session, proposal: Any, actor: Actor, inputs: Mapping[str, Any], *,
                    expected_version: int | None = None, request_id: str | None = None) -> Any:
     """A change of amount, content or end date, waiting for the director."""
-    cleaned = clean(inputs, {"kind": InputSpec(type="choice", choices=list(CHANGE_KINDS)),
-                             "reason": InputSpec(type="text")})
+    cleaned = operations.action_inputs(session, proposal, actor, "request_change", inputs, request_id=request_id)
     value = _clean_change_value(cleaned["kind"], inputs.get("value"))
 
     def problems() -> list[dict[str, str]]:
@@ -246,8 +236,15 @@ def _amount_change_problems(session: Session, proposal: Any, funding: Funding, e
 def decide_change(session: Session, proposal: Any, actor: Actor, change_id: int, inputs: Mapping[str, Any], *,
                   expected_version: int | None = None, request_id: str | None = None) -> Any:
     """The director approves (the change applies, as a new terms version) or rejects a change request."""
-    cleaned = clean(inputs, {"approve": InputSpec(type="bool"), "comment": InputSpec(type="text")},
-                    optional=["comment"])
+    try:
+        approve, bad_approve = clean(inputs, {"approve": InputSpec(type="bool")})["approve"], None
+    except InvalidInput as exc:  # reported after who-and-when, which approving and rejecting share
+        approve, bad_approve = True, exc
+    action = "approve_change" if approve else "reject_change"
+    cleaned = {**operations.action_inputs(session, proposal, actor, action, {**inputs, "change_id": change_id},
+                                          request_id=request_id), "approve": approve}
+    if bad_approve is not None:
+        raise bad_approve
     change = session.get(ChangeRequest, change_id)
     if change is None or change.proposal_id != proposal.id:
         raise InvalidInput({"change_id": msg("Không có đề nghị thay đổi này", "No such change request")})
@@ -278,11 +275,10 @@ def decide_change(session: Session, proposal: Any, actor: Actor, change_id: int,
         session.flush()
         return details
 
-    action = "approve_change" if cleaned["approve"] else "reject_change"
     return operations.act(
         session, proposal, actor, action,
         check=lambda: explain_action(proposal, actor, action, problems),
-        apply=apply, inputs={**cleaned, "change_id": change.id}, expected_version=expected_version,
+        apply=apply, inputs=cleaned, expected_version=expected_version,
         request_id=request_id)
 
 

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.common.rules import RULES
 from app.deadlines import due_date
 from app.i18n import lang
 from app.implementation.services import ADVANCE_SHARE_PERCENT, MACHINERY_PROGRESS_PERCENT
@@ -34,11 +33,10 @@ def _holds(user: Any, roles: tuple[str, ...] | list[str]) -> bool:
     return bool({g.role for g in user.grants} & set(roles))
 
 
-def _rule(action: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The roles and states of a domain action whose states are a fixed list."""
-    roles, states = RULES[action]
-    assert not callable(states), f"{action}: states depend on the proposal"
-    return roles, states
+def _action_states(user: Any, action: str) -> Any:
+    """(workflow, version, state) conditions where the definitions let one of the user's roles take ``action``."""
+    return _states(lambda c: c.action_rules[action].sources
+                   if action in c.action_rules and _holds(user, list(c.action_rules[action].roles)) else ())
 
 
 def _states(pick: Any) -> Any:
@@ -66,10 +64,7 @@ def council_scoring(session: Session, user: Any, limit: int = LIMIT) -> list[Pro
 
 
 def changes_to_decide(session: Session, user: Any, limit: int = LIMIT) -> list[Proposal]:
-    roles, states = _rule("approve_change")
-    if not _holds(user, roles):
-        return []
-    stmt = (select(Proposal).where(scope_clause(user), Proposal.wf_state.in_(states),
+    stmt = (select(Proposal).where(scope_clause(user), _action_states(user, "approve_change"),
                                    exists().where(ChangeRequest.proposal_id == Proposal.id,
                                                   ChangeRequest.status == "pending"))
             .order_by(Proposal.wf_entered_at, Proposal.id).limit(limit))
@@ -78,13 +73,10 @@ def changes_to_decide(session: Session, user: Any, limit: int = LIMIT) -> list[P
 
 def advances_to_pay(session: Session, user: Any, limit: int = LIMIT) -> list[Proposal]:
     """Running proposals with advance room left (machinery: once progress passed the threshold)."""
-    roles, states = _rule("record_advance")
-    if not _holds(user, roles):
-        return []
     advanced = (select(func.coalesce(func.sum(Advance.amount), 0)).where(Advance.proposal_id == Proposal.id)
                 .scalar_subquery())
     stmt = (select(Proposal).join(Funding, Funding.proposal_id == Proposal.id)
-            .where(scope_clause(user), Proposal.wf_state.in_(states),
+            .where(scope_clause(user), _action_states(user, "record_advance"),
                    advanced < Funding.approved_amount * ADVANCE_SHARE_PERCENT / 100,
                    or_(Proposal.category != "machinery",
                        func.coalesce(_latest_progress(), 0) > MACHINERY_PROGRESS_PERCENT))

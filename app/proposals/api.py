@@ -44,7 +44,7 @@ from app.proposals.services import (
     upload_permission,
 )
 from app.scoping import load_proposal
-from app.statuses import edit_refusal_status
+from app.statuses import edit_refusal_status, status_of
 from app.uploads import RejectedFile, discard, display_name, store
 from workflow import audit
 from workflow.errors import Refused
@@ -156,9 +156,9 @@ def upload(proposal_id: int) -> Any:
     session = db_session()
     proposal = load_proposal(session, current_user, proposal_id)
     actor = current_user.actor()
-    explanation, kinds = upload_permission(proposal, default_registry().for_subject(proposal), actor)
+    refusal, kinds = upload_permission(proposal, default_registry().for_subject(proposal), actor)
     if not kinds:
-        status = _edit_refusal_status(proposal)
+        status = status_of(Refused(refusal))
         return api_errors.error_response(status, api_errors.HTTP_MESSAGES[status], [api_errors.reason("edit", {
             "vi": "Không thể thêm tài liệu cho đề án ở trạng thái này",
             "en": "Documents cannot be added to this proposal in its current state"}, proposal.wf_state)])
@@ -176,7 +176,7 @@ def upload(proposal_id: int) -> Any:
                             content_type=mime, size=size, sha256=digest, uploaded_by_id=current_user.id)
 
     try:
-        add_attachment(session, proposal, actor, attachment, lambda: explanation, request_id=g.request_id)
+        add_attachment(session, proposal, actor, attachment, request_id=g.request_id)
     except BaseException:
         discard(stored)  # no row, no file
         raise

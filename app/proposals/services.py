@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.common.rules import explain_action
 from app.deadlines import today
 from app.models import Attachment, Proposal, ProposalCodeCounter, User
-from app.models.proposals import ACCEPTANCE_KINDS, DOSSIER_KINDS, EDITABLE_FIELDS, district_of
+from app.models.proposals import EDITABLE_FIELDS, district_of
 from app.models.units import Unit, UnitHistory
 from app.proposals.fields import checked, problems
 from workflow import operations
 from workflow.explain import Explanation
 from workflow.machine import CompiledWorkflow
-from workflow.permissions import Actor, covering_grants
+from workflow.permissions import Actor
 from workflow.registry import default_registry
 
 WORKFLOW = "khuyen-cong-local"
@@ -139,24 +140,37 @@ def proposal_problems(fields: Mapping[str, Any], *, proposal: Proposal | None = 
     return found
 
 
-def add_attachment(session: Session, proposal: Proposal, actor: Actor, attachment: Attachment,
-                   check: Callable[[], Explanation], *, request_id: str | None = None) -> Any:
-    """Attach a stored file as an audited action; the event records its kind, name, size and checksum."""
+UPLOADS = ("attach", "attach_acceptance_record")  # the definitions' upload actions, dossier first
+
+
+def upload_action(proposal: Proposal, kind: str) -> str:
+    """The upload action whose declared kinds include ``kind`` (the dossier's, else the acceptance records')."""
+    specs = default_registry().for_subject(proposal).action_inputs
+    return next((a for a in UPLOADS if kind in (getattr(specs.get(a, {}).get("kind"), "choices", None) or ())),
+                UPLOADS[0])
+
+
+def add_attachment(session: Session, proposal: Proposal, actor: Actor, attachment: Attachment, *,
+                   request_id: str | None = None) -> Any:
+    """Attach a stored file as an audited action declared in the definition (``attach`` for the dossier,
+    ``attach_acceptance_record`` while implementing); the event records its kind, name, size and checksum."""
+    action = upload_action(proposal, attachment.kind)
+    operations.action_inputs(session, proposal, actor, action, {"kind": attachment.kind}, request_id=request_id)
 
     def apply() -> dict[str, Any]:
         proposal.attachments.append(attachment)
         return {"attachment": {"kind": attachment.kind, "name": attachment.original_name,
                                "sha256": attachment.sha256, "size": attachment.size}}
 
-    return operations.act(session, proposal, actor, "attach", check=check, apply=apply,
-                          inputs={"kind": attachment.kind}, request_id=request_id)
+    return operations.act(session, proposal, actor, action, check=lambda: explain_action(proposal, actor, action),
+                          apply=apply, inputs={"kind": attachment.kind}, request_id=request_id)
 
 
-def remove_attachment(session: Session, proposal: Proposal, actor: Actor, attachment: Attachment,
-                      check: Callable[[], Explanation], *, replaced_by: Attachment | None = None,
-                      request_id: str | None = None) -> Any:
-    """Unlink a document from the live list before submission, as an audited action. The row and the file stay
-    (the record keeps what was filed and when); ``check`` runs after the lock, so a submitted dossier is final."""
+def remove_attachment(session: Session, proposal: Proposal, actor: Actor, attachment: Attachment, *,
+                      replaced_by: Attachment | None = None, request_id: str | None = None) -> Any:
+    """Unlink a document from the live list before submission, as an audited action (``remove_attachment``).
+    The row and the file stay (the record keeps what was filed and when); the check runs after the lock, so a
+    submitted dossier is final (409)."""
 
     def apply() -> dict[str, Any]:
         attachment.removed_at = dt.datetime.now(dt.UTC)
@@ -165,7 +179,8 @@ def remove_attachment(session: Session, proposal: Proposal, actor: Actor, attach
         removed = {"kind": attachment.kind, "name": attachment.original_name, "sha256": attachment.sha256}
         return {"removed": removed, **({"replaced_by": replaced_by.original_name} if replaced_by else {})}
 
-    return operations.act(session, proposal, actor, "remove_attachment", check=check, apply=apply,
+    return operations.act(session, proposal, actor, "remove_attachment",
+                          check=lambda: explain_action(proposal, actor, "remove_attachment"), apply=apply,
                           inputs={"attachment_id": attachment.id, "kind": attachment.kind}, request_id=request_id)
 
 
@@ -175,15 +190,17 @@ def duplicate_of(proposal: Proposal, sha256: str) -> Attachment | None:
 
 
 def upload_permission(proposal: Proposal, compiled: Any, actor: Any) -> tuple[Explanation, list[str]]:
-    """Dossier documents while the proposal is editable; acceptance records while it is being implemented."""
-    editing = compiled.explain_edit(proposal, actor)
-    if editing.allowed:
-        return editing, list(DOSSIER_KINDS)
-    if proposal.wf_state == "implementing":
-        grants = covering_grants(actor, {"applicant": "own", "centre_officer": "province"}, proposal.wf_place())
-        if grants:
-            return Explanation("attach", proposal.wf_state, True, grant=grants[0]), list(ACCEPTANCE_KINDS)
-    return editing, []
+    """The first upload action (``attach``, ``attach_acceptance_record``) the definition lets the actor take now,
+    and the document kinds it declares; else the first refusal and no kinds."""
+    first: Explanation | None = None
+    for action in UPLOADS:
+        exp = explain_action(proposal, actor, action)
+        spec = compiled.action_inputs.get(action, {}).get("kind")
+        if exp.allowed and spec is not None:
+            return exp, list(spec.choices or ())
+        first = first or exp
+    assert first is not None
+    return first, []
 
 
 def upload_kinds(proposal: Proposal, compiled: Any, actor: Any) -> list[str]:

@@ -301,9 +301,9 @@ def upload(pid: int) -> Any:
     proposal = load_proposal(session, current_user, pid)
     compiled = default_registry().for_subject(proposal)
     actor = current_user.actor()
-    explanation, kinds = upload_permission(proposal, compiled, actor)
-    if not kinds:
-        abort(403, description=_("Documents cannot be added to this proposal in its current state."))
+    refusal, kinds = upload_permission(proposal, compiled, actor)
+    if not kinds:  # 403 without the role, 409 in a state that takes no documents
+        abort(status_of(Refused(refusal)), description=_("Documents cannot be added to this proposal in its current state."))
     form = UploadForm(kinds)
     if not form.validate():
         return _refused_upload(pid, form)
@@ -319,10 +319,9 @@ def upload(pid: int) -> Any:
     duplicate = duplicate_of(proposal, digest)
     replacing = _replaced(session, proposal, request.form.get("replaces", ""))
     try:
-        add_attachment(session, proposal, actor, attachment, lambda: explanation, request_id=request_id())
+        add_attachment(session, proposal, actor, attachment, request_id=request_id())
         if replacing is not None:
-            remove_attachment(session, proposal, actor, replacing, lambda: compiled.explain_edit(proposal, actor),
-                              replaced_by=attachment, request_id=request_id())
+            remove_attachment(session, proposal, actor, replacing, replaced_by=attachment, request_id=request_id())
     except BaseException:
         discard(stored)  # no row, no file
         raise
@@ -352,11 +351,8 @@ def remove(pid: int, aid: int) -> Any:
     proposal = load_proposal(session, current_user, pid)
     attachment = _replaced(session, proposal, str(aid))
     assert attachment is not None
-    compiled = default_registry().for_subject(proposal)
-    actor = current_user.actor()
     try:
-        remove_attachment(session, proposal, actor, attachment, lambda: compiled.explain_edit(proposal, actor),
-                          request_id=request_id())
+        remove_attachment(session, proposal, current_user.actor(), attachment, request_id=request_id())
     except WorkflowError as exc:
         session.rollback()
         abort(status_of(exc), description="; ".join(workflow_reasons(exc)))

@@ -9,24 +9,20 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.common.caps import PRIORITY_FLAGS
-from app.common.rules import clean, explain_action, rule
+from app.common.rules import explain_action
 from workflow import operations
-from workflow.definitions import InputSpec
 from workflow.permissions import Actor
 from workflow.storage import utcnow
-
-rule("confirm_priority", ["centre_officer"], ("local_review", "provincial_appraisal"))
 
 
 def confirm_priority(session: Session, proposal: Any, actor: Actor, inputs: Mapping[str, Any], *,
                      expected_version: int | None = None, request_id: str | None = None) -> Any:
     """Set the flags as the officer finds them; the event keeps the applicant's claim beside the decision."""
-    cleaned = clean(inputs, {flag: InputSpec(type="bool") for flag in PRIORITY_FLAGS})
+    cleaned = operations.action_inputs(session, proposal, actor, "confirm_priority", inputs, request_id=request_id)
 
     def apply() -> dict[str, Any]:
-        changes = {flag: [getattr(proposal, flag), cleaned[flag]] for flag in PRIORITY_FLAGS}
-        for flag in PRIORITY_FLAGS:
+        changes = {flag: [getattr(proposal, flag), value] for flag, value in cleaned.items()}
+        for flag in cleaned:
             setattr(proposal, flag, cleaned[flag])
         proposal.priority_confirmed_at, proposal.priority_confirmed_by_id = utcnow(), int(actor.user_id)
         return {**changes, "corrected": any(old != new for old, new in changes.values())}

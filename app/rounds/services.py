@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.common.rules import clean, explain_action, msg, rule, transition_inputs
+from app.common.rules import clean, explain_action, msg, transition_inputs
 from app.deadlines import today as local_today  # registration windows are local dates
 from app.formatting import date as show_date
 from app.models.proposals import CATEGORIES, Proposal
@@ -39,9 +39,6 @@ ROUND_SPECS = {
     "closes_on": InputSpec(type="date"),
     "note": InputSpec(type="text"),
 }
-
-rule("compile_plan", ["centre_officer"], ("compiling",))
-rule("attach_decision", ["centre_officer", "director"], ("submitted",))
 
 
 # --- rounds ----------------------------------------------------------------------------------------------

@@ -104,5 +104,5 @@ def test_no_upload_once_the_proposal_left_the_applicant(world: World, db: Any) -
     operations.fire(db, proposal, "submit", world.users["applicant_own"].actor())
     db.commit()
     response = post_file(world, client, tiny_pdf("late"), "late.pdf")
-    assert response.status_code == 403
+    assert response.status_code == 409  # the applicant's role is right, the state is not
     assert "trạng thái hiện tại" in response.get_data(as_text=True)

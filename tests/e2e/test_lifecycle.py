@@ -408,7 +408,7 @@ def test_whole_lifecycle_in_the_browser(cast: Cast, people: People) -> None:
     check_timeline(open_proposal(cast, people.applicant, pid), [
         "create", "attach", "attach", "attach", "submit", "forward",
         *["assign_council_member"] * 5, "declare_conflict", *["submit_score_sheet"] * 4, "shortlist",
-        "approve_funding", "sign_contract", "report_progress", "record_advance", *["attach"] * 5, "accept",
+        "approve_funding", "sign_contract", "report_progress", "record_advance", *["attach_acceptance_record"] * 5, "accept",
         "settle", *["record_indicator"] * 4, "evaluate"])
     check_chain(cast, people.auditor)
 

@@ -58,7 +58,8 @@ def test_whoever_forms_the_council_never_sits_on_it(db, people, walk, make_propo
     with pytest.raises(Refused) as refused:  # a member may not form the council they sit on
         council.assign_member(db, proposal, actor(db, member_officer), {"user_id": people.members[1].id})
     db.rollback()
-    assert "may not form it" in refused.value.reasons[0].message["en"]
+    assert "A member of the appraisal council may not" in refused.value.reasons[0].message["en"]
+    assert [r.code for r in refused.value.reasons] == [SEPARATION]
 
 
 def _blind_definitions(tmp_path: Path, monkeypatch: Any) -> None:
