@@ -20,8 +20,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import inspect, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import inspect, select, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from workflow import audit
@@ -185,6 +185,64 @@ def migrate(engine: Engine, target: CompiledWorkflow, registry: Registry | None 
         return [], stranded
     run_id = f"migrate-{uuid.uuid4().hex[:12]}"
     return [m for m in movable if _apply(engine, m, target, run_id)], stranded
+
+
+# --- re-pinning an amended definition -----------------------------------------------------------------------
+
+REPIN_ACTOR = "system:repin"
+DEFINITION_SUBJECT = "workflow_definition"  # the audit chain of a (workflow, version): "<workflow>:<version>"
+_PIN_COLUMNS = {"wf_workflow", "wf_workflow_version", "wf_sha256"}
+
+
+@dataclass(frozen=True)
+class Repin:
+    """A published file amended in place (no behaviour for live subjects changes; e.g. declaring as data what
+    code did): its subjects move from ``old`` to ``new`` sha256. ``why`` goes into the audit event."""
+
+    workflow: str
+    version: int
+    old: str
+    new: str
+    why: str
+
+
+def pinned_tables(conn: Connection) -> list[str]:
+    """Every table holding pinned subjects (the WorkflowMixin columns), read from the database itself so that a
+    migration sees the schema of its own revision."""
+    inspector = inspect(conn)
+    return sorted(t for t in inspector.get_table_names()
+                  if {c["name"] for c in inspector.get_columns(t)} >= _PIN_COLUMNS)
+
+
+def repin(conn: Connection, change: Repin, *, request_id: str | None = None) -> dict[str, int]:
+    """Re-pin every subject of ``change.workflow`` version ``change.version`` from ``change.old`` to
+    ``change.new``: one UPDATE per subject table, and (when any subject moved) one audited ``repin`` event on the
+    definition's own chain (``workflow_definition`` / ``<workflow>:<version>``) with the count per table. A subject pinned to any other
+    sha256 is unknown: nothing is changed and WorkflowError is raised. Returns {table: rows re-pinned}."""
+    tables = pinned_tables(conn)
+    of_version = "wf_workflow = :workflow AND wf_workflow_version = :version"
+    params = {"workflow": change.workflow, "version": change.version, "old": change.old, "new": change.new}
+    for table in tables:
+        # table names come from the schema (pinned_tables), values are bound
+        unknown = conn.execute(text(f"SELECT wf_sha256 FROM {table} WHERE {of_version} "
+                                    "AND wf_sha256 NOT IN (:old, :new) LIMIT 1"), params).scalar()
+        if unknown is not None:
+            raise WorkflowError(f"{table}: a subject of {change.workflow} version {change.version} is pinned to "
+                                f"sha256 {unknown}, neither {change.old} nor {change.new}: refusing to re-pin")
+    counts = {table: conn.execute(text(f"UPDATE {table} SET wf_sha256 = :new "
+                                       f"WHERE {of_version} AND wf_sha256 = :old"), params).rowcount
+              for table in tables}
+    if not any(counts.values()):
+        return counts  # nothing was pinned to it (e.g. a new database): no event to vouch for
+    with Session(bind=conn) as session:
+        audit.append(
+            session, subject_type=DEFINITION_SUBJECT, subject_id=f"{change.workflow}:{change.version}",
+            action="repin", outcome="applied", actor_id=REPIN_ACTOR, workflow=change.workflow,
+            workflow_version=change.version, workflow_sha256=change.new, comment=change.why,
+            diff={"workflow_sha256": [change.old, change.new], "subjects": counts},
+            request_id=request_id or f"repin-{uuid.uuid4().hex[:12]}")
+        session.flush()
+    return counts
 
 
 def _import_models() -> None:
