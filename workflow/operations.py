@@ -330,21 +330,27 @@ def act(session: Session, instance: WorkflowMixin, actor: Actor, action: str, *,
                     request_id=request_id)
 
 
-def action_inputs(session: Session, instance: WorkflowMixin, actor: Actor, action: str,
-                  inputs: Mapping[str, Any] | None, *, registry: Registry | None = None,
-                  request_id: str | None = None) -> dict[str, Any]:
-    """The cleaned inputs of a declared domain action (``actions:``), the one step web and API share.
-
-    Who and when come first: an actor without the role or scope, or a subject in another state, is refused
-    (Refused, recorded; 403/409) before any input is looked at, so a caller without the role never learns
-    which fields are missing. Then the inputs (InvalidInput, 422). The action's guards and the service's own
-    checks run later, under the lock (:func:`act`)."""
+def authorize_action(session: Session, instance: WorkflowMixin, actor: Actor, action: str, *,
+                     registry: Registry | None = None, request_id: str | None = None) -> CompiledWorkflow:
+    """Who and when, before anything the caller gives is looked at: an actor without the role or scope of the
+    declared domain action (``actions:``), or a subject in another state, is refused (Refused, recorded;
+    403/409), so a caller without the role never learns which fields are missing. Guards wait for the inputs."""
     compiled = _compiled(instance, registry)
     exp = compiled.explain_action(instance, actor, action, session=session)
     if not exp.allowed and any(r.code != GUARD for r in exp.reasons):
-        _defer(session, _attempt(instance, actor, action, exp, inputs, request_id))
+        _defer(session, _attempt(instance, actor, action, exp, None, request_id))
         raise Refused(exp)
-    specs = compiled.action_inputs.get(action, {})
+    return compiled
+
+
+def action_inputs(session: Session, instance: WorkflowMixin, actor: Actor, action: str,
+                  inputs: Mapping[str, Any] | None, *, registry: Registry | None = None,
+                  request_id: str | None = None) -> dict[str, Any]:
+    """The cleaned inputs of a declared domain action, the one step web and API share: :func:`authorize_action`
+    (403/409), then the inputs the definition declares for it (InvalidInput, 422). The action's guards and the
+    service's own checks run later, under the lock (:func:`act`)."""
+    specs = authorize_action(session, instance, actor, action, registry=registry,
+                             request_id=request_id).action_inputs.get(action, {})
     return clean_inputs(specs, specs, inputs)
 
 

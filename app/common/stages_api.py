@@ -18,6 +18,7 @@ from app.api.spec import documented
 from app.common.web import stage_view
 from app.extensions import db_session
 from app.scoping import load_proposal
+from workflow import operations
 
 ALL_ERRORS = (401, 403, 404, 409, 422)
 routes = Routes()
@@ -173,10 +174,12 @@ def answer(proposal: Any) -> Any:
     return jsonify(stages_out(proposal).model_dump(mode="json"))
 
 
-def operate(proposal_id: int, model: type[BaseModel], service: Callable[..., Any], *args: Any) -> Any:
-    """Validate the body, run the stage service under the caller, answer with the stage summary."""
+def operate(proposal_id: int, model: type[BaseModel], service: Callable[..., Any], *args: Any, action: str) -> Any:
+    """Who and when (the definition's ``action``: 403/409), then the body (422), then the stage service under the
+    caller; answer with the stage summary. The web forms reach the same order through the services."""
     session = db_session()
     proposal = load_proposal(session, current_user, proposal_id)
+    operations.authorize_action(session, proposal, current_user.actor(), action, request_id=g.request_id)
     payload = model.model_validate_json(request.get_data() or b"{}").model_dump(exclude_none=True)
     expected_version = payload.pop("expected_version", None)
     service(session, proposal, current_user.actor(), *args, payload, expected_version=expected_version,

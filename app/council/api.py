@@ -19,7 +19,7 @@ routes = Routes()
             "organisation or district)", body=MemberIn, response=StagesOut, errors=ALL_ERRORS)
 @requires("logged_in")
 def post_member(proposal_id: int) -> Any:
-    return operate(proposal_id, MemberIn, council.assign_member)
+    return operate(proposal_id, MemberIn, council.assign_member, action="assign_council_member")
 
 
 @routes.post("/proposals/<int:proposal_id>/council/recusal")
@@ -27,7 +27,7 @@ def post_member(proposal_id: int) -> Any:
             response=StagesOut, errors=ALL_ERRORS)
 @requires("logged_in")
 def post_recusal(proposal_id: int) -> Any:
-    return operate(proposal_id, RecusalIn, council.recuse)
+    return operate(proposal_id, RecusalIn, council.recuse, action="recuse")  # as declare_conflict
 
 
 @routes.post("/proposals/<int:proposal_id>/council/sheets")
@@ -35,4 +35,4 @@ def post_recusal(proposal_id: int) -> Any:
             response=StagesOut, errors=ALL_ERRORS)
 @requires("logged_in")
 def post_sheet(proposal_id: int) -> Any:
-    return operate(proposal_id, SheetIn, council.submit_sheet)
+    return operate(proposal_id, SheetIn, council.submit_sheet, action="submit_score_sheet")  # as replace_

@@ -24,7 +24,7 @@ routes = Routes()
             errors=ALL_ERRORS)
 @requires("logged_in")
 def post_progress(proposal_id: int) -> Any:
-    return operate(proposal_id, ProgressIn, implementation.report_progress)
+    return operate(proposal_id, ProgressIn, implementation.report_progress, action="report_progress")
 
 
 @routes.post("/proposals/<int:proposal_id>/advances")
@@ -32,7 +32,7 @@ def post_progress(proposal_id: int) -> Any:
             "only above 70 % progress", body=AdvanceIn, response=StagesOut, errors=ALL_ERRORS)
 @requires("logged_in")
 def post_advance(proposal_id: int) -> Any:
-    return operate(proposal_id, AdvanceIn, implementation.record_advance)
+    return operate(proposal_id, AdvanceIn, implementation.record_advance, action="record_advance")
 
 
 @routes.post("/proposals/<int:proposal_id>/changes")
@@ -40,7 +40,7 @@ def post_advance(proposal_id: int) -> Any:
             errors=ALL_ERRORS)
 @requires("logged_in")
 def post_change(proposal_id: int) -> Any:
-    return operate(proposal_id, ChangeIn, implementation.request_change)
+    return operate(proposal_id, ChangeIn, implementation.request_change, action="request_change")
 
 
 @routes.post("/proposals/<int:proposal_id>/changes/<int:change_id>/decision")
@@ -48,7 +48,8 @@ def post_change(proposal_id: int) -> Any:
             response=StagesOut, errors=ALL_ERRORS)
 @requires("logged_in")
 def post_change_decision(proposal_id: int, change_id: int) -> Any:
-    return operate(proposal_id, ChangeDecisionIn, implementation.decide_change, change_id)
+    return operate(proposal_id, ChangeDecisionIn, implementation.decide_change, change_id,
+                   action="approve_change")  # rejecting: the same roles and states
 
 
 @routes.post("/proposals/<int:proposal_id>/indicators")
@@ -56,4 +57,4 @@ def post_change_decision(proposal_id: int, change_id: int) -> Any:
             response=StagesOut, errors=ALL_ERRORS)
 @requires("logged_in")
 def post_indicator(proposal_id: int) -> Any:
-    return operate(proposal_id, IndicatorIn, evaluation.record_indicator)
+    return operate(proposal_id, IndicatorIn, evaluation.record_indicator, action="record_indicator")

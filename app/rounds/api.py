@@ -188,7 +188,7 @@ def post_round_envelope(round_id: int) -> Any:
             errors=ALL_ERRORS)
 @requires("logged_in")
 def post_priority(proposal_id: int) -> Any:
-    return operate(proposal_id, PriorityIn, priority.confirm_priority)
+    return operate(proposal_id, PriorityIn, priority.confirm_priority, action="confirm_priority")
 
 
 @routes.post("/proposals/<int:proposal_id>/progress/<int:report_id>/confirm")
