@@ -30,7 +30,8 @@ OUTCOMES: dict[str, Pair] = {  # workflow.audit.OUTCOMES
     "migrated": ("Đã chuyển quy trình", "Migrated"), "checkpoint": ("Điểm kiểm tra chuỗi", "Chain checkpoint"),
 }
 SUBJECT_TYPES: dict[str, Pair] = {"proposal": ("Đề án", "Proposal"), "plan_round": ("Đợt kế hoạch", "Plan round"),
-                                  "envelope": ("Nguồn kinh phí", "Budget envelope")}
+                                  "envelope": ("Nguồn kinh phí", "Budget envelope"),
+                                  "workflow_definition": ("Định nghĩa quy trình", "Workflow definition")}
 # Labels of the keys events carry in their inputs and changes (the definitions' inputs add theirs).
 FIELD_LABELS: dict[str, Pair] = {
     "title": ("Tên đề án", "Title"), "commune_code": ("Xã/phường", "Commune"),

@@ -44,6 +44,7 @@ ACTION_TITLES: dict[str, tuple[str, str]] = {
     "compile_plan": ("Tổng hợp danh mục kế hoạch", "Plan list compiled"),
     "attach_decision": ("Đính kèm quyết định phê duyệt", "Approval decision attached"),
     "attach_acceptance_record": ("Thêm hồ sơ nghiệm thu", "Acceptance record added"),
+    "repin": ("Ghim hồ sơ vào bản định nghĩa đã sửa", "Subjects re-pinned to the amended definition"),
 }
 
 

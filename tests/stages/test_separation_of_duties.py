@@ -133,3 +133,25 @@ def test_a_council_member_may_not_conclude_their_own_council(db, people, walk, m
     db.rollback()
     walk.fire(proposal, "shortlist", people.officer, comment="Đạt")  # an officer off the council may
     assert proposal.wf_state == "shortlisted"
+
+
+def test_a_council_member_may_not_confirm_priority_declared_by_the_definition(db, people, walk, make_proposal,
+                                                                              make_user):
+    from app.rounds import priority
+    from workflow.registry import default_registry
+
+    proposal = walk.to_appraisal(make_proposal(people.applicant), confirm_priority=False)
+    state = default_registry().for_subject(proposal).states[proposal.wf_state]
+    assert state.council is not None and "confirm_priority" in (state.council.members_may_not or ())
+    both = make_user("can_bo_ngoi_hoi_dong", [("centre_officer", PROVINCE), ("council_member", PROVINCE)])
+    council.assign_member(db, proposal, actor(db, people.officer), {"user_id": both.id})
+    db.commit()
+    flags = {"priority_region": "false", "priority_sector": "false"}
+    with pytest.raises(Refused) as refused:
+        priority.confirm_priority(db, proposal, actor(db, both), flags)
+    db.rollback()
+    assert refused.value.kind == "permission"
+    assert [r.code for r in refused.value.reasons] == [SEPARATION]
+    priority.confirm_priority(db, proposal, actor(db, people.officer), flags)  # an officer off the council may
+    db.commit()
+    assert proposal.priority_confirmed_at is not None
