@@ -24,7 +24,6 @@ from sqlalchemy import (
     case,
     cast,
     distinct,
-    false,
     func,
     literal,
     literal_column,
@@ -174,7 +173,10 @@ class CarriedOut:
     approved: int
 
 
-def breakdown(session: Session, cond: Any) -> tuple[Totals, dict[str, list[Count]], CarriedOut]:
+Breakdown = tuple[Totals, dict[str, list[Count]], CarriedOut]
+
+
+def breakdown(session: Session, cond: Any) -> Breakdown:
     """Totals, the counts per value of each of GROUP_KEYS and the projects carried out (implementing or
     later, not terminated, with the district-level units they span), in one statement: the scoped proposals
     joined to their funding once (a materialized CTE), then one GROUP BY per breakdown over it."""
@@ -183,25 +185,31 @@ def breakdown(session: Session, cond: Any) -> tuple[Totals, dict[str, list[Count
                    func.coalesce(Funding.approved_amount, 0).label("approved"))
             .select_from(Proposal).outerjoin(Funding, Funding.proposal_id == Proposal.id).where(cond)
             .cte("scoped").prefix_with("MATERIALIZED"))
+    return breakdown_over(session, base, literal(1))
+
+
+def breakdown_over(session: Session, base: Any, weight: Any) -> Breakdown:
+    """The breakdown over ``base`` (columns GROUP_KEYS, requested, counterpart, approved), whose rows stand for
+    ``weight`` proposals each: 1 for a row per proposal, the cell's ``n`` over the cube (app.reports.cube)."""
     zero = literal(0)
-    sums = (func.count(), func.coalesce(func.sum(base.c.requested), 0), func.coalesce(func.sum(base.c.approved), 0),
-            func.coalesce(func.sum(base.c.counterpart), 0))
+    sums = (func.coalesce(func.sum(weight), 0), func.coalesce(func.sum(base.c.requested), 0),
+            func.coalesce(func.sum(base.c.approved), 0), func.coalesce(func.sum(base.c.counterpart), 0))
     parts = [select(literal(k).label("kind"), cast(base.c[k], String).label("key"), *sums, zero, zero)
              .group_by(base.c[k]) for k in GROUP_KEYS]
     parts.append(select(literal("total"), null(), *sums, zero, zero))
     parts.append(select(literal("carried"), null(), *sums, func.count(distinct(base.c.district)),
-                        func.coalesce(func.sum(case((base.c.category == "machinery", 1), else_=0)), 0))
+                        func.coalesce(func.sum(case((base.c.category == "machinery", weight), else_=0)), 0))
                  .where(base.c.state.in_(CARRIED_OUT_STATES)))
     counts: dict[str, list[Count]] = {k: [] for k in GROUP_KEYS}
     totals = carried = None
     for kind, key, n, requested, approved, counterpart, units, machinery in session.execute(union_all(*parts)):
         if kind == "total":
-            totals = Totals(n, int(requested), int(approved), int(counterpart))
+            totals = Totals(int(n), int(requested), int(approved), int(counterpart))
         elif kind == "carried":
-            carried = CarriedOut(n, units, int(machinery), int(approved))
+            carried = CarriedOut(int(n), units, int(machinery), int(approved))
         else:
-            counts[kind].append(Count(int(key) if kind == "year" and key is not None else key, n, int(requested),
-                                      int(approved)))
+            counts[kind].append(Count(int(key) if kind == "year" and key is not None else key, int(n),
+                                      int(requested), int(approved)))
     for rows in counts.values():
         rows.sort(key=lambda c: (c.key is None, c.key))
     assert totals is not None and carried is not None  # aggregates without GROUP BY always give a row
@@ -297,28 +305,41 @@ def _local_midnight_utc(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), LOCAL_TZ).astimezone(dt.UTC)
 
 
-def overdue(session: Session, cond: Any, on: dt.date | None = None) -> Overdue:
-    """Proposals past their state's deadline on ``on`` (today): counts per state, and the oldest ones with
-    their working-day ages. A state's deadline becomes an entered-before instant, so SQL does the filtering."""
-
-    on = on or today()
+def _late_parts(on: dt.date) -> list[Any]:
+    """One condition per (workflow, version, state) with a deadline: entered before the instant that makes a
+    stay late on ``on``. Each is a range seek on ix_proposal_overdue (state, entered_at, workflow, version)."""
     late = []
     for compiled in default_registry():
         for name, state in compiled.states.items():
             last = last_start_overdue(state.deadline, on)
             if last is not None:
-                late.append(and_(Proposal.wf_workflow == compiled.workflow,
-                                 Proposal.wf_workflow_version == compiled.version, Proposal.wf_state == name,
-                                 Proposal.wf_entered_at < _local_midnight_utc(last + dt.timedelta(days=1))))
-    late_cond = and_(cond, or_(*late) if late else false())
+                late.append(and_(Proposal.wf_state == name,
+                                 Proposal.wf_entered_at < _local_midnight_utc(last + dt.timedelta(days=1)),
+                                 Proposal.wf_workflow == compiled.workflow,
+                                 Proposal.wf_workflow_version == compiled.version))
+    return late
+
+
+def overdue(session: Session, cond: Any, on: dt.date | None = None) -> Overdue:
+    """Proposals past their state's deadline on ``on`` (today): counts per state, and the oldest ones with
+    their working-day ages. A state's deadline becomes an entered-before instant, so SQL does the filtering,
+    one index range per late part (a UNION ALL, never one scan of every proposal in a state with a deadline)."""
+    on = on or today()
+    parts = _late_parts(on)
     result = Overdue()
-    stmt = select(Proposal.wf_state, func.count()).where(late_cond).group_by(Proposal.wf_state)
-    result.by_state = {name: n for name, n in session.execute(stmt)}
-    registry = default_registry()
-    oldest = session.execute(
-        select(Proposal.id, Proposal.code, Proposal.title, Proposal.wf_state, Proposal.wf_entered_at,
+    if not parts:
+        return result
+    counted = union_all(*(select(Proposal.wf_state.label("state"), func.count().label("n")).where(cond, part)
+                          .group_by(Proposal.wf_state) for part in parts)).subquery()
+    stmt = select(counted.c.state, func.sum(counted.c.n)).group_by(counted.c.state)
+    result.by_state = {name: int(n) for name, n in session.execute(stmt)}
+    columns = (Proposal.id, Proposal.code, Proposal.title, Proposal.wf_state, Proposal.wf_entered_at,
                Proposal.wf_workflow, Proposal.wf_workflow_version)
-        .where(late_cond).order_by(Proposal.wf_entered_at, Proposal.id).limit(OVERDUE_LIST))
+    firsts = [select(*columns).where(cond, part).order_by(Proposal.wf_entered_at, Proposal.id)
+              .limit(OVERDUE_LIST).subquery() for part in parts]  # the oldest of each part, then of them all
+    merged = union_all(*(select(*first.c) for first in firsts)).subquery()
+    registry = default_registry()
+    oldest = session.execute(select(*merged.c).order_by(merged.c.wf_entered_at, merged.c.id).limit(OVERDUE_LIST))
     for pid, code, title, in_state, entered_at, workflow, version in oldest:
         due = due_date(entered_at, registry.get(workflow, version).states[in_state].deadline)
         assert due is not None
@@ -382,9 +403,11 @@ class Dashboard:
 
 
 def dashboard(session: Session, user: Any, filters: Filters, on: dt.date | None = None) -> Dashboard:
+    from app.reports import cube  # it builds on this module's breakdown_over
+
     cond = where(user, filters)
     rows = budget(session, cond, filters)
-    totals, counts, carried = breakdown(session, cond)
+    totals, counts, carried = cube.breakdown(session, user, filters)
     return Dashboard(filters=filters, totals=totals, counts=counts,
                      budget=rows, budget_total=budget_total(rows), overdue=overdue(session, cond, on),
                      durations=median_durations(session, cond), funnel=funnel(session, cond),
