@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, and_, false, func, or_, select, true
+from sqlalchemy import BigInteger, Integer, String, and_, false, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.db import Base
@@ -72,8 +72,7 @@ def scope(user: Any) -> Any | None:
         if grant.role == COUNCIL_ROLE or (kind == "own" and user.organisation_id is not None):
             return None
         if kind in _UNIT_COLUMN and grant.unit_code:
-            submitted = true() if kind == "province" else ReportCube.state != DRAFT_STATE  # as scope_clause
-            conditions.append(and_(_UNIT_COLUMN[kind] == grant.unit_code, submitted))
+            conditions.append(and_(_UNIT_COLUMN[kind] == grant.unit_code, ReportCube.state != DRAFT_STATE))
     return or_(*conditions) if conditions else false()
 
 
