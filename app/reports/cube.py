@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, and_, false, func, or_, select
+from sqlalchemy import BigInteger, Float, Integer, String, and_, except_, false, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.db import Base
@@ -24,6 +24,7 @@ from app.models import Proposal
 from app.models.stages import Funding
 from app.reports import queries
 from app.reports.queries import Breakdown, Filters
+from app.reports.stays import ProposalStay
 from app.scoping import COUNCIL_ROLE, DRAFT_STATE, role_scopes
 
 NO_UNIT = ""  # a proposal without a district (or commune) code, in the cube's NOT NULL unit columns
@@ -37,18 +38,33 @@ class _Dimensions:
     category: Mapped[str] = mapped_column(String(32))
     fund: Mapped[str] = mapped_column(String(16))
     year: Mapped[int] = mapped_column(Integer)
+
+
+class _Money:
     requested: Mapped[int] = mapped_column(BigInteger)
     counterpart: Mapped[int] = mapped_column(BigInteger)
     approved: Mapped[int] = mapped_column(BigInteger)
 
 
-class ReportFact(_Dimensions, Base):
+class ReportFact(_Dimensions, _Money, Base):
     __tablename__ = "report_fact"
 
     proposal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
-class ReportCube(_Dimensions, Base):
+class ReportStayDays(_Dimensions, Base):
+    """A stay of ``proposal_stay`` with its proposal's dimensions (``state`` is the proposal's current state)."""
+
+    __tablename__ = "report_stay_days"
+
+    stay_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+                                         autoincrement=False)
+    proposal_id: Mapped[int] = mapped_column(Integer)
+    stay_state: Mapped[str] = mapped_column(String(64))
+    days: Mapped[float | None] = mapped_column(Float)
+
+
+class ReportCube(_Dimensions, _Money, Base):
     __tablename__ = "report_cube"
     __mapper_args__ = {"primary_key": ("province_code", "district_code", "commune_code", "state", "category",
                                        "fund", "year")}
@@ -58,43 +74,47 @@ class ReportCube(_Dimensions, Base):
 
 DIMENSIONS = ("province_code", "district_code", "commune_code", "state", "category", "fund", "year")
 MONEY = ("requested", "counterpart", "approved")
-_UNIT_COLUMN = {"province": ReportCube.province_code, "district": ReportCube.district_code,
-                "commune": ReportCube.commune_code}
+_UNIT_KINDS = {"province": "province_code", "district": "district_code", "commune": "commune_code"}
+Table = type[ReportCube] | type[ReportStayDays]
 
 
-def scope(user: Any) -> Any | None:
-    """``app.scoping.scope_clause`` over the cells, or None when the user's scope is not made of units (an
-    organisation's own proposals, a council seat): the caller then reads the base tables."""
+def scope(user: Any, table: Table) -> Any | None:
+    """``app.scoping.scope_clause`` over the table's dimensions, or None when the user's scope is not made of
+    units (an organisation's own proposals, a council seat): the caller then reads the base tables."""
     scopes = role_scopes()
     conditions = []
     for grant in user.grants:
         kind = scopes.get(grant.role)
         if grant.role == COUNCIL_ROLE or (kind == "own" and user.organisation_id is not None):
             return None
-        if kind in _UNIT_COLUMN and grant.unit_code:
-            conditions.append(and_(_UNIT_COLUMN[kind] == grant.unit_code, ReportCube.state != DRAFT_STATE))
+        if kind in _UNIT_KINDS and grant.unit_code:
+            conditions.append(and_(getattr(table, _UNIT_KINDS[kind]) == grant.unit_code,
+                                   table.state != DRAFT_STATE))
     return or_(*conditions) if conditions else false()
 
 
-def where(user_scope: Any, filters: Filters) -> Any:
-    """``queries.where`` over the cells: the scope and the filters, on non-empty cells."""
-    conditions = [user_scope, ReportCube.n > 0]
+def where(user: Any, filters: Filters, table: Table) -> Any | None:
+    """``queries.where`` over the table's dimensions (None: read the base tables, see :func:`scope`)."""
+    user_scope = scope(user, table)
+    if user_scope is None:
+        return None
+    conditions = [user_scope]
     if filters.year_from is not None:
-        conditions.append(ReportCube.year >= filters.year_from)
+        conditions.append(table.year >= filters.year_from)
     if filters.year_to is not None:
-        conditions.append(ReportCube.year <= filters.year_to)
+        conditions.append(table.year <= filters.year_to)
     if filters.unit:
-        conditions.append(or_(ReportCube.district_code == filters.unit, ReportCube.commune_code == filters.unit))
+        conditions.append(or_(table.district_code == filters.unit, table.commune_code == filters.unit))
     for name in ("category", "fund", "state"):
         if getattr(filters, name):
-            conditions.append(getattr(ReportCube, name) == getattr(filters, name))
+            conditions.append(getattr(table, name) == getattr(filters, name))
     return and_(*conditions)
 
 
 def breakdown(session: Session, user: Any, filters: Filters) -> Breakdown:
     """``queries.breakdown`` for this user and these filters, from the cube when the scope allows."""
-    user_scope = scope(user)
-    if user_scope is None:
+    cond = where(user, filters, ReportCube)
+    if cond is None:
         return queries.breakdown(session, queries.where(user, filters))
     cells = (select(ReportCube.state.label("state"),
                     func.nullif(ReportCube.district_code, NO_UNIT).label("district"),
@@ -102,8 +122,26 @@ def breakdown(session: Session, user: Any, filters: Filters) -> Breakdown:
                     ReportCube.category.label("category"), ReportCube.fund.label("fund"),
                     ReportCube.year.label("year"), ReportCube.n.label("n"),
                     *(getattr(ReportCube, m).label(m) for m in MONEY))
-             .where(where(user_scope, filters)).cte("cells").prefix_with("MATERIALIZED"))
+             .where(cond, ReportCube.n > 0).cte("cells").prefix_with("MATERIALIZED"))
     return queries.breakdown_over(session, cells, cells.c.n)
+
+
+def median_durations(session: Session, user: Any, filters: Filters) -> dict[str, tuple[float, int]]:
+    """``queries.median_durations`` from ``report_stay_days`` when the scope allows (an index walk per state)."""
+    cond = where(user, filters, ReportStayDays)
+    if cond is None:
+        return queries.median_durations(session, queries.where(user, filters))
+    return queries.medians_over(session, ReportStayDays.stay_state, ReportStayDays.days,
+                                lambda stmt: stmt.where(cond))
+
+
+def funnel(session: Session, user: Any, filters: Filters) -> list[tuple[str, tuple[str, str], int]]:
+    """``queries.funnel`` (over all time) from ``report_stay_days`` when the scope allows."""
+    cond = where(user, filters, ReportStayDays)
+    if cond is None:
+        return queries.funnel(session, queries.where(user, filters))
+    return queries.funnel_over(session, ReportStayDays.stay_state, ReportStayDays.proposal_id,
+                               lambda stmt: stmt.where(cond))
 
 
 # --- the check --------------------------------------------------------------------------------------------------
@@ -118,10 +156,15 @@ class Difference:
     found: tuple[int, ...]  # the same from report_cube; zeros when the cell is missing
 
 
-def _from_base(session: Session) -> dict[Cell, tuple[int, ...]]:
-    dims = (Proposal.province_code, func.coalesce(Proposal.district_code, NO_UNIT),
+def _base_dimensions() -> tuple[Any, ...]:
+    """DIMENSIONS from the proposal row, as the triggers store them."""
+    return (Proposal.province_code, func.coalesce(Proposal.district_code, NO_UNIT),
             func.coalesce(Proposal.commune_code, NO_UNIT), Proposal.wf_state, Proposal.category, Proposal.fund,
             Proposal.year)
+
+
+def _from_base(session: Session) -> dict[Cell, tuple[int, ...]]:
+    dims = _base_dimensions()
     stmt = (select(*dims, func.count(), func.sum(func.coalesce(Proposal.requested_support, 0)),
                    func.sum(func.coalesce(Proposal.counterpart_funds, 0)),
                    func.sum(func.coalesce(Funding.approved_amount, 0)))
@@ -143,3 +186,16 @@ def differences(session: Session) -> list[Difference]:
     return [Difference(cell, expected.get(cell, zero), found.get(cell, zero))
             for cell in sorted(expected.keys() | found.keys(), key=repr)
             if expected.get(cell, zero) != found.get(cell, zero)]
+
+
+def stay_differences(session: Session) -> list[int]:
+    """The stays (ids) whose ``report_stay_days`` row is missing, extra or disagrees with ``proposal_stay``
+    and its proposal's dimensions (empty when the triggers kept it right)."""
+    base = (select(ProposalStay.id, ProposalStay.proposal_id, ProposalStay.state, ProposalStay.days,
+                   *_base_dimensions())
+            .join(Proposal, Proposal.id == ProposalStay.proposal_id))
+    kept = select(ReportStayDays.stay_id, ReportStayDays.proposal_id, ReportStayDays.stay_state,
+                  ReportStayDays.days, *(getattr(ReportStayDays, d) for d in DIMENSIONS))
+    missing = session.scalars(select(except_(base, kept).subquery().c[0]))
+    extra = session.scalars(select(except_(kept, base).subquery().c[0]))
+    return sorted({*missing, *extra})

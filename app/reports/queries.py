@@ -14,7 +14,7 @@ Money columns of the budget (per envelope):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -349,40 +349,54 @@ def overdue(session: Session, cond: Any, on: dt.date | None = None) -> Overdue:
     return result
 
 
+Scoped = Callable[[Any], Any]  # adds the scope and filters (and any join they need) to a statement over stays
+
+
+def _joined(cond: Any) -> Scoped:
+    return lambda stmt: stmt.join(Proposal, Proposal.id == ProposalStay.proposal_id).where(cond)
+
+
 def median_durations(session: Session, cond: Any) -> dict[str, tuple[float, int]]:
     """state -> (median calendar days spent in it, number of stays), over the finished stays
     (``proposal_stay``: from the event that entered the state to the proposal's next state change)."""
-    finished = (ProposalStay.days.is_not(None), cond)
+    return medians_over(session, ProposalStay.state, ProposalStay.days, _joined(cond))
+
+
+def medians_over(session: Session, state: Any, days: Any, scoped: Scoped) -> dict[str, tuple[float, int]]:
+    """:func:`median_durations` over stays with columns ``state`` and ``days`` (``proposal_stay`` joined to
+    the proposals, or ``report_stay_days`` which carries their dimensions: app.reports.cube)."""
+    finished = days.is_not(None)
     if session.get_bind().dialect.name == "postgresql":
-        stmt: Any = (select(ProposalStay.state, func.percentile_cont(0.5).within_group(ProposalStay.days),
-                            func.count())
-                     .join(Proposal, Proposal.id == ProposalStay.proposal_id)
-                     .where(*finished).group_by(ProposalStay.state))
-    else:  # no percentile function: per state, read (state, days) in index order up to the middle row(s)
-        stays = (select(ProposalStay.state, func.count()).join(Proposal, Proposal.id == ProposalStay.proposal_id)
-                 .where(*finished).group_by(ProposalStay.state))
-        out = {}
-        for state, n in session.execute(stays).all():
-            middle = (select(ProposalStay.days).join(Proposal, Proposal.id == ProposalStay.proposal_id)
-                      .where(*finished, ProposalStay.state == state).order_by(ProposalStay.days)
-                      .offset((n - 1) // 2).limit(2 - n % 2).subquery())
-            out[state] = (round(float(session.scalar(select(func.avg(middle.c.days))) or 0), 1), int(n))
-        return out
-    return {state: (round(float(days), 1), int(n)) for state, days, n in session.execute(stmt)}
+        stmt = scoped(select(state, func.percentile_cont(0.5).within_group(days), func.count())
+                      .where(finished).group_by(state))
+        return {name: (round(float(median), 1), int(n)) for name, median, n in session.execute(stmt)}
+    # no percentile function: per state, read (state, days) in index order up to the middle row(s)
+    out = {}
+    for name, n in session.execute(scoped(select(state, func.count()).where(finished).group_by(state))).all():
+        middle = scoped(select(days.label("days")).where(finished, state == name).order_by(days)
+                        .offset((n - 1) // 2).limit(2 - n % 2)).subquery()
+        out[name] = (round(float(session.scalar(select(func.avg(middle.c.days))) or 0), 1), int(n))
+    return out
 
 
 def funnel(session: Session, cond: Any, between: tuple[dt.date, dt.date] | None = None,
            ) -> list[tuple[str, tuple[str, str], int]]:
     """(key, title, proposals that entered the stage) along the lifecycle, in order; ``between`` (first day,
     day after the last, local dates) counts only entries in that period."""
-    stage_of = {state: key for key, _, states in FUNNEL for state in states}
-    stage = case(stage_of, value=ProposalStay.state).label("stage")
-    stmt = (select(stage, func.count(distinct(ProposalStay.proposal_id)))
-            .join(Proposal, Proposal.id == ProposalStay.proposal_id)
-            .where(cond).group_by(stage))  # every state (one index seek per proposal); others fall in NULL
-    if between is not None:
-        stmt = stmt.where(ProposalStay.entered_at >= _local_midnight_utc(between[0]),
-                          ProposalStay.entered_at < _local_midnight_utc(between[1]))
+    if between is None:
+        return funnel_over(session, ProposalStay.state, ProposalStay.proposal_id, _joined(cond))
+    period = (ProposalStay.entered_at >= _local_midnight_utc(between[0]),
+              ProposalStay.entered_at < _local_midnight_utc(between[1]))
+    return funnel_over(session, ProposalStay.state, ProposalStay.proposal_id,
+                       lambda stmt: _joined(cond)(stmt).where(*period))
+
+
+def funnel_over(session: Session, state: Any, proposal_id: Any, scoped: Scoped,
+                ) -> list[tuple[str, tuple[str, str], int]]:
+    """:func:`funnel` over stays with columns ``state`` and ``proposal_id`` (as :func:`medians_over`)."""
+    stage_of = {name: key for key, _, states in FUNNEL for name in states}
+    stage = case(stage_of, value=state).label("stage")
+    stmt = scoped(select(stage, func.count(distinct(proposal_id))).group_by(stage))  # others fall in NULL
     reached: dict[str, int] = {key: n for key, n in session.execute(stmt)}
     return [(key, title, reached.get(key, 0)) for key, title, _ in FUNNEL]
 
@@ -410,5 +424,5 @@ def dashboard(session: Session, user: Any, filters: Filters, on: dt.date | None 
     totals, counts, carried = cube.breakdown(session, user, filters)
     return Dashboard(filters=filters, totals=totals, counts=counts,
                      budget=rows, budget_total=budget_total(rows), overdue=overdue(session, cond, on),
-                     durations=median_durations(session, cond), funnel=funnel(session, cond),
-                     carried_out=carried)
+                     durations=cube.median_durations(session, user, filters),
+                     funnel=cube.funnel(session, user, filters), carried_out=carried)

@@ -10,13 +10,15 @@ carried out) grouped every scoped proposal joined to its funding on each request
 - ``report_fact``: one narrow row per proposal with the dimensions the dashboard groups and filters by
   (province, former district, commune, state, category, fund, year; a missing unit is '') and its money
   (requested, counterpart, approved = the funding decision's amount, 0 without one);
-- ``report_cube``: per cell of those dimensions, the number of proposals and the sums of their money.
+- ``report_cube``: per cell of those dimensions, the number of proposals and the sums of their money;
+- ``report_stay_days``: each stay of ``proposal_stay`` (0014) with its proposal's dimensions, so the median
+  stage durations and the funnel filter by scope from an index instead of joining every stay to its proposal.
 
-Database triggers keep both in the statement that writes ``proposal`` or ``funding`` (the engine's Core
+Database triggers keep them in the statement that writes ``proposal``, ``funding`` or ``proposal_stay`` (the engine's Core
 UPDATE of ``wf_state``, the ORM, bulk loads, imports alike), so they can never lag the base tables. Each
 trigger "refreshes" the proposals it touched: take the fact's contribution out of its cell, rebuild the fact
-from the base rows, put its contribution into (possibly another) cell. Cells that fall to zero stay, with
-n = 0; readers skip them. The cost per write is four indexed statements (see benchmarks/results-issue11.md).
+from the base rows, put its contribution into (possibly another) cell, rebuild its stays' rows. Cells that fall to zero stay, with
+n = 0; readers skip them. The cost per write is six indexed statements (see benchmarks/results-issue11.md).
 
 ``proposal (wf_state, wf_entered_at, wf_workflow, wf_workflow_version)``: the overdue items are one
 range seek per (workflow, version, state) with a deadline instead of a scan of every proposal in such a state.
@@ -41,6 +43,16 @@ _FACT_FROM_BASE = (
     "p.category, p.fund, p.year, coalesce(p.requested_support, 0), coalesce(p.counterpart_funds, 0), "
     "coalesce(f.approved_amount, 0) FROM proposal p LEFT JOIN funding f ON f.proposal_id = p.id WHERE {where}"
 )
+# The stays of the proposals a statement selects, with their proposal's dimensions (the fact's).
+_STAY_COLUMNS = "stay_id, proposal_id, stay_state, days, " + ", ".join(DIMENSIONS)
+_STAYS_FROM_BASE = (
+    f"INSERT INTO report_stay_days ({_STAY_COLUMNS}) SELECT s.id, s.proposal_id, s.state, s.days, "
+    + ", ".join(f"f.{d}" for d in DIMENSIONS)
+    + " FROM proposal_stay s JOIN report_fact f ON f.proposal_id = s.proposal_id WHERE {where}"
+)
+# A stay opened or closed by the audit trail's trigger (0014_reports_perf), for proposal_stay row ``{row}``.
+_STAY_OPENED = _STAYS_FROM_BASE.format(where="s.id = {row}.id")
+_STAY_CLOSED = "UPDATE report_stay_days SET days = {row}.days WHERE stay_id = {row}.id"
 _SAME_CELL = " AND ".join(f"report_cube.{d} = f.{d}" for d in DIMENSIONS)
 
 
@@ -56,6 +68,8 @@ def _refresh(pid: str) -> list[str]:
         f"INSERT INTO report_cube ({_COLUMNS}, n) SELECT {_COLUMNS}, 1 FROM report_fact "
         f"WHERE proposal_id = {pid} ON CONFLICT ({', '.join(DIMENSIONS)}) DO UPDATE SET "
         f"n = report_cube.n + excluded.n, {money_in}",
+        f"DELETE FROM report_stay_days WHERE proposal_id = {pid}",
+        _STAYS_FROM_BASE.format(where=f"s.proposal_id = {pid}"),
     ]
 
 
@@ -86,6 +100,10 @@ def sqlite_triggers() -> list[str]:
         trigger("report_on_funding_moved", "UPDATE OF proposal_id", "funding", "old.proposal_id",
                 "WHEN old.proposal_id <> new.proposal_id"),
         trigger("report_on_funding_delete", "DELETE", "funding", "old.proposal_id"),
+        f"CREATE TRIGGER report_on_stay_insert AFTER INSERT ON proposal_stay BEGIN "
+        f"{_STAY_OPENED.format(row='new')}; END",
+        f"CREATE TRIGGER report_on_stay_update AFTER UPDATE OF days ON proposal_stay BEGIN "
+        f"{_STAY_CLOSED.format(row='new')}; END",
     ]
 
 
@@ -117,6 +135,11 @@ def postgresql_statements() -> list[str]:
         "CREATE TRIGGER report_on_funding_update AFTER UPDATE OF proposal_id, approved_amount ON funding "
         "FOR EACH ROW WHEN (OLD.proposal_id IS DISTINCT FROM NEW.proposal_id OR "
         "OLD.approved_amount IS DISTINCT FROM NEW.approved_amount) EXECUTE FUNCTION report_on_funding()",
+        "CREATE FUNCTION report_on_stay() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
+        f"    IF TG_OP = 'INSERT' THEN {_STAY_OPENED.format(row='NEW')};\n"
+        f"    ELSE {_STAY_CLOSED.format(row='NEW')}; END IF;\n    RETURN NULL;\nEND $$",
+        "CREATE TRIGGER report_on_stay AFTER INSERT OR UPDATE OF days ON proposal_stay FOR EACH ROW "
+        "EXECUTE FUNCTION report_on_stay()",
     ]
 
 
@@ -126,6 +149,7 @@ def backfill() -> list[str]:
         f"INSERT INTO report_fact (proposal_id, {_COLUMNS}) " + _FACT_FROM_BASE.format(where="1 = 1"),
         f"INSERT INTO report_cube ({_COLUMNS}, n) SELECT {', '.join(DIMENSIONS)}, "
         f"{', '.join(f'sum({m})' for m in MONEY)}, count(*) FROM report_fact GROUP BY {', '.join(DIMENSIONS)}",
+        _STAYS_FROM_BASE.format(where="1 = 1"),
     ]
 
 
@@ -148,17 +172,27 @@ def upgrade() -> None:
                     *_dimension_columns(), *_money_columns())
     op.create_table("report_cube", *_dimension_columns(), sa.Column("n", sa.Integer(), nullable=False),
                     *_money_columns(), sa.PrimaryKeyConstraint(*DIMENSIONS, name="pk_report_cube"))
+    op.create_table("report_stay_days",
+                    sa.Column("stay_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+                              autoincrement=False),
+                    sa.Column("proposal_id", sa.Integer(), nullable=False),
+                    sa.Column("stay_state", sa.String(64), nullable=False),
+                    sa.Column("days", sa.Float(), nullable=True), *_dimension_columns())
     for statement in backfill():
         op.execute(statement)
     dialect = op.get_bind().dialect.name
     for statement in postgresql_statements() if dialect == "postgresql" else sqlite_triggers():
         op.execute(statement)
+    # The median per state walks this index in order, reading the scope and filters from it (never the table).
+    op.create_index("ix_report_stay_days_median", "report_stay_days", ["stay_state", "days", *DIMENSIONS])
+    op.create_index("ix_report_stay_days_proposal", "report_stay_days", ["proposal_id"])
     op.create_index("ix_proposal_overdue", "proposal",
                     ["wf_state", "wf_entered_at", "wf_workflow", "wf_workflow_version"])
 
 
 TRIGGERS = {"proposal": ("report_on_proposal_insert", "report_on_proposal_update", "report_on_proposal_moved",
                          "report_on_proposal_delete", "report_on_proposal_row"),
+            "proposal_stay": ("report_on_stay_insert", "report_on_stay_update", "report_on_stay"),
             "funding": ("report_on_funding_insert", "report_on_funding_update", "report_on_funding_moved",
                         "report_on_funding_delete", "report_on_funding_row")}
 
@@ -170,8 +204,9 @@ def downgrade() -> None:
         for name in names:
             op.execute(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if postgresql else ""))
     if postgresql:
-        for table in KEYS:
-            op.execute(f"DROP FUNCTION IF EXISTS report_on_{table}()")
+        for name in ("proposal", "funding", "stay"):
+            op.execute(f"DROP FUNCTION IF EXISTS report_on_{name}()")
         op.execute("DROP FUNCTION IF EXISTS report_refresh(integer)")
+    op.drop_table("report_stay_days")
     op.drop_table("report_cube")
     op.drop_table("report_fact")

@@ -3,8 +3,9 @@ engine transitions and edits, funding decisions written, changed and removed, pr
 or year and deleted, some of it rolled back. After every run ``cube.differences`` is empty and the dashboard's
 counts from the cube equal the ones computed from the base tables, for a province, district and commune scope.
 
-Trigger cost: each write of a proposal's reported columns or of its funding runs four indexed statements
-(take the fact out of its cell, rebuild the fact, put it into its cell); ``benchmarks/results-issue11.md``.
+Trigger cost: each write of a proposal's reported columns or of its funding runs six indexed statements
+(take the fact out of its cell, rebuild the fact, put it into its cell, rebuild its few stay rows); each stay
+opened or closed one more; ``benchmarks/results-issue11.md``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 from app.models import Proposal
 from app.models.stages import BudgetEnvelope, Funding
 from app.reports import cube, queries
-from app.reports.cube import ReportCube, ReportFact
+from app.reports.cube import ReportCube, ReportFact, ReportStayDays
 from workflow import operations
 from workflow.errors import Conflict, InvalidInput, Refused
 from workflow.storage import create_db_engine
@@ -118,14 +119,18 @@ def test_random_writes_keep_the_cube_equal_to_the_base_tables(engine: Engine) ->
                     s.commit()
                 s.expire_all()
             assert cube.differences(s) == []
+            assert cube.stay_differences(s) == []
             for user in VIEWERS:
-                filters = queries.Filters()
-                assert cube.breakdown(s, user, filters) == queries.breakdown(s, queries.where(user, filters))
+                filters, cond = queries.Filters(), queries.where(user, queries.Filters())
+                assert cube.breakdown(s, user, filters) == queries.breakdown(s, cond)
+                assert cube.median_durations(s, user, filters) == queries.median_durations(s, cond)
+                assert cube.funnel(s, user, filters) == queries.funnel(s, cond)
 
     run()
     with Session(engine) as s:
         assert s.scalar(select(ReportFact.proposal_id).limit(1)) is not None  # the runs did write facts
         assert len(set(s.scalars(select(ReportCube.state)))) > 1  # and moved proposals between cells
+        assert s.scalar(select(ReportStayDays.stay_id).where(ReportStayDays.days.is_not(None)).limit(1))
 
 
 def test_differences_lists_a_cell_that_disagrees(engine: Engine) -> None:
@@ -139,6 +144,8 @@ def test_differences_lists_a_cell_that_disagrees(engine: Engine) -> None:
         assert [(d.cell, d.expected, d.found) for d in cube.differences(s)] == [
             (cell, (1, 70 * M, 0, 0), (1, 70 * M + 1, 0, 0))]
         assert p.wf_state == "draft"
+        s.execute(update(ReportStayDays).values(days=3.5))
+        assert cube.stay_differences(s) == [s.scalar(select(ReportStayDays.stay_id))]
 
 
 def test_a_draft_is_outside_every_officers_counts(engine: Engine) -> None:
