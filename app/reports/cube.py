@@ -16,7 +16,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, Integer, String, and_, except_, false, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Integer,
+    String,
+    and_,
+    case,
+    except_,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.db import Base
@@ -44,6 +57,16 @@ class _Money:
     requested: Mapped[int] = mapped_column(BigInteger)
     counterpart: Mapped[int] = mapped_column(BigInteger)
     approved: Mapped[int] = mapped_column(BigInteger)
+    # Stages of queries.FUNNEL the proposal's trail entered (1/0 in a fact, proposals in a cell)
+    reached_created: Mapped[int] = mapped_column(Integer)
+    reached_submitted: Mapped[int] = mapped_column(Integer)
+    reached_appraisal: Mapped[int] = mapped_column(Integer)
+    reached_shortlisted: Mapped[int] = mapped_column(Integer)
+    reached_funded: Mapped[int] = mapped_column(Integer)
+    reached_implementing: Mapped[int] = mapped_column(Integer)
+    reached_implemented: Mapped[int] = mapped_column(Integer)
+    reached_settled: Mapped[int] = mapped_column(Integer)
+    reached_evaluated: Mapped[int] = mapped_column(Integer)
 
 
 class ReportFact(_Dimensions, _Money, Base):
@@ -74,6 +97,8 @@ class ReportCube(_Dimensions, _Money, Base):
 
 DIMENSIONS = ("province_code", "district_code", "commune_code", "state", "category", "fund", "year")
 MONEY = ("requested", "counterpart", "approved")
+REACHED = tuple(f"reached_{key}" for key, _, _ in queries.FUNNEL)
+MEASURES = MONEY + REACHED
 _UNIT_KINDS = {"province": "province_code", "district": "district_code", "commune": "commune_code"}
 Table = type[ReportCube] | type[ReportStayDays]
 
@@ -136,12 +161,13 @@ def median_durations(session: Session, user: Any, filters: Filters) -> dict[str,
 
 
 def funnel(session: Session, user: Any, filters: Filters) -> list[tuple[str, tuple[str, str], int]]:
-    """``queries.funnel`` (over all time) from ``report_stay_days`` when the scope allows."""
-    cond = where(user, filters, ReportStayDays)
+    """``queries.funnel`` (over all time) from the cube's reached_* sums when the scope allows."""
+    cond = where(user, filters, ReportCube)
     if cond is None:
         return queries.funnel(session, queries.where(user, filters))
-    return queries.funnel_over(session, ReportStayDays.stay_state, ReportStayDays.proposal_id,
-                               lambda stmt: stmt.where(cond))
+    sums = session.execute(select(*(func.coalesce(func.sum(getattr(ReportCube, r)), 0) for r in REACHED))
+                           .where(cond, ReportCube.n > 0)).one()
+    return [(key, title, int(n)) for (key, title, _), n in zip(queries.FUNNEL, sums, strict=True)]
 
 
 # --- the check --------------------------------------------------------------------------------------------------
@@ -152,7 +178,7 @@ Cell = tuple[Any, ...]  # the values of DIMENSIONS
 @dataclass(frozen=True)
 class Difference:
     cell: Cell
-    expected: tuple[int, ...]  # (n, requested, counterpart, approved) from the base tables
+    expected: tuple[int, ...]  # (n, *MEASURES) from the base tables
     found: tuple[int, ...]  # the same from report_cube; zeros when the cell is missing
 
 
@@ -165,16 +191,18 @@ def _base_dimensions() -> tuple[Any, ...]:
 
 def _from_base(session: Session) -> dict[Cell, tuple[int, ...]]:
     dims = _base_dimensions()
+    reached = [func.sum(case((exists().where(ProposalStay.proposal_id == Proposal.id, ProposalStay.state.in_(states)),
+                              1), else_=0)) for _, _, states in queries.FUNNEL]
     stmt = (select(*dims, func.count(), func.sum(func.coalesce(Proposal.requested_support, 0)),
                    func.sum(func.coalesce(Proposal.counterpart_funds, 0)),
-                   func.sum(func.coalesce(Funding.approved_amount, 0)))
+                   func.sum(func.coalesce(Funding.approved_amount, 0)), *reached)
             .outerjoin(Funding, Funding.proposal_id == Proposal.id).group_by(*dims))
     return {tuple(row[:7]): tuple(int(v) for v in row[7:]) for row in session.execute(stmt)}
 
 
 def _from_cube(session: Session) -> dict[Cell, tuple[int, ...]]:
     stmt = select(*(getattr(ReportCube, d) for d in DIMENSIONS), ReportCube.n,
-                  *(getattr(ReportCube, m) for m in MONEY)).where(ReportCube.n != 0)
+                  *(getattr(ReportCube, m) for m in MEASURES)).where(ReportCube.n != 0)
     return {tuple(row[:7]): tuple(int(v) for v in row[7:]) for row in session.execute(stmt)}
 
 
@@ -182,7 +210,7 @@ def differences(session: Session) -> list[Difference]:
     """Every cell whose count or sums differ between the cube and a GROUP BY over the base tables (empty when
     the triggers kept it right); also a cell of the cube whose proposals are gone, and a missing one."""
     expected, found = _from_base(session), _from_cube(session)
-    zero = (0,) * (1 + len(MONEY))
+    zero = (0,) * (1 + len(MEASURES))
     return [Difference(cell, expected.get(cell, zero), found.get(cell, zero))
             for cell in sorted(expected.keys() | found.keys(), key=repr)
             if expected.get(cell, zero) != found.get(cell, zero)]

@@ -352,14 +352,11 @@ def overdue(session: Session, cond: Any, on: dt.date | None = None) -> Overdue:
 Scoped = Callable[[Any], Any]  # adds the scope and filters (and any join they need) to a statement over stays
 
 
-def _joined(cond: Any) -> Scoped:
-    return lambda stmt: stmt.join(Proposal, Proposal.id == ProposalStay.proposal_id).where(cond)
-
-
 def median_durations(session: Session, cond: Any) -> dict[str, tuple[float, int]]:
     """state -> (median calendar days spent in it, number of stays), over the finished stays
     (``proposal_stay``: from the event that entered the state to the proposal's next state change)."""
-    return medians_over(session, ProposalStay.state, ProposalStay.days, _joined(cond))
+    return medians_over(session, ProposalStay.state, ProposalStay.days,
+                        lambda stmt: stmt.join(Proposal, Proposal.id == ProposalStay.proposal_id).where(cond))
 
 
 def medians_over(session: Session, state: Any, days: Any, scoped: Scoped) -> dict[str, tuple[float, int]]:
@@ -383,20 +380,14 @@ def funnel(session: Session, cond: Any, between: tuple[dt.date, dt.date] | None 
            ) -> list[tuple[str, tuple[str, str], int]]:
     """(key, title, proposals that entered the stage) along the lifecycle, in order; ``between`` (first day,
     day after the last, local dates) counts only entries in that period."""
-    if between is None:
-        return funnel_over(session, ProposalStay.state, ProposalStay.proposal_id, _joined(cond))
-    period = (ProposalStay.entered_at >= _local_midnight_utc(between[0]),
-              ProposalStay.entered_at < _local_midnight_utc(between[1]))
-    return funnel_over(session, ProposalStay.state, ProposalStay.proposal_id,
-                       lambda stmt: _joined(cond)(stmt).where(*period))
-
-
-def funnel_over(session: Session, state: Any, proposal_id: Any, scoped: Scoped,
-                ) -> list[tuple[str, tuple[str, str], int]]:
-    """:func:`funnel` over stays with columns ``state`` and ``proposal_id`` (as :func:`medians_over`)."""
-    stage_of = {name: key for key, _, states in FUNNEL for name in states}
-    stage = case(stage_of, value=state).label("stage")
-    stmt = scoped(select(stage, func.count(distinct(proposal_id))).group_by(stage))  # others fall in NULL
+    stage_of = {state: key for key, _, states in FUNNEL for state in states}
+    stage = case(stage_of, value=ProposalStay.state).label("stage")
+    stmt = (select(stage, func.count(distinct(ProposalStay.proposal_id)))
+            .join(Proposal, Proposal.id == ProposalStay.proposal_id)
+            .where(cond).group_by(stage))  # every state (one index seek per proposal); others fall in NULL
+    if between is not None:
+        stmt = stmt.where(ProposalStay.entered_at >= _local_midnight_utc(between[0]),
+                          ProposalStay.entered_at < _local_midnight_utc(between[1]))
     reached: dict[str, int] = {key: n for key, n in session.execute(stmt)}
     return [(key, title, reached.get(key, 0)) for key, title, _ in FUNNEL]
 

@@ -36,12 +36,23 @@ depends_on = None
 
 DIMENSIONS = ("province_code", "district_code", "commune_code", "state", "category", "fund", "year")
 MONEY = ("requested", "counterpart", "approved")
-_COLUMNS = ", ".join(DIMENSIONS + MONEY)
+# The lifecycle funnel's stages and their states (app.reports.queries.FUNNEL as of this revision; a test holds
+# them equal): the fact says which stages the proposal's trail ever entered (0/1), the cube sums them.
+FUNNEL = (("created", ("draft",)), ("submitted", ("district_review", "local_review")),
+          ("appraisal", ("provincial_appraisal",)), ("shortlisted", ("shortlisted",)), ("funded", ("funded",)),
+          ("implementing", ("implementing",)), ("implemented", ("implemented",)), ("settled", ("settled",)),
+          ("evaluated", ("evaluated",)))
+REACHED = tuple(f"reached_{stage}" for stage, _ in FUNNEL)
+MEASURES = MONEY + REACHED  # what a cell sums, besides its count n
+_COLUMNS = ", ".join(DIMENSIONS + MEASURES)
+_REACHED_FROM_BASE = "".join(
+    ", CASE WHEN EXISTS (SELECT 1 FROM proposal_stay s WHERE s.proposal_id = p.id AND s.state IN ("
+    + ", ".join(f"'{state}'" for state in states) + ")) THEN 1 ELSE 0 END" for _, states in FUNNEL)
 # The fact of the proposals a statement selects (``{where}`` on proposal p), from the base rows.
 _FACT_FROM_BASE = (
     "SELECT p.id, p.province_code, coalesce(p.district_code, ''), coalesce(p.commune_code, ''), p.wf_state, "
     "p.category, p.fund, p.year, coalesce(p.requested_support, 0), coalesce(p.counterpart_funds, 0), "
-    "coalesce(f.approved_amount, 0) FROM proposal p LEFT JOIN funding f ON f.proposal_id = p.id WHERE {where}"
+    "coalesce(f.approved_amount, 0)" + _REACHED_FROM_BASE + " FROM proposal p LEFT JOIN funding f ON f.proposal_id = p.id WHERE {where}"
 )
 # The stays of the proposals a statement selects, with their proposal's dimensions (the fact's).
 _STAY_COLUMNS = "stay_id, proposal_id, stay_state, days, " + ", ".join(DIMENSIONS)
@@ -51,15 +62,14 @@ _STAYS_FROM_BASE = (
     + " FROM proposal_stay s JOIN report_fact f ON f.proposal_id = s.proposal_id WHERE {where}"
 )
 # A stay opened or closed by the audit trail's trigger (0014_reports_perf), for proposal_stay row ``{row}``.
-_STAY_OPENED = _STAYS_FROM_BASE.format(where="s.id = {row}.id")
 _STAY_CLOSED = "UPDATE report_stay_days SET days = {row}.days WHERE stay_id = {row}.id"
 _SAME_CELL = " AND ".join(f"report_cube.{d} = f.{d}" for d in DIMENSIONS)
 
 
 def _refresh(pid: str) -> list[str]:
     """The statements that bring proposal ``pid``'s fact and its cells up to date (same SQL on both)."""
-    money_out = ", ".join(f"{m} = report_cube.{m} - f.{m}" for m in MONEY)
-    money_in = ", ".join(f"{m} = report_cube.{m} + excluded.{m}" for m in MONEY)
+    money_out = ", ".join(f"{m} = report_cube.{m} - f.{m}" for m in MEASURES)
+    money_in = ", ".join(f"{m} = report_cube.{m} + excluded.{m}" for m in MEASURES)
     return [
         f"UPDATE report_cube SET n = report_cube.n - 1, {money_out} FROM report_fact f "
         f"WHERE f.proposal_id = {pid} AND {_SAME_CELL}",
@@ -100,8 +110,7 @@ def sqlite_triggers() -> list[str]:
         trigger("report_on_funding_moved", "UPDATE OF proposal_id", "funding", "old.proposal_id",
                 "WHEN old.proposal_id <> new.proposal_id"),
         trigger("report_on_funding_delete", "DELETE", "funding", "old.proposal_id"),
-        f"CREATE TRIGGER report_on_stay_insert AFTER INSERT ON proposal_stay BEGIN "
-        f"{_STAY_OPENED.format(row='new')}; END",
+        trigger("report_on_stay_insert", "INSERT", "proposal_stay", "new.proposal_id"),  # maybe a new stage
         f"CREATE TRIGGER report_on_stay_update AFTER UPDATE OF days ON proposal_stay BEGIN "
         f"{_STAY_CLOSED.format(row='new')}; END",
     ]
@@ -136,7 +145,7 @@ def postgresql_statements() -> list[str]:
         "FOR EACH ROW WHEN (OLD.proposal_id IS DISTINCT FROM NEW.proposal_id OR "
         "OLD.approved_amount IS DISTINCT FROM NEW.approved_amount) EXECUTE FUNCTION report_on_funding()",
         "CREATE FUNCTION report_on_stay() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
-        f"    IF TG_OP = 'INSERT' THEN {_STAY_OPENED.format(row='NEW')};\n"
+        "    IF TG_OP = 'INSERT' THEN PERFORM report_refresh(NEW.proposal_id);\n"
         f"    ELSE {_STAY_CLOSED.format(row='NEW')}; END IF;\n    RETURN NULL;\nEND $$",
         "CREATE TRIGGER report_on_stay AFTER INSERT OR UPDATE OF days ON proposal_stay FOR EACH ROW "
         "EXECUTE FUNCTION report_on_stay()",
@@ -148,7 +157,7 @@ def backfill() -> list[str]:
     return [
         f"INSERT INTO report_fact (proposal_id, {_COLUMNS}) " + _FACT_FROM_BASE.format(where="1 = 1"),
         f"INSERT INTO report_cube ({_COLUMNS}, n) SELECT {', '.join(DIMENSIONS)}, "
-        f"{', '.join(f'sum({m})' for m in MONEY)}, count(*) FROM report_fact GROUP BY {', '.join(DIMENSIONS)}",
+        f"{', '.join(f'sum({m})' for m in MEASURES)}, count(*) FROM report_fact GROUP BY {', '.join(DIMENSIONS)}",
         _STAYS_FROM_BASE.format(where="1 = 1"),
     ]
 
@@ -164,7 +173,8 @@ def _dimension_columns() -> list[sa.Column]:  # type: ignore[type-arg]
 
 
 def _money_columns() -> list[sa.Column]:  # type: ignore[type-arg]
-    return [sa.Column(m, sa.BigInteger(), nullable=False) for m in MONEY]
+    return [*(sa.Column(m, sa.BigInteger(), nullable=False) for m in MONEY),
+            *(sa.Column(r, sa.Integer(), nullable=False) for r in REACHED)]
 
 
 def upgrade() -> None:

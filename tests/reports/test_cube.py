@@ -141,8 +141,9 @@ def test_differences_lists_a_cell_that_disagrees(engine: Engine) -> None:
         assert cube.differences(s) == []
         s.execute(update(ReportCube).values(requested=ReportCube.requested + 1))  # as a broken trigger would
         cell = (PROVINCE, DISTRICT, COMMUNE, "draft", "machinery", "local", 2024)
+        reached = (1,) + (0,) * 8  # created, nothing later
         assert [(d.cell, d.expected, d.found) for d in cube.differences(s)] == [
-            (cell, (1, 70 * M, 0, 0), (1, 70 * M + 1, 0, 0))]
+            (cell, (1, 70 * M, 0, 0, *reached), (1, 70 * M + 1, 0, 0, *reached))]
         assert p.wf_state == "draft"
         s.execute(update(ReportStayDays).values(days=3.5))
         assert cube.stay_differences(s) == [s.scalar(select(ReportStayDays.stay_id))]
@@ -157,3 +158,18 @@ def test_a_draft_is_outside_every_officers_counts(engine: Engine) -> None:
         for user in VIEWERS:
             totals, _, _ = cube.breakdown(s, user, queries.Filters())
             assert totals.count == 0
+
+
+def test_the_migrations_funnel_stages_are_the_dashboards() -> None:
+    """0016_report_cube's triggers mark the stages of queries.FUNNEL as it was; a change to FUNNEL needs a new
+    migration that rebuilds the reached_* columns."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0016_report_cube.py"
+    spec = importlib.util.spec_from_file_location("report_cube_migration", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert migration.FUNNEL == tuple((key, states) for key, _, states in queries.FUNNEL)
+    assert migration.REACHED == cube.REACHED
