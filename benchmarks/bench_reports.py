@@ -221,6 +221,9 @@ def compare(url: str, username: str = "ttkc_hung", runs: int = 3) -> None:
             "counts (totals, 6 breakdowns, carried out)": (lambda: old.breakdown(s, cond),
                                                            lambda: cube.breakdown(s, user, filters)),
             "overdue items": (lambda: old.overdue(s, cond, on), lambda: queries.overdue(s, cond, on)),
+            "median stage durations": (lambda: old.median_durations(s, cond),
+                                       lambda: cube.median_durations(s, user, filters)),
+            "funnel": (lambda: old.funnel(s, cond), lambda: cube.funnel(s, user, filters)),
             "whole dashboard": (lambda: old.dashboard(s, user, filters, on),
                                 lambda: queries.dashboard(s, user, filters, on)),
         }

@@ -24,6 +24,7 @@ from sqlalchemy import (
     case,
     cast,
     distinct,
+    false,
     func,
     literal,
     literal_column,
@@ -305,41 +306,29 @@ def _local_midnight_utc(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), LOCAL_TZ).astimezone(dt.UTC)
 
 
-def _late_parts(on: dt.date) -> list[Any]:
-    """One condition per (workflow, version, state) with a deadline: entered before the instant that makes a
-    stay late on ``on``. Each is a range seek on ix_proposal_overdue (state, entered_at, workflow, version)."""
+def overdue(session: Session, cond: Any, on: dt.date | None = None) -> Overdue:
+    """Proposals past their state's deadline on ``on`` (today): counts per state, and the oldest ones with
+    their working-day ages. A state's deadline becomes an entered-before instant, so SQL does the filtering:
+    one range of ix_proposal_overdue (state, entered_at, workflow, version) per late part (an index OR)."""
+
+    on = on or today()
     late = []
     for compiled in default_registry():
         for name, state in compiled.states.items():
             last = last_start_overdue(state.deadline, on)
             if last is not None:
-                late.append(and_(Proposal.wf_state == name,
-                                 Proposal.wf_entered_at < _local_midnight_utc(last + dt.timedelta(days=1)),
-                                 Proposal.wf_workflow == compiled.workflow,
-                                 Proposal.wf_workflow_version == compiled.version))
-    return late
-
-
-def overdue(session: Session, cond: Any, on: dt.date | None = None) -> Overdue:
-    """Proposals past their state's deadline on ``on`` (today): counts per state, and the oldest ones with
-    their working-day ages. A state's deadline becomes an entered-before instant, so SQL does the filtering,
-    one index range per late part (a UNION ALL, never one scan of every proposal in a state with a deadline)."""
-    on = on or today()
-    parts = _late_parts(on)
+                late.append(and_(Proposal.wf_workflow == compiled.workflow,
+                                 Proposal.wf_workflow_version == compiled.version, Proposal.wf_state == name,
+                                 Proposal.wf_entered_at < _local_midnight_utc(last + dt.timedelta(days=1))))
+    late_cond = and_(cond, or_(*late) if late else false())
     result = Overdue()
-    if not parts:
-        return result
-    counted = union_all(*(select(Proposal.wf_state.label("state"), func.count().label("n")).where(cond, part)
-                          .group_by(Proposal.wf_state) for part in parts)).subquery()
-    stmt = select(counted.c.state, func.sum(counted.c.n)).group_by(counted.c.state)
-    result.by_state = {name: int(n) for name, n in session.execute(stmt)}
-    columns = (Proposal.id, Proposal.code, Proposal.title, Proposal.wf_state, Proposal.wf_entered_at,
-               Proposal.wf_workflow, Proposal.wf_workflow_version)
-    firsts = [select(*columns).where(cond, part).order_by(Proposal.wf_entered_at, Proposal.id)
-              .limit(OVERDUE_LIST).subquery() for part in parts]  # the oldest of each part, then of them all
-    merged = union_all(*(select(*first.c) for first in firsts)).subquery()
+    stmt = select(Proposal.wf_state, func.count()).where(late_cond).group_by(Proposal.wf_state)
+    result.by_state = {name: n for name, n in session.execute(stmt)}
     registry = default_registry()
-    oldest = session.execute(select(*merged.c).order_by(merged.c.wf_entered_at, merged.c.id).limit(OVERDUE_LIST))
+    oldest = session.execute(
+        select(Proposal.id, Proposal.code, Proposal.title, Proposal.wf_state, Proposal.wf_entered_at,
+               Proposal.wf_workflow, Proposal.wf_workflow_version)
+        .where(late_cond).order_by(Proposal.wf_entered_at, Proposal.id).limit(OVERDUE_LIST))
     for pid, code, title, in_state, entered_at, workflow, version in oldest:
         due = due_date(entered_at, registry.get(workflow, version).states[in_state].deadline)
         assert due is not None

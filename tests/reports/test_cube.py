@@ -171,5 +171,5 @@ def test_the_migrations_funnel_stages_are_the_dashboards() -> None:
     assert spec is not None and spec.loader is not None
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
-    assert migration.FUNNEL == tuple((key, states) for key, _, states in queries.FUNNEL)
+    assert tuple((key, states) for key, _, states in queries.FUNNEL) == migration.FUNNEL
     assert migration.REACHED == cube.REACHED
