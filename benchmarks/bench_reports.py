@@ -11,8 +11,13 @@ Timed through the real app (Flask test client, logged in as a centre officer), m
   (tracemalloc) while the file is written and read out chunk by chunk, as a server sends it.
 Then EXPLAIN (QUERY PLAN) of every query the dashboard runs.
 
+``--compare``: every aggregate of the dashboard computed by the queries before the report cube (``queries.py``
+as of ``BEFORE``, loaded from git) and by the current ones, alternated in one process on the same database, as
+a ratio old/new (the machine's load hits both alike).
+
     python benchmarks/bench_reports.py [N] [sqlite|postgres|both]     # fresh throwaway databases
-    python benchmarks/bench_reports.py --url URL                        # a database already filled by fill()
+    python benchmarks/bench_reports.py --url URL [--user NAME --password PW]   # a database already filled
+    python benchmarks/bench_reports.py --compare URL [USERNAME]        # old vs new aggregates, same run
 """
 
 from __future__ import annotations
@@ -20,11 +25,15 @@ from __future__ import annotations
 import datetime as dt
 import random
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
+import types
+from collections.abc import Callable
 from typing import Any
 
+import _common
 from _common import databases, machine
 from sqlalchemy import event, insert, text
 from sqlalchemy.orm import Session
@@ -33,6 +42,7 @@ from werkzeug.security import generate_password_hash
 from app import create_app
 from app.models import Organisation, Proposal, RoleGrant, User
 from app.models.stages import Advance, BudgetEnvelope, Funding
+from app.reports import cube, queries
 from app.units_data import COMMUNES, seed_units
 from workflow import audit
 from workflow.chaincheck import GENESIS
@@ -44,6 +54,7 @@ PATH = ("draft", "district_review", "provincial_appraisal", "shortlisted", "fund
         "implemented", "settled", "evaluated")
 CATEGORIES = ("machinery", "machinery", "machinery", "demonstration", "training", "typical_product")
 EVENTS_PER_PROPOSAL = 10
+BEFORE = "40d0a58"  # main before the report cube (issue 11, second pass)
 
 
 def fill(url: str, n: int) -> None:
@@ -179,9 +190,59 @@ def measure(url: str) -> None:
     print(f"  ({machine()})")
 
 
+def _old_queries() -> types.ModuleType:
+    """``app/reports/queries.py`` as it was at BEFORE, as a module of its own (same models, same database)."""
+    source = subprocess.run(["git", "show", f"{BEFORE}:app/reports/queries.py"], capture_output=True, text=True,
+                            check=True, cwd=_common.ROOT).stdout
+    module = types.ModuleType("queries_before_cube")
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    exec(compile(source, "queries_before_cube.py", "exec"), module.__dict__)  # noqa: S102 (our own git history)
+    return module
+
+
+def _best_of(runs: int, work: Callable[[], Any]) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        result = work()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times), result
+
+
+def compare(url: str, username: str = "ttkc_hung", runs: int = 3) -> None:
+    """Old vs new, per aggregate, alternated on the same session; the figures must agree."""
+    old = _old_queries()
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True})
+    filters = queries.Filters()
+    with app.app_context(), Session(app.extensions["db_engine"]) as s:
+        user = s.query(User).filter_by(username=username).one()
+        cond, on = queries.where(user, filters), dt.date(2026, 12, 7)
+        pairs = {
+            "counts (totals, 6 breakdowns, carried out)": (lambda: old.breakdown(s, cond),
+                                                           lambda: cube.breakdown(s, user, filters)),
+            "overdue items": (lambda: old.overdue(s, cond, on), lambda: queries.overdue(s, cond, on)),
+            "median stage durations": (lambda: old.median_durations(s, cond),
+                                       lambda: cube.median_durations(s, user, filters)),
+            "funnel": (lambda: old.funnel(s, cond), lambda: cube.funnel(s, user, filters)),
+            "whole dashboard": (lambda: old.dashboard(s, user, filters, on),
+                                lambda: queries.dashboard(s, user, filters, on)),
+        }
+        print(f"  old/new as {username} ({machine()})")
+        for label, (before, after) in pairs.items():
+            old_ms, old_result = _best_of(runs, before)
+            new_ms, new_result = _best_of(runs, after)
+            assert repr(old_result) == repr(new_result), f"{label}: the figures differ"
+            print(f"  {label}: old {old_ms:,.0f} ms, new {new_ms:,.0f} ms, ratio {old_ms / new_ms:.1f}x")
+    app.extensions["db_engine"].dispose()
+    print(f"  ({machine()})")
+
+
 def main() -> None:
     if sys.argv[1:2] == ["--url"]:
         measure(sys.argv[2])
+        return
+    if sys.argv[1:2] == ["--compare"]:
+        compare(sys.argv[2], *sys.argv[3:4])
         return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     which = sys.argv[2] if len(sys.argv) > 2 else "both"

@@ -14,7 +14,7 @@ Money columns of the budget (per envelope):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,7 +174,10 @@ class CarriedOut:
     approved: int
 
 
-def breakdown(session: Session, cond: Any) -> tuple[Totals, dict[str, list[Count]], CarriedOut]:
+Breakdown = tuple[Totals, dict[str, list[Count]], CarriedOut]
+
+
+def breakdown(session: Session, cond: Any) -> Breakdown:
     """Totals, the counts per value of each of GROUP_KEYS and the projects carried out (implementing or
     later, not terminated, with the district-level units they span), in one statement: the scoped proposals
     joined to their funding once (a materialized CTE), then one GROUP BY per breakdown over it."""
@@ -183,25 +186,31 @@ def breakdown(session: Session, cond: Any) -> tuple[Totals, dict[str, list[Count
                    func.coalesce(Funding.approved_amount, 0).label("approved"))
             .select_from(Proposal).outerjoin(Funding, Funding.proposal_id == Proposal.id).where(cond)
             .cte("scoped").prefix_with("MATERIALIZED"))
+    return breakdown_over(session, base, literal(1))
+
+
+def breakdown_over(session: Session, base: Any, weight: Any) -> Breakdown:
+    """The breakdown over ``base`` (columns GROUP_KEYS, requested, counterpart, approved), whose rows stand for
+    ``weight`` proposals each: 1 for a row per proposal, the cell's ``n`` over the cube (app.reports.cube)."""
     zero = literal(0)
-    sums = (func.count(), func.coalesce(func.sum(base.c.requested), 0), func.coalesce(func.sum(base.c.approved), 0),
-            func.coalesce(func.sum(base.c.counterpart), 0))
+    sums = (func.coalesce(func.sum(weight), 0), func.coalesce(func.sum(base.c.requested), 0),
+            func.coalesce(func.sum(base.c.approved), 0), func.coalesce(func.sum(base.c.counterpart), 0))
     parts = [select(literal(k).label("kind"), cast(base.c[k], String).label("key"), *sums, zero, zero)
              .group_by(base.c[k]) for k in GROUP_KEYS]
     parts.append(select(literal("total"), null(), *sums, zero, zero))
     parts.append(select(literal("carried"), null(), *sums, func.count(distinct(base.c.district)),
-                        func.coalesce(func.sum(case((base.c.category == "machinery", 1), else_=0)), 0))
+                        func.coalesce(func.sum(case((base.c.category == "machinery", weight), else_=0)), 0))
                  .where(base.c.state.in_(CARRIED_OUT_STATES)))
     counts: dict[str, list[Count]] = {k: [] for k in GROUP_KEYS}
     totals = carried = None
     for kind, key, n, requested, approved, counterpart, units, machinery in session.execute(union_all(*parts)):
         if kind == "total":
-            totals = Totals(n, int(requested), int(approved), int(counterpart))
+            totals = Totals(int(n), int(requested), int(approved), int(counterpart))
         elif kind == "carried":
-            carried = CarriedOut(n, units, int(machinery), int(approved))
+            carried = CarriedOut(int(n), units, int(machinery), int(approved))
         else:
-            counts[kind].append(Count(int(key) if kind == "year" and key is not None else key, n, int(requested),
-                                      int(approved)))
+            counts[kind].append(Count(int(key) if kind == "year" and key is not None else key, int(n),
+                                      int(requested), int(approved)))
     for rows in counts.values():
         rows.sort(key=lambda c: (c.key is None, c.key))
     assert totals is not None and carried is not None  # aggregates without GROUP BY always give a row
@@ -299,7 +308,8 @@ def _local_midnight_utc(day: dt.date) -> dt.datetime:
 
 def overdue(session: Session, cond: Any, on: dt.date | None = None) -> Overdue:
     """Proposals past their state's deadline on ``on`` (today): counts per state, and the oldest ones with
-    their working-day ages. A state's deadline becomes an entered-before instant, so SQL does the filtering."""
+    their working-day ages. A state's deadline becomes an entered-before instant, so SQL does the filtering:
+    one range of ix_proposal_overdue (state, entered_at, workflow, version) per late part (an index OR)."""
 
     on = on or today()
     late = []
@@ -328,26 +338,31 @@ def overdue(session: Session, cond: Any, on: dt.date | None = None) -> Overdue:
     return result
 
 
+Scoped = Callable[[Any], Any]  # adds the scope and filters (and any join they need) to a statement over stays
+
+
 def median_durations(session: Session, cond: Any) -> dict[str, tuple[float, int]]:
     """state -> (median calendar days spent in it, number of stays), over the finished stays
     (``proposal_stay``: from the event that entered the state to the proposal's next state change)."""
-    finished = (ProposalStay.days.is_not(None), cond)
+    return medians_over(session, ProposalStay.state, ProposalStay.days,
+                        lambda stmt: stmt.join(Proposal, Proposal.id == ProposalStay.proposal_id).where(cond))
+
+
+def medians_over(session: Session, state: Any, days: Any, scoped: Scoped) -> dict[str, tuple[float, int]]:
+    """:func:`median_durations` over stays with columns ``state`` and ``days`` (``proposal_stay`` joined to
+    the proposals, or ``report_stay_days`` which carries their dimensions: app.reports.cube)."""
+    finished = days.is_not(None)
     if session.get_bind().dialect.name == "postgresql":
-        stmt: Any = (select(ProposalStay.state, func.percentile_cont(0.5).within_group(ProposalStay.days),
-                            func.count())
-                     .join(Proposal, Proposal.id == ProposalStay.proposal_id)
-                     .where(*finished).group_by(ProposalStay.state))
-    else:  # no percentile function: per state, read (state, days) in index order up to the middle row(s)
-        stays = (select(ProposalStay.state, func.count()).join(Proposal, Proposal.id == ProposalStay.proposal_id)
-                 .where(*finished).group_by(ProposalStay.state))
-        out = {}
-        for state, n in session.execute(stays).all():
-            middle = (select(ProposalStay.days).join(Proposal, Proposal.id == ProposalStay.proposal_id)
-                      .where(*finished, ProposalStay.state == state).order_by(ProposalStay.days)
-                      .offset((n - 1) // 2).limit(2 - n % 2).subquery())
-            out[state] = (round(float(session.scalar(select(func.avg(middle.c.days))) or 0), 1), int(n))
-        return out
-    return {state: (round(float(days), 1), int(n)) for state, days, n in session.execute(stmt)}
+        stmt = scoped(select(state, func.percentile_cont(0.5).within_group(days), func.count())
+                      .where(finished).group_by(state))
+        return {name: (round(float(median), 1), int(n)) for name, median, n in session.execute(stmt)}
+    # no percentile function: per state, read (state, days) in index order up to the middle row(s)
+    out = {}
+    for name, n in session.execute(scoped(select(state, func.count()).where(finished).group_by(state))).all():
+        middle = scoped(select(days.label("days")).where(finished, state == name).order_by(days)
+                        .offset((n - 1) // 2).limit(2 - n % 2)).subquery()
+        out[name] = (round(float(session.scalar(select(func.avg(middle.c.days))) or 0), 1), int(n))
+    return out
 
 
 def funnel(session: Session, cond: Any, between: tuple[dt.date, dt.date] | None = None,
@@ -382,10 +397,12 @@ class Dashboard:
 
 
 def dashboard(session: Session, user: Any, filters: Filters, on: dt.date | None = None) -> Dashboard:
+    from app.reports import cube  # it builds on this module's breakdown_over
+
     cond = where(user, filters)
     rows = budget(session, cond, filters)
-    totals, counts, carried = breakdown(session, cond)
+    totals, counts, carried = cube.breakdown(session, user, filters)
     return Dashboard(filters=filters, totals=totals, counts=counts,
                      budget=rows, budget_total=budget_total(rows), overdue=overdue(session, cond, on),
-                     durations=median_durations(session, cond), funnel=funnel(session, cond),
-                     carried_out=carried)
+                     durations=cube.median_durations(session, user, filters),
+                     funnel=cube.funnel(session, user, filters), carried_out=carried)

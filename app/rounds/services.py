@@ -137,12 +137,12 @@ def allocation_key(proposal: Any, score: Any) -> tuple[Any, ...]:
 
 def plan_list(session: Session, plan_round: PlanRound) -> PlanList:
     """The round's appraised proposals ranked for allocation, grouped by activity, with subtotals and total."""
-    from app.council.services import council_result
+    from app.council.services import council_results
 
     rows = session.scalars(select(Proposal).where(Proposal.round_id == plan_round.id,
-                                                  Proposal.wf_state.in_(PLANNED)))
-    scored = sorted(((p, getattr(council_result(session, p), "average", None)) for p in rows),
-                    key=lambda r: allocation_key(*r))
+                                                  Proposal.wf_state.in_(PLANNED))).all()
+    results = council_results(session, rows)  # every council's members and sheets at once, not per proposal
+    scored = sorted(((p, getattr(results[p.id], "average", None)) for p in rows), key=lambda r: allocation_key(*r))
     by_category: dict[str, list[PlanLine]] = {}
     for rank, (p, score) in enumerate(scored, start=1):
         by_category.setdefault(p.category, []).append(PlanLine(p, rank, score))

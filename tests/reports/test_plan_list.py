@@ -68,3 +68,36 @@ def test_plan_list_is_scoped_and_checks_its_input(app: Any, db: Any, sample: Any
     api = district.get("/api/v1/reports/plan?year=2020", headers={"Authorization": f"Bearer {token}"})
     assert api.status_code == 200
     assert [r[1] for r in api.get_json()["tables"][0]["rows"] if str(r[1]).startswith("KC-")] == ["KC-2020-0005"]
+
+
+def test_plan_list_reads_council_results_in_a_fixed_number_of_queries(app: Any, db: Any, sample: Any) -> None:
+    """No query per proposal: four planned proposals cost as many statements as two."""
+    from sqlalchemy import event, select
+
+    from app.rounds.services import plan_list
+
+    _round_with_two_planned(db, sample)
+    plan_round = db.scalar(select(PlanRound))
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        if args[2].startswith("SELECT"):  # not the transaction's BEGIN
+            statements.append(args[2])
+
+    def measured() -> tuple[int, int]:
+        statements.clear()
+        db.expire_all()
+        event.listen(app.extensions["db_engine"], "before_cursor_execute", count)
+        try:
+            plan = plan_list(db, plan_round)
+        finally:
+            event.remove(app.extensions["db_engine"], "before_cursor_execute", count)
+        return plan.count, len(statements)
+
+    planned_two, with_two = measured()
+    for n in (1, 2):
+        sample.proposals[n - 1].round_id, sample.proposals[n - 1].wf_state = plan_round.id, "shortlisted"
+    db.commit()
+    planned_four, with_four = measured()
+    assert (planned_two, planned_four) == (2, 4)
+    assert with_four == with_two, statements

@@ -1,0 +1,229 @@
+"""The dashboard's counts and money read from the report cube (migration 0016_report_cube).
+
+``report_fact`` (one row per proposal: its dimensions and money) and ``report_cube`` (per cell of the
+dimensions: proposals and sums) are written only by database triggers on ``proposal`` and ``funding``, in the
+statement that changes them; the application only reads them. A cell keeps the units (province, former
+district, commune) and the state, so a district or commune officer's scope and the filters are WHERE clauses on
+the cells. Scopes the cells cannot express (an applicant's own organisation, council seats) read the base
+tables instead (``queries.breakdown``): same figures, more rows.
+
+:func:`differences` recomputes every cell from the base tables and lists those that disagree (``flask reports
+check-cube``); the property test in tests/reports/test_cube.py holds it empty after random writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Integer,
+    String,
+    and_,
+    case,
+    except_,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from app.db import Base
+from app.models import Proposal
+from app.models.stages import Funding
+from app.reports import queries
+from app.reports.queries import Breakdown, Filters
+from app.reports.stays import ProposalStay
+from app.scoping import COUNCIL_ROLE, DRAFT_STATE, role_scopes
+
+NO_UNIT = ""  # a proposal without a district (or commune) code, in the cube's NOT NULL unit columns
+
+
+class _Dimensions:
+    province_code: Mapped[str] = mapped_column(String(16))
+    district_code: Mapped[str] = mapped_column(String(16))
+    commune_code: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(32))
+    fund: Mapped[str] = mapped_column(String(16))
+    year: Mapped[int] = mapped_column(Integer)
+
+
+class _Money:
+    requested: Mapped[int] = mapped_column(BigInteger)
+    counterpart: Mapped[int] = mapped_column(BigInteger)
+    approved: Mapped[int] = mapped_column(BigInteger)
+    # Stages of queries.FUNNEL the proposal's trail entered (1/0 in a fact, proposals in a cell)
+    reached_created: Mapped[int] = mapped_column(Integer)
+    reached_submitted: Mapped[int] = mapped_column(Integer)
+    reached_appraisal: Mapped[int] = mapped_column(Integer)
+    reached_shortlisted: Mapped[int] = mapped_column(Integer)
+    reached_funded: Mapped[int] = mapped_column(Integer)
+    reached_implementing: Mapped[int] = mapped_column(Integer)
+    reached_implemented: Mapped[int] = mapped_column(Integer)
+    reached_settled: Mapped[int] = mapped_column(Integer)
+    reached_evaluated: Mapped[int] = mapped_column(Integer)
+
+
+class ReportFact(_Dimensions, _Money, Base):
+    __tablename__ = "report_fact"
+
+    proposal_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class ReportStayDays(_Dimensions, Base):
+    """A stay of ``proposal_stay`` with its proposal's dimensions (``state`` is the proposal's current state)."""
+
+    __tablename__ = "report_stay_days"
+
+    stay_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+                                         autoincrement=False)
+    proposal_id: Mapped[int] = mapped_column(Integer)
+    stay_state: Mapped[str] = mapped_column(String(64))
+    days: Mapped[float | None] = mapped_column(Float)
+
+
+class ReportCube(_Dimensions, _Money, Base):
+    __tablename__ = "report_cube"
+    __mapper_args__ = {"primary_key": ("province_code", "district_code", "commune_code", "state", "category",
+                                       "fund", "year")}
+
+    n: Mapped[int] = mapped_column(Integer)
+
+
+DIMENSIONS = ("province_code", "district_code", "commune_code", "state", "category", "fund", "year")
+MONEY = ("requested", "counterpart", "approved")
+REACHED = tuple(f"reached_{key}" for key, _, _ in queries.FUNNEL)
+MEASURES = MONEY + REACHED
+_UNIT_KINDS = {"province": "province_code", "district": "district_code", "commune": "commune_code"}
+Table = type[ReportCube] | type[ReportStayDays]
+
+
+def scope(user: Any, table: Table) -> Any | None:
+    """``app.scoping.scope_clause`` over the table's dimensions, or None when the user's scope is not made of
+    units (an organisation's own proposals, a council seat): the caller then reads the base tables."""
+    scopes = role_scopes()
+    conditions = []
+    for grant in user.grants:
+        kind = scopes.get(grant.role)
+        if grant.role == COUNCIL_ROLE or (kind == "own" and user.organisation_id is not None):
+            return None
+        if kind in _UNIT_KINDS and grant.unit_code:
+            conditions.append(and_(getattr(table, _UNIT_KINDS[kind]) == grant.unit_code,
+                                   table.state != DRAFT_STATE))
+    return or_(*conditions) if conditions else false()
+
+
+def where(user: Any, filters: Filters, table: Table) -> Any | None:
+    """``queries.where`` over the table's dimensions (None: read the base tables, see :func:`scope`)."""
+    user_scope = scope(user, table)
+    if user_scope is None:
+        return None
+    conditions = [user_scope]
+    if filters.year_from is not None:
+        conditions.append(table.year >= filters.year_from)
+    if filters.year_to is not None:
+        conditions.append(table.year <= filters.year_to)
+    if filters.unit:
+        conditions.append(or_(table.district_code == filters.unit, table.commune_code == filters.unit))
+    for name in ("category", "fund", "state"):
+        if getattr(filters, name):
+            conditions.append(getattr(table, name) == getattr(filters, name))
+    return and_(*conditions)
+
+
+def breakdown(session: Session, user: Any, filters: Filters) -> Breakdown:
+    """``queries.breakdown`` for this user and these filters, from the cube when the scope allows."""
+    cond = where(user, filters, ReportCube)
+    if cond is None:
+        return queries.breakdown(session, queries.where(user, filters))
+    cells = (select(ReportCube.state.label("state"),
+                    func.nullif(ReportCube.district_code, NO_UNIT).label("district"),
+                    func.nullif(ReportCube.commune_code, NO_UNIT).label("commune"),
+                    ReportCube.category.label("category"), ReportCube.fund.label("fund"),
+                    ReportCube.year.label("year"), ReportCube.n.label("n"),
+                    *(getattr(ReportCube, m).label(m) for m in MONEY))
+             .where(cond, ReportCube.n > 0).cte("cells").prefix_with("MATERIALIZED"))
+    return queries.breakdown_over(session, cells, cells.c.n)
+
+
+def median_durations(session: Session, user: Any, filters: Filters) -> dict[str, tuple[float, int]]:
+    """``queries.median_durations`` from ``report_stay_days`` when the scope allows (an index walk per state)."""
+    cond = where(user, filters, ReportStayDays)
+    if cond is None:
+        return queries.median_durations(session, queries.where(user, filters))
+    return queries.medians_over(session, ReportStayDays.stay_state, ReportStayDays.days,
+                                lambda stmt: stmt.where(cond))
+
+
+def funnel(session: Session, user: Any, filters: Filters) -> list[tuple[str, tuple[str, str], int]]:
+    """``queries.funnel`` (over all time) from the cube's reached_* sums when the scope allows."""
+    cond = where(user, filters, ReportCube)
+    if cond is None:
+        return queries.funnel(session, queries.where(user, filters))
+    sums = session.execute(select(*(func.coalesce(func.sum(getattr(ReportCube, r)), 0) for r in REACHED))
+                           .where(cond, ReportCube.n > 0)).one()
+    return [(key, title, int(n)) for (key, title, _), n in zip(queries.FUNNEL, sums, strict=True)]
+
+
+# --- the check --------------------------------------------------------------------------------------------------
+
+Cell = tuple[Any, ...]  # the values of DIMENSIONS
+
+
+@dataclass(frozen=True)
+class Difference:
+    cell: Cell
+    expected: tuple[int, ...]  # (n, *MEASURES) from the base tables
+    found: tuple[int, ...]  # the same from report_cube; zeros when the cell is missing
+
+
+def _base_dimensions() -> tuple[Any, ...]:
+    """DIMENSIONS from the proposal row, as the triggers store them."""
+    return (Proposal.province_code, func.coalesce(Proposal.district_code, NO_UNIT),
+            func.coalesce(Proposal.commune_code, NO_UNIT), Proposal.wf_state, Proposal.category, Proposal.fund,
+            Proposal.year)
+
+
+def _from_base(session: Session) -> dict[Cell, tuple[int, ...]]:
+    dims = _base_dimensions()
+    reached = [func.sum(case((exists().where(ProposalStay.proposal_id == Proposal.id, ProposalStay.state.in_(states)),
+                              1), else_=0)) for _, _, states in queries.FUNNEL]
+    stmt = (select(*dims, func.count(), func.sum(func.coalesce(Proposal.requested_support, 0)),
+                   func.sum(func.coalesce(Proposal.counterpart_funds, 0)),
+                   func.sum(func.coalesce(Funding.approved_amount, 0)), *reached)
+            .outerjoin(Funding, Funding.proposal_id == Proposal.id).group_by(*dims))
+    return {tuple(row[:7]): tuple(int(v) for v in row[7:]) for row in session.execute(stmt)}
+
+
+def _from_cube(session: Session) -> dict[Cell, tuple[int, ...]]:
+    stmt = select(*(getattr(ReportCube, d) for d in DIMENSIONS), ReportCube.n,
+                  *(getattr(ReportCube, m) for m in MEASURES)).where(ReportCube.n != 0)
+    return {tuple(row[:7]): tuple(int(v) for v in row[7:]) for row in session.execute(stmt)}
+
+
+def differences(session: Session) -> list[Difference]:
+    """Every cell whose count or sums differ between the cube and a GROUP BY over the base tables (empty when
+    the triggers kept it right); also a cell of the cube whose proposals are gone, and a missing one."""
+    expected, found = _from_base(session), _from_cube(session)
+    zero = (0,) * (1 + len(MEASURES))
+    return [Difference(cell, expected.get(cell, zero), found.get(cell, zero))
+            for cell in sorted(expected.keys() | found.keys(), key=repr)
+            if expected.get(cell, zero) != found.get(cell, zero)]
+
+
+def stay_differences(session: Session) -> list[int]:
+    """The stays (ids) whose ``report_stay_days`` row is missing, extra or disagrees with ``proposal_stay``
+    and its proposal's dimensions (empty when the triggers kept it right)."""
+    base = (select(ProposalStay.id, ProposalStay.proposal_id, ProposalStay.state, ProposalStay.days,
+                   *_base_dimensions())
+            .join(Proposal, Proposal.id == ProposalStay.proposal_id))
+    kept = select(ReportStayDays.stay_id, ReportStayDays.proposal_id, ReportStayDays.stay_state,
+                  ReportStayDays.days, *(getattr(ReportStayDays, d) for d in DIMENSIONS))
+    missing = session.scalars(select(except_(base, kept).subquery().c[0]))
+    extra = session.scalars(select(except_(kept, base).subquery().c[0]))
+    return sorted({*missing, *extra})
