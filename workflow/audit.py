@@ -394,6 +394,19 @@ _PG_COLUMNS_AGREE = f"body::jsonb = (jsonb_build_object({_PG_PAIRS}) || {_PG_OPT
 _SQLITE_COLUMNS_DIFFER = " OR ".join(
     [f"json_extract(body, '$.{f}') IS NOT {_SQLITE_VALUE.get(f, f)}" for f in COLUMNS]
     + ["json_extract(body, '$.imported') IS NOT (CASE WHEN effective_at IS NOT NULL THEN 1 END)"])
+
+
+def _sqlite_body(fields: list[str]) -> str:
+    """The canonical body rebuilt from the row's columns by SQLite (keys sorted, compact, UTF-8 unescaped: what
+    chaincheck.canonical writes), so one text comparison checks every column without parsing the body."""
+    values = {**_SQLITE_VALUE, "imported": "json('true')"}
+    return "json_object(" + ", ".join(f"'{f}', {values.get(f, f)}" for f in sorted(fields)) + ")"
+
+
+# The fast check: the body is the columns' canonical rendering. A row that fails it (a rendering SQLite writes
+# differently, or a body not in canonical form) falls back to comparing field by field, as before.
+_SQLITE_COLUMNS_AGREE = (f"body = CASE WHEN effective_at IS NULL THEN {_sqlite_body(list(FIELDS))} "
+                         f"ELSE {_sqlite_body([*FIELDS, 'effective_at', 'imported'])} END")
 # A row without subject columns (written around the engine) is a chain of its own, "#id", reported as changed.
 _CHAIN = "coalesce(subject_type || ':' || subject_id, '#' || id)"
 # Hashing happens where it is cheapest: PostgreSQL hashes in the server (and streams while this process links
@@ -403,7 +416,8 @@ _ROWS = {
                   "CASE WHEN encode(pg_catalog.sha256(convert_to(body, 'UTF8')), 'hex') = hash "
                   f"THEN coalesce({_PG_COLUMNS_AGREE}, false) ELSE false END FROM audit_event {{where}}",
     "sqlite": f"SELECT id, {_CHAIN}, coalesce(seq, 0), coalesce(prev_hash, ''), hash, "
-              f"CASE WHEN json_valid(body) AND NOT coalesce({_SQLITE_COLUMNS_DIFFER}, 1) THEN CAST(body AS BLOB) END "
+              f"CASE WHEN {_SQLITE_COLUMNS_AGREE} THEN CAST(body AS BLOB) "
+              f"WHEN json_valid(body) AND NOT coalesce({_SQLITE_COLUMNS_DIFFER}, 1) THEN CAST(body AS BLOB) END "
               "FROM audit_event {where}",
 }
 
