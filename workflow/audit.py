@@ -44,7 +44,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, make_transient_to_detached, mapped_column
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    configure_mappers,
+    instrumentation,
+    make_transient_to_detached,
+    mapped_column,
+)
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeEngine
@@ -306,10 +314,19 @@ def insert_event(session: Session, values: dict[str, Any]) -> AuditEvent:
     the database parses nothing; verify compares) and return it persistent in ``session``. The caller keeps the
     subject's chain head (:func:`keep_head`, or in its own UPDATE of the subject row)."""
     event_id = _insert_row(session.connection(), values, values["occurred_at"], values["body"], values["hash"])
-    event = AuditEvent(id=event_id, **values)
+    # The instance is built without the ORM constructor (which sets each attribute through its events): the
+    # values go straight into its dict, as loaded ones do; then it is made persistent without a second INSERT,
+    # so callers may keep using it in the session.
+    if not _EVENT_MANAGER.mapper.configured:
+        configure_mappers()  # as the constructor would: the attributes' instrumentation is set up here
+    event: AuditEvent = _EVENT_MANAGER.new_instance()
+    event.__dict__.update(values, id=event_id)
     make_transient_to_detached(event)
-    session.add(event)  # persistent without a second INSERT, so callers may keep using it in the session
+    session.add(event)
     return event
+
+
+_EVENT_MANAGER: Any = instrumentation.manager_of_class(AuditEvent)
 
 
 _SUBJECTS: dict[str, Any] = {}  # subject type -> mapper of the WorkflowMixin class whose rows hold the head

@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, event, inspect, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -184,6 +184,20 @@ def _store_statement(subject_class: type) -> Any:
                                         version == bindparam("locked_version")))
 
 
+@lru_cache(maxsize=256)
+def _store_sql(subject_class: type, dialect: Dialect, keys: tuple[str, ...]
+               ) -> tuple[str, tuple[str, ...], tuple[Callable[[Any], Any] | None, ...]]:
+    """The UPDATE of :func:`_store` for the columns ``keys``, compiled once per class, database and column set,
+    with each parameter's bind processor: the hot path hands the driver its SQL and values directly."""
+    mapper: Any = inspect(subject_class)
+    compiled: Any = _store_statement(subject_class).values({k: bindparam(k) for k in keys}).compile(dialect=dialect)
+    names = tuple(compiled.positiontup) if dialect.positional else tuple(compiled.binds)
+    types = {**{k: mapper.columns[k].type for k in keys}, "locked_version": mapper.columns["wf_version"].type,
+             **{f"pk{i}": k.type for i, k in enumerate(mapper.primary_key)}}
+    processors = tuple(types[n].dialect_impl(dialect).bind_processor(dialect) for n in names)
+    return compiled.string, names, processors
+
+
 def _store(session: Session, subject: WorkflowMixin, step: Step | None, event: dict[str, Any],
            entered_at: dt.datetime | None = None) -> None:
     """Write the columns the engine owns with one UPDATE: the bumped version, the chain head (the ``event``
@@ -196,10 +210,13 @@ def _store(session: Session, subject: WorkflowMixin, step: Step | None, event: d
         values["wf_fired_by"] = step.wf_fired_by
         if step.wf_state != subject.wf_state:
             values.update(wf_state=step.wf_state, wf_entered_at=entered_at or utcnow())
-    subject_class: type = type(subject)
     params = {f"pk{i}": v for i, v in enumerate(inspect(subject).identity or ())}
-    result = session.connection().execute(_store_statement(subject_class),
-                                          {**values, **params, "locked_version": subject.wf_version})
+    conn = session.connection()
+    subject_class: type = type(subject)
+    sql, names, processors = _store_sql(subject_class, conn.dialect, tuple(values))
+    given = {**values, **params, "locked_version": subject.wf_version}
+    bound = {n: given[n] if p is None else p(given[n]) for n, p in zip(names, processors, strict=True)}
+    result = conn.exec_driver_sql(sql, tuple(bound.values()) if conn.dialect.positional else bound)
     if result.rowcount != 1:  # cannot happen while the row is locked; never let a write go unchecked
         raise Conflict(_CHANGED_FIRST, current_version=subject.wf_version, current_state=subject.wf_state)
     for key, value in values.items():
