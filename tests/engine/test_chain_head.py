@@ -85,9 +85,17 @@ def test_create_and_fire_keep_the_head(engine: Engine, org: Organisation) -> Non
     assert _row_head(engine, proposal.id) == _chain_head(engine, proposal.id)
     assert _row_head(engine, proposal.id)[0] == 1
     with Session(engine, expire_on_commit=False) as session:
-        fired = operations.fire(session, _load_locked(session, proposal.id), "submit", applicant(org.id))
+        moved = _load_locked(session, proposal.id)
+        fired = operations.fire(session, moved, "submit", applicant(org.id))
         session.commit()
     assert _row_head(engine, proposal.id) == (2, fired.hash) == _chain_head(engine, proposal.id)
+    with Session(engine) as session:  # what the driver-level UPDATE stored reads back as the instance held it
+        stored = session.get(Proposal, proposal.id)
+        assert stored is not None
+        assert (stored.wf_state, stored.wf_version, stored.wf_fired_by) == (
+            "district_review", 2, {"submit": ["app1"], "submit@draft": ["app1"]}) == (
+            moved.wf_state, moved.wf_version, moved.wf_fired_by)
+        assert stored.wf_entered_at.replace(tzinfo=dt.UTC) == moved.wf_entered_at.replace(tzinfo=dt.UTC)
 
 
 def test_fire_on_a_locked_row_writes_one_update_and_one_insert(engine: Engine, org: Organisation) -> None:
