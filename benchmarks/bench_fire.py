@@ -3,8 +3,8 @@
 Both sides move proposals district_review -> provincial_appraisal, one transaction (and commit) per move:
 - fire: ``operations.fire`` on an already loaded proposal (lock + refresh, version check, pin check, explain,
   input cleaning, machine, hash-chained audit event), then commit;
-- bare: SELECT ... FOR UPDATE of state and version, UPDATE state and version, INSERT an audit row (same fields),
-  commit.
+- bare: SELECT ... FOR UPDATE of state and chain head, UPDATE state, version and chain head, INSERT an audit row
+  (same fields), commit.
 Rounds alternate between the two so drift hits both alike. Usage: python benchmarks/bench_fire.py [N] [sqlite|postgres]
 """
 
@@ -63,13 +63,15 @@ def run_bare(engine, ids):
     for pid in ids:
         start = time.perf_counter()
         with engine.begin() as conn:
-            state, version = conn.execute(select(table.c.wf_state, table.c.wf_version)
-                                          .where(table.c.id == pid).with_for_update()).one()
-            conn.execute(update(table).where(table.c.id == pid)
-                         .values(wf_state="provincial_appraisal", wf_version=version + 1))
-            body = BODY.format(pid=pid, actor=ACTOR.user_id, state=state, seq=version + 1,
+            state, seq = conn.execute(select(table.c.wf_state, table.c.wf_chain_seq)
+                                      .where(table.c.id == pid).with_for_update()).one()
+            body = BODY.format(pid=pid, actor=ACTOR.user_id, state=state, seq=seq + 1,
                                time=utcnow().strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-            conn.execute(insert(audit), {**column_values(body), "hash": f"{pid:064d}"})  # every column, as fire
+            # state, version and chain head in one UPDATE, every column of the event in one INSERT: as fire
+            conn.execute(update(table).where(table.c.id == pid)
+                         .values(wf_state="provincial_appraisal", wf_version=table.c.wf_version + 1,
+                                 wf_chain_seq=seq + 1, wf_chain_hash=f"{pid:064d}"))
+            conn.execute(insert(audit), {**column_values(body), "hash": f"{pid:064d}"})
         times.append(time.perf_counter() - start)
     return times
 

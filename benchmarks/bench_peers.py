@@ -6,6 +6,8 @@ rounds of one run, so drift and the other engineers' load hit them alike:
 
 - bare SQL: SQLAlchemy Core on the same engine (WAL, BEGIN IMMEDIATE on SQLite), SELECT ... FOR UPDATE,
   UPDATE, INSERT into a plain log table, COMMIT;
+- bare SQL on GrantFlow's own rows: the same three statements on ``proposal`` and ``audit_event`` (state,
+  version and chain head; a full event row with a body and its hash), so their indexes and triggers are paid;
 - django-fsm-2 + django-fsm-log: a Django model with an ``FSMField`` and a ``@transition``, in
   ``transaction.atomic()`` with ``select_for_update()``; django-fsm-log writes its ``StateLog`` row;
 - a ``transitions.Machine`` built per row on an SQLAlchemy ORM object (a fresh ``Session`` per transition);
@@ -19,6 +21,7 @@ Needs the ``bench`` extra (Django 5.2, django-fsm-2, django-fsm-log).
 from __future__ import annotations
 
 import cProfile
+import hashlib
 import os
 import pstats
 import sys
@@ -46,7 +49,7 @@ from sqlalchemy.orm import Session, registry
 from transitions import Machine
 
 from app.models import Proposal
-from workflow import operations
+from workflow import audit, operations
 from workflow.storage import create_db_engine, utcnow
 
 ROUNDS = 10
@@ -103,6 +106,37 @@ def bare(engine: Any) -> Callable[[int], None]:
             conn.execute(log, {"item_id": row_id, "transition": "forward", "source": state,
                                "state": "provincial_appraisal", "by": ACTOR.user_id,
                                "comment": COMMENT["comment"], "at": utcnow().isoformat()})
+    return one
+
+
+def bare_own_rows(engine: Any) -> Callable[[int], None]:
+    """Bare SQL doing GrantFlow's writes on GrantFlow's rows: lock the proposal, UPDATE state, version and chain
+    head, INSERT a full audit_event row (every column, with a body and hash made here) — no checks, no engine."""
+    table, columns = Proposal.__table__, ("body", "hash", *audit.COLUMNS)
+    lock = (select(table.c.wf_state, table.c.wf_version, table.c.wf_chain_seq, table.c.wf_chain_hash)
+            .where(table.c.id == bindparam("key")).with_for_update())
+    move = update(table).where(table.c.id == bindparam("key")).values(
+        wf_state=bindparam("to"), wf_version=bindparam("v"), wf_chain_seq=bindparam("seq"),
+        wf_chain_hash=bindparam("head"))
+    log = insert(audit.AuditEvent.__table__)
+
+    def one(row_id: int) -> None:
+        with engine.begin() as conn:
+            state, version, seq, head = conn.execute(lock, {"key": row_id}).one()
+            if state != "district_review":
+                raise RuntimeError("not allowed")
+            body = (f'{{"action":"forward","from_state":"{state}","occurred_at":"{utcnow().isoformat()}",'
+                    f'"prev_hash":"{head}","seq":{seq + 1},"subject_id":"{row_id}",'
+                    '"to_state":"provincial_appraisal"}')  # canonical: keys sorted (the INSERT trigger checks)
+            event_hash = hashlib.sha256(body.encode()).hexdigest()
+            conn.execute(move, {"key": row_id, "to": "provincial_appraisal", "v": version + 1, "seq": seq + 1,
+                                "head": event_hash})
+            conn.execute(log, {**dict.fromkeys(columns), "body": body, "hash": event_hash,
+                               "subject_type": "proposal", "subject_id": str(row_id), "seq": seq + 1,
+                               "occurred_at": utcnow(), "actor_id": ACTOR.user_id, "action": "forward",
+                               "from_state": state, "to_state": "provincial_appraisal", "outcome": "applied",
+                               "comment": COMMENT["comment"], "prev_hash": head, "inputs": COMMENT, "diff": {},
+                               "reasons": []})
     return one
 
 
@@ -226,6 +260,7 @@ def run(label: str, url: str, n: int, profile: bool) -> None:
     django_ids = django_rows(item_model, n)
     contenders: dict[str, tuple[Callable[[int], None], list[int]]] = {
         "bare SQL": (bare(engine), peer_rows(engine, n)),
+        "bare SQL, own rows": (bare_own_rows(engine), grantflow_rows(engine, n)),
         "django-fsm-2+log": (django_fsm(item_model), django_ids),
         "Machine per row": (machine_per_row(engine), peer_rows(engine, n)),
         "GrantFlow fire": (grantflow(engine), grantflow_rows(engine, n)),
@@ -250,7 +285,8 @@ def run(label: str, url: str, n: int, profile: bool) -> None:
         print(f"  {name:18s} {rate:8.0f} transitions/s   {1e6 / rate:7.0f} µs each")
     gf = rates["GrantFlow fire"]
     print(f"  GrantFlow fire = {gf / rates['bare SQL']:.2f}× bare SQL, {gf / rates['django-fsm-2+log']:.2f}× "
-          f"django-fsm-2+log, {gf / rates['Machine per row']:.2f}× Machine per row")
+          f"django-fsm-2+log, {gf / rates['Machine per row']:.2f}× Machine per row, "
+          f"{gf / rates['bare SQL, own rows']:.2f}× bare SQL on its own rows")
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
     engine.dispose()

@@ -186,10 +186,12 @@ def load(url: str, proposals: int, seed: int = 17) -> None:
                 row.update(id=next_id, code=code, created_at=start.replace(tzinfo=dt.UTC),
                            search_text=row.pop("_search").replace(fold(row.pop("_code")), fold(code), 1))
                 row["wf_entered_at"] = start.replace(tzinfo=dt.UTC) + dt.timedelta(days=rng.randrange(1, 40))
+                trail = _event_rows(template, next_id, start)
+                row.update(wf_chain_seq=len(trail), wf_chain_hash=trail[-1]["hash"])  # the head of the new chain
                 prop_rows.append(row)
                 att_rows += [{**a, "proposal_id": next_id, "stored_name": f"{uuid.uuid4().hex}.pdf"}
                              for a in template.attachments]
-                event_rows += _event_rows(template, next_id, start)
+                event_rows += trail
                 next_id += 1
             conn.execute(Proposal.__table__.insert(), prop_rows)
             if att_rows:

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from hashlib import sha256
 from typing import Any, TextIO, cast
 
@@ -36,12 +37,23 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    inspect,
     select,
+    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, make_transient_to_detached, mapped_column
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    configure_mappers,
+    instrumentation,
+    make_transient_to_detached,
+    mapped_column,
+)
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeEngine
 
@@ -59,7 +71,7 @@ from workflow.chaincheck import (
     digest,
     head_digest,
 )
-from workflow.storage import create_db_engine, read_only, utcnow
+from workflow.storage import WorkflowMixin, create_db_engine, read_only, utcnow
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(column_0_label)s",
@@ -288,15 +300,73 @@ def event_values(*, seq: int, prev_hash: str, subject_type: str, subject_id: str
 
 def append(session: Session, *, subject_type: str, subject_id: str, **fields: Any) -> AuditEvent:
     """Append an event (fields as :func:`event_values` takes them) to its subject's chain; the caller holds the
-    subject's lock. It is inserted at once."""
+    subject's lock. It is inserted at once, and a workflow subject's row gets the new chain head (0017)."""
     conn = session.connection()
     seq, prev = chain_head(conn, subject_type, subject_id)
     values = event_values(seq=seq + 1, prev_hash=prev, subject_type=subject_type, subject_id=subject_id, **fields)
-    # Every column in one INSERT, from the values just hashed: the database parses nothing (verify compares).
-    event = AuditEvent(id=_insert_row(conn, values, values["occurred_at"], values["body"], values["hash"]), **values)
-    make_transient_to_detached(event)
-    session.add(event)  # persistent without a second INSERT, so callers may keep using it in the session
+    event = insert_event(session, values)
+    keep_head(session, subject_type, subject_id, values["seq"], values["hash"])
     return event
+
+
+def insert_event(session: Session, values: dict[str, Any]) -> AuditEvent:
+    """INSERT an event made by :func:`event_values` (every column in one statement, from the values just hashed:
+    the database parses nothing; verify compares) and return it persistent in ``session``. The caller keeps the
+    subject's chain head (:func:`keep_head`, or in its own UPDATE of the subject row)."""
+    event_id = _insert_row(session.connection(), values, values["occurred_at"], values["body"], values["hash"])
+    # The instance is built without the ORM constructor (which sets each attribute through its events): the
+    # values go straight into its dict, as loaded ones do; then it is made persistent without a second INSERT,
+    # so callers may keep using it in the session.
+    if not _EVENT_MANAGER.mapper.configured:
+        configure_mappers()  # as the constructor would: the attributes' instrumentation is set up here
+    event: AuditEvent = _EVENT_MANAGER.new_instance()
+    event.__dict__.update(values, id=event_id)
+    make_transient_to_detached(event)
+    session.add(event)
+    return event
+
+
+_EVENT_MANAGER: Any = instrumentation.manager_of_class(AuditEvent)
+
+
+_SUBJECTS: dict[str, Any] = {}  # subject type -> mapper of the WorkflowMixin class whose rows hold the head
+
+
+def _subject_mapper(subject_type: str) -> Any:
+    """The mapper of the workflow subject class of ``subject_type``, None for chains without a subject row
+    (users, envelopes, checkpoints...). Looked up among WorkflowMixin's mapped subclasses, cached when found."""
+    if subject_type not in _SUBJECTS:
+        pending: list[type] = [WorkflowMixin]
+        while pending:
+            cls = pending.pop()
+            pending += cls.__subclasses__()
+            mapper: Any = inspect(cls, raiseerr=False)
+            if mapper is not None and cls.wf_type() == subject_type:  # type: ignore[attr-defined]
+                _SUBJECTS[subject_type] = mapper
+        if subject_type not in _SUBJECTS:
+            return None
+    return _SUBJECTS[subject_type]
+
+
+@lru_cache(maxsize=64)
+def _head_statement(mapper: Any) -> Any:
+    (key,) = mapper.primary_key
+    return update(key.table).where(key == bindparam("key")).values(
+        wf_chain_seq=bindparam("seq"), wf_chain_hash=bindparam("hash"))
+
+
+def keep_head(session: Session, subject_type: str, subject_id: str, seq: int, event_hash: str) -> None:
+    """Write a workflow subject's new chain head on its row (and on its instance in ``session``, as committed
+    values); chains without a subject row have nothing to keep."""
+    mapper = _subject_mapper(subject_type)
+    if mapper is None:
+        return
+    key = mapper.primary_key[0].type.python_type(subject_id)
+    session.connection().execute(_head_statement(mapper), {"key": key, "seq": seq, "hash": event_hash})
+    instance = session.identity_map.get(mapper.identity_key_from_primary_key([key]))
+    if instance is not None:
+        set_committed_value(instance, "wf_chain_seq", seq)
+        set_committed_value(instance, "wf_chain_hash", event_hash)
 
 
 def column_values(body: str) -> dict[str, Any]:

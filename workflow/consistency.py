@@ -2,8 +2,8 @@
 
 The trail vouches for itself (hashes, checkpoints, signatures); this vouches for the rows. Every workflow
 subject row (a table with ``wf_state`` and ``wf_version``) must match its chain: its state is the ``to_state``
-of its last non-refused event, and its version counts those events (create is 1, each applied or migrated
-event adds one). Amounts named in :data:`RECORDED` must equal the value the trail last recorded for them.
+of its last non-refused event, its version counts those events (create is 1, each applied or migrated
+event adds one), and the chain head it keeps (``wf_chain_seq``, ``wf_chain_hash``) is its last event. Amounts named in :data:`RECORDED` must equal the value the trail last recorded for them.
 Everything is read with a few aggregate queries; only the events that record an amount are parsed.
 """
 
@@ -72,29 +72,45 @@ def check(conn: Connection, recorded: tuple[Recorded, ...] = RECORDED) -> list[B
 
 
 def _states(conn: Connection, table: str) -> Iterator[Break]:
-    # subject_type is the table name (WorkflowMixin.wf_type's default); ids are compared as text.
+    # subject_type is the table name (WorkflowMixin.wf_type's default); ids are compared as text. One pass over
+    # the table's events: the changes (count, last seq) and the chain's last event, refusals included (the head).
     rows = conn.exec_driver_sql(
-        f"SELECT s.id, s.wf_state, s.wf_version, a.n, e.id, e.seq, e.to_state FROM {table} s "
-        "LEFT JOIN (SELECT subject_id, count(*) AS n, max(seq) AS last FROM audit_event "
-        f"  WHERE subject_type = '{table}' AND outcome <> 'refused' GROUP BY subject_id) a "
+        f"SELECT s.id, s.wf_state, s.wf_version, a.n, e.id, e.seq, e.to_state, s.wf_chain_seq, s.wf_chain_hash, "
+        f"h.seq, h.hash FROM {table} s "
+        "LEFT JOIN (SELECT subject_id, sum(CASE WHEN outcome <> 'refused' THEN 1 ELSE 0 END) AS n, "
+        "  max(CASE WHEN outcome <> 'refused' THEN seq END) AS last, max(seq) AS top FROM audit_event "
+        f"  WHERE subject_type = '{table}' GROUP BY subject_id) a "
         "  ON a.subject_id = CAST(s.id AS VARCHAR(64)) "
         f"LEFT JOIN audit_event e ON e.subject_type = '{table}' AND e.subject_id = a.subject_id "
-        "  AND e.seq = a.last ORDER BY s.id")
-    for subject_id, state, version, count, event_id, seq, head_state in rows:
+        "  AND e.seq = a.last "
+        f"LEFT JOIN audit_event h ON h.subject_type = '{table}' AND h.subject_id = a.subject_id "
+        "  AND h.seq = a.top ORDER BY s.id")
+    for subject_id, state, version, count, event_id, seq, head_state, *head in rows:
         name = chain_name(table, str(subject_id))
         if count is None:
             yield Break(0, name, 0, "data", f"{table} {subject_id} is '{state}' at version {version}, "
                                             "but it has no audit trail")
-        elif state != head_state or version != count:
+            continue
+        if state != head_state or version != count:
             yield Break(event_id, name, seq, "data",
                         f"{table} {subject_id} is '{state}' at version {version}, but its trail ends at "
                         f"'{head_state}' after {count} recorded change(s)")
+        yield from _head(table, subject_id, *head)
     orphans = conn.exec_driver_sql(
         f"SELECT subject_id, min(id) FROM audit_event WHERE subject_type = '{table}' AND subject_id NOT IN "
         f"(SELECT CAST(id AS VARCHAR(64)) FROM {table}) GROUP BY subject_id ORDER BY subject_id")
     for subject_id, first_id in orphans:
         yield Break(first_id, chain_name(table, subject_id), 1, "data",
                     f"{table} {subject_id} has an audit trail but its row is gone")
+
+
+def _head(table: str, subject_id: Any, row_seq: int, row_hash: str, last_seq: int, last_hash: str
+          ) -> Iterator[Break]:
+    """The chain head the row keeps (0017) must be its chain's last event: the next event links to it."""
+    if (row_seq, row_hash) != (last_seq, last_hash):
+        yield Break(0, chain_name(table, str(subject_id)), last_seq, "data",
+                    f"{table} {subject_id} names #{row_seq} ({row_hash[:12]}…) as the head of its trail, but "
+                    f"the trail ends at #{last_seq} ({last_hash[:12]}…)")
 
 
 def _last_recorded(conn: Connection, rule: Recorded) -> dict[str, tuple[int, int, Any]]:

@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, event, inspect, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -107,17 +107,26 @@ def _where_identity(subject_class: type, identity: tuple[Any, ...]) -> Any:
 
 @lru_cache(maxsize=64)
 def _lock_statement(subject_class: type) -> Any:
-    """SELECT wf_version ... FOR UPDATE by primary key, built once per class (the hot path reuses it)."""
+    """SELECT wf_version and the chain head ... FOR UPDATE by primary key, built once per class."""
     mapper: Any = inspect(subject_class)
     keys = mapper.primary_key
-    return (select(mapper.columns["wf_version"])
+    return (select(*(mapper.columns[name] for name in ("wf_version", *_HEAD)))
             .where(and_(*(k == bindparam(f"pk{i}") for i, k in enumerate(keys)))).with_for_update())
+
+
+_HEAD = ("wf_chain_seq", "wf_chain_hash")
+
+
+def _lock_row(session: Session, subject_class: type, identity: tuple[Any, ...]) -> Any:
+    """Take the subject row's lock; returns (wf_version, wf_chain_seq, wf_chain_hash), None when it is gone."""
+    params = {f"pk{i}": v for i, v in enumerate(identity)}
+    return session.connection().execute(_lock_statement(subject_class), params).first()
 
 
 def lock_subject(session: Session, subject_class: type, identity: tuple[Any, ...]) -> int | None:
     """Take the subject row's lock; returns its ``wf_version``, None when the row is gone."""
-    params = {f"pk{i}": v for i, v in enumerate(identity)}
-    return session.connection().execute(_lock_statement(subject_class), params).scalar()
+    row = _lock_row(session, subject_class, identity)
+    return None if row is None else int(row[0])
 
 
 _LOCKED_IN = "_wf_locked_in"  # on an instance: (a weak reference to) the transaction it was loaded locked in
@@ -149,18 +158,21 @@ def _locked_here(session: Session, subject: WorkflowMixin) -> bool:
 def _lock(session: Session, subject: WorkflowMixin) -> None:
     """Lock the subject's row. Every write bumps ``wf_version`` (this module is the one write path), so when
     the locked version is the one loaded the instance is current; otherwise it is reloaded, relationships too.
+    A recorded refusal moves the chain head without a new version, so the head is taken from the lock's read.
     An instance already read under the lock in this transaction (see :func:`_note_load`) is current as it is."""
     session.flush()  # the caller's pending changes must not be lost
     if _locked_here(session, subject):
         return
     cls, identity = type(subject), tuple(inspect(subject).identity or ())
-    locked = lock_subject(session, cls, identity)
+    locked = _lock_row(session, cls, identity)
     if locked is None:
         raise Conflict({"vi": "Hồ sơ không còn tồn tại", "en": "It no longer exists"})
-    if locked != subject.wf_version:
+    if locked[0] != subject.wf_version:
         # The rows must be consumed: an unread ORM result refreshes nothing (a waiter would decide on stale data).
         session.execute(select(cls).where(_where_identity(cls, identity))
                         .execution_options(populate_existing=True)).scalars().all()
+    for name, value in zip(_HEAD, locked[1:], strict=True):
+        set_committed_value(subject, name, value)
 
 
 @lru_cache(maxsize=64)
@@ -172,21 +184,39 @@ def _store_statement(subject_class: type) -> Any:
                                         version == bindparam("locked_version")))
 
 
-def _store(session: Session, subject: WorkflowMixin, step: Step | None, entered_at: dt.datetime | None = None
-           ) -> None:
-    """Write the columns the engine owns with one UPDATE: the bumped version and, for a fired trigger, the
-    state, trigger history and entry time (now, or an imported record's historical date). They are set on the
-    instance as committed values, so the ORM has nothing left to flush for them (its unit of work would cost
-    more than the whole bare transaction)."""
-    values: dict[str, Any] = {"wf_version": subject.wf_version + 1}
+@lru_cache(maxsize=256)
+def _store_sql(subject_class: type, dialect: Dialect, keys: tuple[str, ...]
+               ) -> tuple[str, tuple[str, ...], tuple[Callable[[Any], Any] | None, ...]]:
+    """The UPDATE of :func:`_store` for the columns ``keys``, compiled once per class, database and column set,
+    with each parameter's bind processor: the hot path hands the driver its SQL and values directly."""
+    mapper: Any = inspect(subject_class)
+    compiled: Any = _store_statement(subject_class).values({k: bindparam(k) for k in keys}).compile(dialect=dialect)
+    names = tuple(compiled.positiontup) if dialect.positional else tuple(compiled.binds)
+    types = {**{k: mapper.columns[k].type for k in keys}, "locked_version": mapper.columns["wf_version"].type,
+             **{f"pk{i}": k.type for i, k in enumerate(mapper.primary_key)}}
+    processors = tuple(types[n].dialect_impl(dialect).bind_processor(dialect) for n in names)
+    return compiled.string, names, processors
+
+
+def _store(session: Session, subject: WorkflowMixin, step: Step | None, event: dict[str, Any],
+           entered_at: dt.datetime | None = None) -> None:
+    """Write the columns the engine owns with one UPDATE: the bumped version, the chain head (the ``event``
+    about to be inserted) and, for a fired trigger, the state, trigger history and entry time (now, or an
+    imported record's historical date). They are set on the instance as committed values, so the ORM has
+    nothing left to flush for them (its unit of work would cost more than the whole bare transaction)."""
+    values: dict[str, Any] = {"wf_version": subject.wf_version + 1, "wf_chain_seq": event["seq"],
+                              "wf_chain_hash": event["hash"]}
     if step is not None:
         values["wf_fired_by"] = step.wf_fired_by
         if step.wf_state != subject.wf_state:
             values.update(wf_state=step.wf_state, wf_entered_at=entered_at or utcnow())
-    subject_class: type = type(subject)
     params = {f"pk{i}": v for i, v in enumerate(inspect(subject).identity or ())}
-    result = session.connection().execute(_store_statement(subject_class),
-                                          {**values, **params, "locked_version": subject.wf_version})
+    conn = session.connection()
+    subject_class: type = type(subject)
+    sql, names, processors = _store_sql(subject_class, conn.dialect, tuple(values))
+    given = {**values, **params, "locked_version": subject.wf_version}
+    bound = {n: given[n] if p is None else p(given[n]) for n, p in zip(names, processors, strict=True)}
+    result = conn.exec_driver_sql(sql, tuple(bound.values()) if conn.dialect.positional else bound)
     if result.rowcount != 1:  # cannot happen while the row is locked; never let a write go unchecked
         raise Conflict(_CHANGED_FIRST, current_version=subject.wf_version, current_state=subject.wf_state)
     for key, value in values.items():
@@ -221,15 +251,20 @@ def _operate(session: Session, subject: WorkflowMixin, actor: Actor, action: str
     if not exp.allowed:
         _defer(session, _attempt(subject, actor, action, exp, attempted, request_id))
         raise Refused(exp)
-    from_state = subject.wf_state
     change = perform(compiled, exp)
     session.flush()  # what perform changed through the ORM: edited fields, an action's rows (a fire: nothing)
-    _store(session, subject, change.step)
-    return _applied(session, subject, compiled, audit.append(
-        session, subject_type=subject.wf_type(), subject_id=subject.wf_subject_id(), action=action,
-        outcome="applied", from_state=from_state, to_state=subject.wf_state, **_pin(subject),
-        **_actor_fields(actor, exp.grant), comment=change.comment, inputs=change.inputs, diff=change.diff,
-        request_id=request_id))
+    values = _next_event(subject, action=action, outcome="applied", from_state=subject.wf_state,
+                         to_state=change.step.wf_state if change.step else subject.wf_state, **_pin(subject),
+                         **_actor_fields(actor, exp.grant), comment=change.comment, inputs=change.inputs,
+                         diff=change.diff, request_id=request_id)
+    _store(session, subject, change.step, values)
+    return _applied(session, subject, compiled, audit.insert_event(session, values))
+
+
+def _next_event(subject: WorkflowMixin, **fields: Any) -> dict[str, Any]:
+    """The event after the chain head the locked row holds (no read of audit_event)."""
+    return audit.event_values(seq=subject.wf_chain_seq + 1, prev_hash=subject.wf_chain_hash,
+                              subject_type=subject.wf_type(), subject_id=subject.wf_subject_id(), **fields)
 
 
 def create(session: Session, instance: WorkflowMixin, actor: Actor, compiled: CompiledWorkflow, *,
@@ -414,12 +449,11 @@ def import_event(session: Session, instance: WorkflowMixin, actor: Actor, trigge
     fired = {k: list(v) for k, v in (instance.wf_fired_by or {}).items()}
     for key in (trigger, f"{trigger}@{from_state}"):  # as CompiledWorkflow.step counts them
         fired.setdefault(key, []).append(actor.user_id)
-    _store(session, instance, Step(rules[0].dest, fired), entered_at=moment)
-    return audit.append(
-        session, subject_type=instance.wf_type(), subject_id=instance.wf_subject_id(), action=trigger,
-        outcome="applied", from_state=from_state, to_state=instance.wf_state, **_pin(instance),
-        **_actor_fields(actor, None), comment=comment, inputs=dict(inputs or {}), request_id=request_id,
-        effective_at=moment)
+    values = _next_event(instance, action=trigger, outcome="applied", from_state=from_state,
+                         to_state=rules[0].dest, **_pin(instance), **_actor_fields(actor, None), comment=comment,
+                         inputs=dict(inputs or {}), request_id=request_id, effective_at=moment)
+    _store(session, instance, Step(rules[0].dest, fired), values, entered_at=moment)
+    return audit.insert_event(session, values)
 
 
 # --- refusals ---------------------------------------------------------------------------------------------
@@ -443,15 +477,19 @@ def record_refusal(bind: Engine | Connection, instance: WorkflowMixin, actor: Ac
 
 def _write_refusal(bind: Engine | Connection, attempt: _Attempt) -> AuditEvent | None:
     with Session(bind=bind, expire_on_commit=False) as session, session.begin():
-        if lock_subject(session, attempt.subject_class, attempt.identity) is None:
+        locked = _lock_row(session, attempt.subject_class, attempt.identity)
+        if locked is None:
             return None  # the subject was never committed: there is no chain to record against
         workflow, version, sha = attempt.pin
-        return audit.append(
-            session, subject_type=attempt.subject_type, subject_id=attempt.subject_id, action=attempt.action,
-            outcome="refused", from_state=attempt.state, to_state=attempt.state, workflow=workflow,
-            workflow_version=version, workflow_sha256=sha, **_actor_fields(attempt.actor, None),
-            inputs=dict(attempt.inputs), reasons=attempt.reasons, request_id=attempt.request_id,
-            occurred_at=attempt.occurred_at)
+        values = audit.event_values(
+            seq=locked[1] + 1, prev_hash=locked[2], subject_type=attempt.subject_type,
+            subject_id=attempt.subject_id, action=attempt.action, outcome="refused", from_state=attempt.state,
+            to_state=attempt.state, workflow=workflow, workflow_version=version, workflow_sha256=sha,
+            **_actor_fields(attempt.actor, None), inputs=dict(attempt.inputs), reasons=attempt.reasons,
+            request_id=attempt.request_id, occurred_at=attempt.occurred_at)
+        event = audit.insert_event(session, values)
+        audit.keep_head(session, attempt.subject_type, attempt.subject_id, values["seq"], values["hash"])
+        return event
 
 
 def _defer(session: Session, attempt: _Attempt) -> None:

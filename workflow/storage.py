@@ -13,6 +13,7 @@ from sqlalchemy import JSON, DateTime, Integer, String, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from workflow.chaincheck import GENESIS
 from workflow.permissions import Place
 
 
@@ -57,6 +58,16 @@ class WorkflowMixin:
     def wf_entered_at(cls) -> Mapped[dt.datetime]:
         return mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
+    # The head of the subject's audit chain (seq and hash of its last event, refusals included), written with
+    # every event (workflow.audit): a transition reads it from the row it locked, not from audit_event (0017).
+    @declared_attr
+    def wf_chain_seq(cls) -> Mapped[int]:
+        return mapped_column(Integer, nullable=False, default=0, server_default="0")
+
+    @declared_attr
+    def wf_chain_hash(cls) -> Mapped[str]:
+        return mapped_column(String(64), nullable=False, default=GENESIS, server_default=GENESIS)
+
     def wf_place(self) -> Place:
         raise NotImplementedError(f"{type(self).__name__} must say where it stands (wf_place)")
 
@@ -76,6 +87,7 @@ class WorkflowMixin:
         self.wf_version = 1
         self.wf_fired_by = {}
         self.wf_entered_at = utcnow()
+        self.wf_chain_seq, self.wf_chain_hash = 0, GENESIS
 
 
 READ_ONLY_OPTION = "grantflow_read_only"

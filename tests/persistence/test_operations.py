@@ -173,11 +173,11 @@ def test_failure_inside_the_operation_leaves_nothing(engine, make_proposal, monk
     with Session(engine) as s:
         proposal = s.get(Proposal, p.id)
         if where == "audit":  # the state has moved in memory and in the session when the audit append fails
-            def broken(**_fields):
+            def broken(_session, _values):
                 assert proposal.wf_state == "district_review"
                 raise RuntimeError("disk full")
 
-            monkeypatch.setattr(operations.audit, "event_values", broken)
+            monkeypatch.setattr(operations.audit, "insert_event", broken)
             call = lambda: operations.fire(s, proposal, "submit", applicant(p.organisation_id))  # noqa: E731
         else:
             def apply():
