@@ -5,6 +5,7 @@ made by ``load_scale.py``. ``--code DIR`` imports ``app`` from another checkout 
 after figures in the same run on the same database.
 
     python benchmarks/bench_pages.py --db sqlite --proposals 100000 --repeat 30
+    python benchmarks/bench_pages.py --url sqlite:////tmp/pages-100k.sqlite --repeat 30
     python benchmarks/bench_pages.py --db sqlite --code /work/main --repeat 3 --only list,api
     python benchmarks/bench_pages.py --proposals 20000 --only list,my_work_centre,council_centre,council_member
 """
@@ -23,6 +24,7 @@ from typing import Any
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
 parser.add_argument("--proposals", type=int, default=100_000)
+parser.add_argument("--url", help="the database to measure (default: load_scale's copy for --db/--proposals)")
 parser.add_argument("--repeat", type=int, default=30)
 parser.add_argument("--code", help="a checkout to import app from (default: this one)")
 parser.add_argument("--only", default="", help="comma-separated request names")
@@ -66,7 +68,7 @@ def main() -> int:
     from app.api.tokens import issue_token
     from app.models import Proposal, User
 
-    url = database_url(ARGS.db, ARGS.proposals)
+    url = ARGS.url or database_url(ARGS.db, ARGS.proposals)
     with tempfile.TemporaryDirectory() as uploads:
         app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "UPLOAD_DIR": uploads,
                           "WTF_CSRF_ENABLED": False})
