@@ -5,7 +5,7 @@ the scope hides drafts (``wf_state != 'draft'``), which the old indexes could no
 row, so a deep page's OFFSET, the bounded count and the year range read the index alone.
 "My work" walks (wf_state, wf_entered_at, id) over the states where the user can act; the index now carries the
 columns of the scope and of the (workflow, version) check, so rows out of scope are skipped in the index and
-only the page's rows are read.
+only the page's rows are read; the (wf_entered_at, id) index goes (see DROPPED).
 
 Revision ID: 0018_page_indexes
 Revises: 0015_guided
@@ -32,6 +32,10 @@ INDEXES = (
     ("ix_proposal_state_work", ["wf_state", "wf_entered_at", "id", "wf_workflow", "wf_workflow_version", *_SCOPE],
      "ix_proposal_state_entered_at", ["wf_state", "wf_entered_at", "id"]),
 )
+# (wf_entered_at, id) alone served "my work" before it walked by state; SQLite's planner (no histogram of the
+# states) took it for any query ordered by entry and read the whole table to find the few rows in a handful of
+# states. Every such query names its states, which the index above answers; one index less per state change.
+DROPPED = ("ix_proposal_entered_at", ["wf_entered_at", "id"])
 
 
 def upgrade() -> None:
@@ -39,9 +43,11 @@ def upgrade() -> None:
         op.create_index(name, "proposal", columns)
         if old:
             op.drop_index(old, table_name="proposal")
+    op.drop_index(DROPPED[0], table_name="proposal")
 
 
 def downgrade() -> None:
+    op.create_index(DROPPED[0], "proposal", DROPPED[1])
     for name, _columns, old, old_columns in reversed(INDEXES):
         if old:
             op.create_index(old, "proposal", old_columns)
