@@ -81,7 +81,7 @@ def main() -> int:
                                         "bench") for _name, user, path in REQUESTS if path.startswith("/api/")}
             session.commit()
         clients: dict[str, Any] = {}
-        print(f"{ARGS.db} {url} code={ARGS.code or 'this checkout'} "
+        print(f"{make_url(url).get_backend_name()} {url} code={ARGS.code or 'this checkout'} "
               f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
         print(f"{'request':<18} {'median ms':>10} {'p95 ms':>10} {'queries':>8} {'bytes':>9}")
         wanted = set(filter(None, ARGS.only.split(",")))
