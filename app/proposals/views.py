@@ -80,7 +80,7 @@ def index() -> Any:
     column = SORTS.get(sort.removeprefix("-"))
     order = ((column.desc() if sort.startswith("-") else column.asc(), Proposal.id) if column is not None
              else (Proposal.year.desc(), Proposal.code.desc()))
-    rows, has_next = page_rows(session, stmt, Proposal.id, order, page, PER_PAGE)
+    rows, has_next = page_rows(session, filtered(request.args, probe=True), Proposal.id, order, page, PER_PAGE)
     requested = approved = None
     if count.exact:  # sums over at most COUNT_LIMIT rows; the reports give the totals of larger lists
         matching = stmt.subquery()
