@@ -118,5 +118,5 @@ def test_a_search_over_more_than_a_page_keeps_the_lists_order_and_total(world: W
     for page in (1, 2):
         body = client.get("/proposals", query_string={"q": "lo say", "page": page}).get_data(as_text=True)
         shown += re.findall(r'<tr id="proposal-\d+">\s*<td><a [^>]*>([^<]+)</a>', body)
-        assert "Trang %d / 2" % page in body
+        assert f"Trang {page} / 2" in body
     assert shown == expected
