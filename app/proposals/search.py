@@ -49,7 +49,7 @@ def search_clause(session: Session, words: list[str], *, probe: bool = False) ->
         conditions.insert(0, _SEARCH.c.proposal_search.op("MATCH")(literal(phrase)))
     matches = select(_SEARCH.c.rowid).where(*conditions)
     if probe:  # ``+id`` keeps SQLite from starting at the matches
-        return UnaryExpression(Proposal.id, operator=custom_op("+"), type_=Proposal.id.type).in_(matches)
+        return UnaryExpression(Proposal.id.expression, operator=custom_op("+"), type_=Proposal.id.type).in_(matches)
     return Proposal.id.in_(matches)
 
 

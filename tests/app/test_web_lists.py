@@ -120,3 +120,19 @@ def test_a_search_over_more_than_a_page_keeps_the_lists_order_and_total(world: W
         shown += re.findall(r'<tr id="proposal-\d+">\s*<td><a [^>]*>([^<]+)</a>', body)
         assert f"Trang {page} / 2" in body
     assert shown == expected
+
+
+def test_the_lists_totals_sum_every_matching_proposal_with_or_without_a_search(world: World, db: Any,
+                                                                                 make_proposal: Any) -> None:
+    """A search counts its matches and sums their support in one pass; the plain list counts first: both give
+    the same figures for the same rows."""
+    from app.formatting import vnd
+
+    made = [make_proposal(world.users["applicant_other"], version=1, year=2018, title=f"Lò sấy chè {n}")
+            for n in range(3)]
+    submit(world, db, world.own, *made)
+    client = world.client("centre")
+    for args, rows in (({"q": "lo say"}, made), ({}, [world.own, *made]), ({"q": "khong co"}, [])):
+        body = client.get("/proposals", query_string=args).get_data(as_text=True)
+        assert f"Tổng cộng (mọi trang): {len(rows)}</th>" in body, args
+        assert f'<td class="num" id="total-requested">{vnd(sum(p.requested_support for p in rows))}</td>' in body
