@@ -54,6 +54,7 @@ REQUESTS = [
     ("list", "ttkc_lan", "/proposals"),
     ("list_search", "ttkc_lan", "/proposals?q=che+tan+cuong"),
     ("list_page_2000", "ttkc_lan", "/proposals?page=2000"),
+    ("list_filter_deep", "ttkc_lan", "/proposals?category=machinery&unit=171&page=100"),  # filters, deep page
     ("api_proposals", "ttkc_lan", "/api/v1/proposals"),
     ("proposal_page", "ttkc_lan", "/proposals/{pid}"),
     # issue 13: the council index (open and past) and "my work" against the proposal list, same run

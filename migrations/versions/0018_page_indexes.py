@@ -1,8 +1,9 @@
 """pages at 100,000 proposals: covering indexes for the list's scopes and for "my work"
 
-The list's sort within a scope, (province|district|commune, year, code), now carries ``wf_state`` and ``id``:
-the scope hides drafts (``wf_state != 'draft'``), which the old indexes could not check without reading each
-row, so a deep page's OFFSET, the bounded count and the year range read the index alone.
+The list's sort within a scope, (province|district|commune, year, code), now carries ``wf_state``, ``id`` and
+the filters' columns (category, district, commune): the scope hides drafts (``wf_state != 'draft'``), which the
+old indexes could not check without reading each row, so a deep page's OFFSET, the bounded count and the year
+range read the index alone, with the state, year, category and unit filters too.
 "My work" walks (wf_state, wf_entered_at, id) over the states where the user can act; the index now carries the
 columns of the scope and of the (workflow, version) check, so rows out of scope are skipped in the index and
 only the page's rows are read; the (wf_entered_at, id) index goes (see DROPPED).
@@ -22,13 +23,21 @@ branch_labels = None
 depends_on = None
 
 _SCOPE = ["province_code", "district_code", "commune_code", "organisation_id"]
+
+
+def _list(scope: str) -> list[str]:
+    """The list's sort within ``scope``, then what the scope and the filters (state, category, unit) check."""
+    return [scope, "year", "code", "wf_state", "id", "category",
+            *(unit for unit in ("district_code", "commune_code") if unit != scope)]
+
+
 # (new index, its columns, the index it replaces, that index's columns); the model's own commune_code index stays
 INDEXES = (
-    ("ix_proposal_province_list", ["province_code", "year", "code", "wf_state", "id"],
+    ("ix_proposal_province_list", _list("province_code"),
      "ix_proposal_province_year_code", ["province_code", "year", "code"]),
-    ("ix_proposal_district_list", ["district_code", "year", "code", "wf_state", "id"],
+    ("ix_proposal_district_list", _list("district_code"),
      "ix_proposal_district_year_code", ["district_code", "year", "code"]),
-    ("ix_proposal_commune_list", ["commune_code", "year", "code", "wf_state", "id"], None, []),
+    ("ix_proposal_commune_list", _list("commune_code"), None, []),
     ("ix_proposal_state_work", ["wf_state", "wf_entered_at", "id", "wf_workflow", "wf_workflow_version", *_SCOPE],
      "ix_proposal_state_entered_at", ["wf_state", "wf_entered_at", "id"]),
 )
