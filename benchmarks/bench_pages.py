@@ -5,6 +5,7 @@ made by ``load_scale.py``. ``--code DIR`` imports ``app`` from another checkout 
 after figures in the same run on the same database.
 
     python benchmarks/bench_pages.py --db sqlite --proposals 100000 --repeat 30
+    python benchmarks/bench_pages.py --url sqlite:////tmp/pages-100k.sqlite --repeat 30
     python benchmarks/bench_pages.py --db sqlite --code /work/main --repeat 3 --only list,api
     python benchmarks/bench_pages.py --proposals 20000 --only list,my_work_centre,council_centre,council_member
 """
@@ -23,6 +24,7 @@ from typing import Any
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
 parser.add_argument("--proposals", type=int, default=100_000)
+parser.add_argument("--url", help="the database to measure (default: load_scale's copy for --db/--proposals)")
 parser.add_argument("--repeat", type=int, default=30)
 parser.add_argument("--code", help="a checkout to import app from (default: this one)")
 parser.add_argument("--only", default="", help="comma-separated request names")
@@ -52,6 +54,7 @@ REQUESTS = [
     ("list", "ttkc_lan", "/proposals"),
     ("list_search", "ttkc_lan", "/proposals?q=che+tan+cuong"),
     ("list_page_2000", "ttkc_lan", "/proposals?page=2000"),
+    ("list_filter_deep", "ttkc_lan", "/proposals?category=machinery&unit=171&page=100"),  # filters, deep page
     ("api_proposals", "ttkc_lan", "/api/v1/proposals"),
     ("proposal_page", "ttkc_lan", "/proposals/{pid}"),
     # issue 13: the council index (open and past) and "my work" against the proposal list, same run
@@ -66,7 +69,7 @@ def main() -> int:
     from app.api.tokens import issue_token
     from app.models import Proposal, User
 
-    url = database_url(ARGS.db, ARGS.proposals)
+    url = ARGS.url or database_url(ARGS.db, ARGS.proposals)
     with tempfile.TemporaryDirectory() as uploads:
         app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "UPLOAD_DIR": uploads,
                           "WTF_CSRF_ENABLED": False})
@@ -79,7 +82,7 @@ def main() -> int:
                                         "bench") for _name, user, path in REQUESTS if path.startswith("/api/")}
             session.commit()
         clients: dict[str, Any] = {}
-        print(f"{ARGS.db} {url} code={ARGS.code or 'this checkout'} "
+        print(f"{make_url(url).get_backend_name()} {url} code={ARGS.code or 'this checkout'} "
               f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
         print(f"{'request':<18} {'median ms':>10} {'p95 ms':>10} {'queries':>8} {'bytes':>9}")
         wanted = set(filter(None, ARGS.only.split(",")))

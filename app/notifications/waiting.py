@@ -2,7 +2,9 @@
 decide, advances that may be paid, and completed progress to confirm by acceptance.
 
 Each kind is one set-based query (correlated subqueries, no per-proposal round trip), scoped with the same
-``scope_clause`` as every list, limited to ``limit`` rows; the result is plain rows for the template.
+``scope_clause`` as every list, limited to ``limit`` rows; the result is plain rows for the template. Every kind
+walks only the rows in its states (:func:`in_states`, :func:`first_rows`): the state-first index of migration
+0018 holds the scope's columns, so a query reads the rows it returns and no others, whatever the table size.
 """
 
 from __future__ import annotations
@@ -34,17 +36,35 @@ def _holds(user: Any, roles: tuple[str, ...] | list[str]) -> bool:
 
 
 def _action_states(user: Any, action: str) -> Any:
-    """(workflow, version, state) conditions where the definitions let one of the user's roles take ``action``."""
-    return _states(lambda c: c.action_rules[action].sources
-                   if action in c.action_rules and _holds(user, list(c.action_rules[action].roles)) else ())
+    """Proposals in a (workflow, version, state) where the definitions let one of the user's roles take ``action``."""
+    return in_states(lambda c: c.action_rules[action].sources
+                     if action in c.action_rules and _holds(user, list(c.action_rules[action].roles)) else ())
 
 
-def _states(pick: Any) -> Any:
-    """(workflow, version, state) conditions for the states ``pick(compiled)`` names."""
-    conditions = [and_(Proposal.wf_workflow == c.workflow, Proposal.wf_workflow_version == c.version,
-                       Proposal.wf_state.in_(names))
-                  for c in default_registry() if (names := list(pick(c)))]
-    return or_(*conditions) if conditions else false()
+def in_states(pick: Any) -> Any:
+    """Proposals in the states ``pick(compiled)`` names, per (workflow, version). The conditions are led by one
+    ``wf_state IN`` over all of them, which the state-first index answers."""
+    conditions, every = [], set()
+    for c in default_registry():
+        if names := sorted(set(pick(c))):
+            every.update(names)
+            conditions.append(and_(Proposal.wf_workflow == c.workflow, Proposal.wf_workflow_version == c.version,
+                                   Proposal.wf_state.in_(names)))
+    return and_(Proposal.wf_state.in_(sorted(every)), or_(*conditions)) if conditions else false()
+
+
+def first_keys(where: Any, limit: int, order: tuple[Any, ...] = (Proposal.wf_entered_at, Proposal.id)) -> Any:
+    """The ids of the first ``limit`` proposals matching ``where`` (led by :func:`in_states`) in ``order``: a walk of
+    the state-first index, the scope checked in the index."""
+    return select(Proposal.id).where(where).order_by(*order).limit(limit).correlate(None)
+
+
+def first_rows(session: Session, where: Any, limit: int) -> list[Proposal]:
+    """The first ``limit`` proposals matching ``where``, oldest in their state first: their keys from the index,
+    then only those rows."""
+    order = (Proposal.wf_entered_at, Proposal.id)
+    return list(session.scalars(select(Proposal).where(Proposal.id.in_(first_keys(where, limit, order)))
+                                .order_by(*order)))
 
 
 def _latest_progress() -> Any:
@@ -54,43 +74,36 @@ def _latest_progress() -> Any:
 
 def council_scoring(session: Session, user: Any, limit: int = LIMIT) -> list[Proposal]:
     """Proposals in their council state where the user is an assigned member with no score sheet yet."""
-    council_states = _states(lambda c: [n for n, s in c.states.items() if s.council is not None])
+    council_states = in_states(lambda c: [n for n, s in c.states.items() if s.council is not None])
     stmt = (select(Proposal).join(CouncilMember, and_(CouncilMember.proposal_id == Proposal.id,
                                                       CouncilMember.user_id == user.id,
                                                       CouncilMember.recused.is_(False)))
             .where(council_states, ~exists().where(ScoreSheet.member_id == CouncilMember.id))
-            .order_by(Proposal.wf_entered_at, Proposal.id).limit(limit))
+            .order_by(Proposal.wf_entered_at, Proposal.id).limit(limit))  # from the user's few seats
     return list(session.scalars(stmt))
 
 
 def changes_to_decide(session: Session, user: Any, limit: int = LIMIT) -> list[Proposal]:
-    stmt = (select(Proposal).where(scope_clause(user), _action_states(user, "approve_change"),
-                                   exists().where(ChangeRequest.proposal_id == Proposal.id,
-                                                  ChangeRequest.status == "pending"))
-            .order_by(Proposal.wf_entered_at, Proposal.id).limit(limit))
-    return list(session.scalars(stmt))
+    pending = exists().where(ChangeRequest.proposal_id == Proposal.id, ChangeRequest.status == "pending")
+    return first_rows(session, and_(_action_states(user, "approve_change"), scope_clause(user), pending), limit)
 
 
 def advances_to_pay(session: Session, user: Any, limit: int = LIMIT) -> list[Proposal]:
     """Running proposals with advance room left (machinery: once progress passed the threshold)."""
     advanced = (select(func.coalesce(func.sum(Advance.amount), 0)).where(Advance.proposal_id == Proposal.id)
                 .scalar_subquery())
-    stmt = (select(Proposal).join(Funding, Funding.proposal_id == Proposal.id)
-            .where(scope_clause(user), _action_states(user, "record_advance"),
-                   advanced < Funding.approved_amount * ADVANCE_SHARE_PERCENT / 100,
-                   or_(Proposal.category != "machinery",
-                       func.coalesce(_latest_progress(), 0) > MACHINERY_PROGRESS_PERCENT))
-            .order_by(Proposal.wf_entered_at, Proposal.id).limit(limit))
-    return list(session.scalars(stmt))
+    approved = select(Funding.approved_amount).where(Funding.proposal_id == Proposal.id).scalar_subquery()
+    return first_rows(session, and_(_action_states(user, "record_advance"), scope_clause(user),
+                                    advanced < approved * ADVANCE_SHARE_PERCENT / 100,
+                                    or_(Proposal.category != "machinery",
+                                        func.coalesce(_latest_progress(), 0) > MACHINERY_PROGRESS_PERCENT)), limit)
 
 
 def progress_to_confirm(session: Session, user: Any, limit: int = LIMIT) -> list[Proposal]:
     """Proposals whose latest progress report says 100%, waiting for the acceptance (``accept``)."""
-    accept_states = _states(lambda c: [s for r in c.rules if r.trigger == "accept" and _holds(user, list(r.roles))
-                                       for s in r.sources])
-    stmt = (select(Proposal).where(scope_clause(user), accept_states, _latest_progress() >= 100)
-            .order_by(Proposal.wf_entered_at, Proposal.id).limit(limit))
-    return list(session.scalars(stmt))
+    accept_states = in_states(lambda c: [s for r in c.rules if r.trigger == "accept" and _holds(user, list(r.roles))
+                                         for s in r.sources])
+    return first_rows(session, and_(accept_states, scope_clause(user), _latest_progress() >= 100), limit)
 
 
 def waiting_items(session: Session, user: Any) -> list[dict[str, Any]]:

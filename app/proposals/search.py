@@ -13,6 +13,8 @@ from typing import Any
 from flask_login import current_user
 from sqlalchemy import and_, column, literal, select, table, true
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from app.extensions import db_session
 from app.models import Proposal
@@ -28,8 +30,12 @@ def _like(word: str) -> Any:
     return Proposal.search_text.like(f"%{escaped}%", escape="\\")
 
 
-def search_clause(session: Session, words: list[str]) -> Any:
-    """Proposals whose search text contains every one of ``words`` (already folded)."""
+def search_clause(session: Session, words: list[str], *, probe: bool = False) -> Any:
+    """Proposals whose search text contains every one of ``words`` (already folded). ``probe``, for a page of a
+    sorted list: on SQLite the matches become a set probed along the list's (scope, year, code) index rather than
+    the rows to start from. Started from the matches, a common word reads and sorts thousands of rows for one page;
+    probed, the page ends after its rows, and a rare word costs one walk of the scope's index entries. Counts and
+    sums, which read every match anyway, start from the matches."""
     if not words:
         return true()
     if session.get_bind().dialect.name != "sqlite":
@@ -41,11 +47,15 @@ def search_clause(session: Session, words: list[str]) -> Any:
     if long:  # a trigram MATCH of each quoted word is a substring test the index answers
         phrase = " AND ".join('"' + w.replace('"', '""') + '"' for w in long)
         conditions.insert(0, _SEARCH.c.proposal_search.op("MATCH")(literal(phrase)))
-    return Proposal.id.in_(select(_SEARCH.c.rowid).where(*conditions))
+    matches = select(_SEARCH.c.rowid).where(*conditions)
+    if probe:  # ``+id`` keeps SQLite from starting at the matches
+        return UnaryExpression(Proposal.id.expression, operator=custom_op("+"), type_=Proposal.id.type).in_(matches)
+    return Proposal.id.in_(matches)
 
 
-def filtered(args: Any) -> Any:
-    """The caller's proposals narrowed by the list's query parameters (pages, API and reports share it)."""
+def filtered(args: Any, *, probe: bool = False) -> Any:
+    """The caller's proposals narrowed by the list's query parameters (pages, API and reports share it);
+    ``probe``: see :func:`search_clause`."""
     stmt = visible_proposals(current_user)
     if args.get("state"):
         stmt = stmt.where(Proposal.wf_state == args["state"])
@@ -57,4 +67,4 @@ def filtered(args: Any) -> Any:
     if re.fullmatch(r"[0-9]{4}", args.get("year", "")):  # a plan year; anything else ("²", 10**20) is ignored
         stmt = stmt.where(Proposal.year == int(args["year"]))
     words = fold(args.get("q", "")).split()[:8]
-    return stmt.where(search_clause(db_session(), words)) if words else stmt
+    return stmt.where(search_clause(db_session(), words, probe=probe)) if words else stmt

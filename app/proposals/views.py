@@ -36,7 +36,7 @@ from app.lifecycle_svg import render as render_lifecycle
 from app.lifecycle_svg import transitions_text
 from app.models import Attachment, Proposal, Unit
 from app.models.stages import Funding
-from app.paging import bounded_count, page_number, page_rows
+from app.paging import COUNT_LIMIT, Count, bounded_count, page_number, page_rows
 from app.proposals.forms import ProposalForm, UploadForm, action_form, commune_choices
 from app.proposals.guide import next_step
 from app.proposals.search import filtered
@@ -73,23 +73,14 @@ SORTS = {"code": Proposal.code, "title": Proposal.title, "year": Proposal.year,
 @requires("logged_in")
 def index() -> Any:
     session = db_session()
-    stmt = filtered(request.args)
-    count = bounded_count(session, stmt)
+    count, requested, approved = _count_and_totals(session, filtered(request.args), bool(request.args.get("q")))
     page = page_number(request.args.get("page"))
     sort = request.args.get("sort", "")
     column = SORTS.get(sort.removeprefix("-"))
     order = ((column.desc() if sort.startswith("-") else column.asc(), Proposal.id) if column is not None
              else (Proposal.year.desc(), Proposal.code.desc()))
-    rows, has_next = page_rows(session, stmt, Proposal.id, order, page, PER_PAGE)
-    requested = approved = None
-    if count.exact:  # sums over at most COUNT_LIMIT rows; the reports give the totals of larger lists
-        matching = stmt.subquery()
-        requested, approved = session.execute(
-            select(func.coalesce(func.sum(matching.c.requested_support), 0),
-                   func.coalesce(func.sum(Funding.approved_amount), 0))
-            .select_from(matching).outerjoin(Funding, Funding.proposal_id == matching.c.id)).one()
-    first, last = session.execute(select(func.min(Proposal.year), func.max(Proposal.year))
-                                  .where(scope_clause(current_user))).one()  # two index probes, not a scan
+    rows, has_next = page_rows(session, filtered(request.args, probe=True), Proposal.id, order, page, PER_PAGE)
+    first, last = session.execute(select(_end_year(Proposal.year), _end_year(Proposal.year.desc()))).one()
     years = list(range(last, first - 1, -1)) if first is not None else []
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     districts = session.execute(select(Unit.code, Unit.name).where(Unit.level == "district")
@@ -97,6 +88,37 @@ def index() -> Any:
     return render_template("proposals/index.html", rows=rows, total=count.value, exact=count.exact, page=page,
                            pages=count.pages(PER_PAGE), has_next=has_next, args=args, states=state_titles(),
                            districts=districts, years=years, requested=requested, approved=approved, sort=sort)
+
+
+def _totals(session: Any, stmt: Any, limit: int | None = None) -> tuple[int, int, int]:
+    """Rows, requested and approved support over ``stmt``'s rows (the first ``limit`` + 1 of them)."""
+    rows = stmt.with_only_columns(Proposal.id, Proposal.requested_support).order_by(None)
+    matching = (rows.limit(limit + 1) if limit is not None else rows).subquery()
+    found, requested, approved = session.execute(
+        select(func.count(), func.coalesce(func.sum(matching.c.requested_support), 0),
+               func.coalesce(func.sum(Funding.approved_amount), 0))
+        .select_from(matching).outerjoin(Funding, Funding.proposal_id == matching.c.id)).one()
+    return found, requested, approved
+
+
+def _count_and_totals(session: Any, stmt: Any, search: bool) -> tuple[Count, int | None, int | None]:
+    """The list's bounded count and, when it is exact, its totals (the reports give those of larger lists).
+    A search reads its matches once for both; the plain list counts from the index alone and reads rows only
+    when their number is known to be at most COUNT_LIMIT."""
+    if search:
+        found, requested, approved = _totals(session, stmt, COUNT_LIMIT)
+        count = Count(min(found, COUNT_LIMIT), found <= COUNT_LIMIT)
+    else:
+        count = bounded_count(session, stmt)
+        _found, requested, approved = _totals(session, stmt) if count.exact else (0, 0, 0)
+    return (count, requested, approved) if count.exact else (count, None, None)
+
+
+def _end_year(order: Any) -> Any:
+    """The first year of the user's proposals in ``order``: a walk of the (scope, year) index that stops at the
+    first row in scope (MIN/MAX with the scope's other conditions would read every row)."""
+    return (select(Proposal.year).where(scope_clause(current_user)).order_by(order).limit(1)
+            .scalar_subquery())
 
 
 def workflow_year_default() -> int:

@@ -3,7 +3,8 @@
 Each kind of waiting item is one function in ``WAITING_KINDS``: given the session, the user, its own cursor
 (from the query string) and a page size, it returns a :class:`WorkPage`. The proposal kind narrows in SQL to
 the (workflow, version, state)s where the user's roles can do something, walks them oldest first by keyset
-on (wf_entered_at, id), and explains only the rows of a page, their attachments loaded in one query.
+on (wf_entered_at, id) (the keys from the state-first index, then the rows), and explains only the rows of a
+page, their attachments loaded in one query.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import and_, literal, or_, tuple_
+from sqlalchemy import and_, literal, select, true, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from app.access import public, requires
@@ -26,8 +27,9 @@ from app.i18n import lang
 from app.implementation.evaluation import recorded_indicators_of
 from app.implementation.services import progress_percents
 from app.models import Proposal
+from app.notifications.waiting import first_keys, in_states, waiting_items
 from app.proposals.guide import work_step
-from app.scoping import visible_proposals
+from app.scoping import scope_clause
 from workflow.registry import default_registry
 
 bp = Blueprint("review", __name__, template_folder="templates")
@@ -43,18 +45,13 @@ class WorkPage:
     next_cursor: str | None = None
 
 
-def actionable_states(roles: frozenset[str]) -> list[Any]:
-    """(workflow, version, state) conditions where one of these roles has some transition."""
-    conditions = []
-    for compiled in default_registry():
-        states = [state for state, triggers in compiled.rules_from.items()
-                  if any(role in roles for rules in triggers.values() for rule in rules for role in rule.roles)
-                  or roles & set(compiled.states[state].editable_by)]
-        if states:
-            conditions.append(and_(Proposal.wf_workflow == compiled.workflow,
-                                   Proposal.wf_workflow_version == compiled.version,
-                                   Proposal.wf_state.in_(states)))
-    return conditions
+def actionable_states(roles: frozenset[str]) -> Any:
+    """Proposals in a (workflow, version, state) where one of these roles has some transition or may edit."""
+    def acting(compiled: Any) -> list[str]:
+        return [state for state, triggers in compiled.rules_from.items()
+                if any(role in roles for rules in triggers.values() for rule in rules for role in rule.roles)
+                or roles & set(compiled.states[state].editable_by)]
+    return in_states(acting)
 
 
 def _parse_cursor(cursor: str | None) -> tuple[dt.datetime, int] | None:
@@ -77,35 +74,39 @@ def prefetch_facts(session: Session, proposals: Sequence[Proposal]) -> None:
                               "council_result": councils[p.id]}
 
 
+def _work_item(session: Session, proposal: Proposal, actor: Any, now: dt.date) -> dict[str, Any] | None:
+    """The row of "my work" for a proposal the actor can act on now (an action or an edit), else None."""
+    compiled = default_registry().for_subject(proposal)
+    actions = compiled.allowed_actions(proposal, actor, session=session)
+    editable = compiled.explain_edit(proposal, actor).allowed
+    if not (actions or editable):
+        return None
+    due = due_date(proposal.wf_entered_at, compiled.states[proposal.wf_state].deadline)
+    return {"proposal": proposal, "actions": actions, "editable": editable, "due": due,
+            "next": work_step(proposal, compiled, actions, editable), "overdue": due is not None and due < now,
+            "state_title": compiled.title_of(proposal.wf_state, lang())}
+
+
 def proposal_work(session: Session, user: Any, cursor: str | None, per_page: int = PER_PAGE) -> WorkPage:
     actor = user.actor()
-    conditions = actionable_states(actor.roles)
-    if not conditions:
-        return WorkPage()
+    where = and_(actionable_states(actor.roles), scope_clause(user))
     order = (Proposal.wf_entered_at, Proposal.id)
-    stmt = (visible_proposals(user).where(or_(*conditions)).options(selectinload(Proposal.attachments))
-            .order_by(*order))
-    registry, now, page = default_registry(), today(), WorkPage()
+    now, page = today(), WorkPage()
     after = _parse_cursor(cursor)
-    for _chunk in range(MAX_CHUNKS):
-        chunk = stmt.where(tuple_(*order) > tuple_(*(literal(v, c.type) for v, c in zip(after, order,
-                                                                                  strict=True)))) if after else stmt
-        rows = session.scalars(chunk.limit(per_page)).all()
+    # a page's rows, then (when too few could be acted on) twice as many: MAX_CHUNKS * per_page rows at most
+    for size in (per_page, (MAX_CHUNKS - 1) * per_page):
+        beyond = tuple_(*order) > tuple_(*(literal(v, c.type) for v, c in zip(after, order, strict=True))) \
+            if after else true()
+        rows = session.scalars(select(Proposal).where(Proposal.id.in_(first_keys(and_(where, beyond), size)))
+                               .options(selectinload(Proposal.attachments)).order_by(*order)).all()
         prefetch_facts(session, rows)
         for proposal in rows:
             after = (proposal.wf_entered_at, proposal.id)
-            compiled = registry.for_subject(proposal)
-            actions = compiled.allowed_actions(proposal, actor, session=session)
-            editable = compiled.explain_edit(proposal, actor).allowed
-            if actions or editable:
-                due = due_date(proposal.wf_entered_at, compiled.states[proposal.wf_state].deadline)
-                page.items.append({"proposal": proposal, "actions": actions, "editable": editable, "due": due,
-                                   "next": work_step(proposal, compiled, actions, editable),
-                                   "overdue": due is not None and due < now,
-                                   "state_title": compiled.title_of(proposal.wf_state, lang())})
+            if (item := _work_item(session, proposal, actor, now)) is not None:
+                page.items.append(item)
             if len(page.items) == per_page:
                 break
-        if len(rows) < per_page:
+        if len(rows) < size:
             return page  # nothing further to look at
         if len(page.items) == per_page:
             break
@@ -132,8 +133,6 @@ def home() -> Any:
 @bp.route("/my-work")
 @requires("logged_in")
 def my_work() -> Any:
-    from app.notifications.waiting import waiting_items
-
     cursors = {name: request.args.get(name, "")[:64] for name, _kind in WAITING_KINDS}
     pages = my_work_pages(current_user, cursors)
     return render_template("review/my_work.html", items=pages["proposals"].items, pages=pages, cursors=cursors,

@@ -99,3 +99,40 @@ def test_my_work_offers_the_applicant_their_editable_drafts(world: World) -> Non
     # the row's next step for a draft being prepared: complete the dossier (on the proposal's panel), then submit
     own_row = body[body.index(f'id="work-{world.own.id}"'):]
     assert f'href="/proposals/{world.own.id}#next-step"' in own_row and "Hoàn thiện hồ sơ rồi nộp" in own_row
+
+
+def test_a_search_over_more_than_a_page_keeps_the_lists_order_and_total(world: World, db: Any,
+                                                                         make_proposal: Any) -> None:
+    """The page's rows are the matches in the list's order (year, then code, newest first) whichever way the
+    database finds them (SQLite probes the matches along the list's index), and the count is every match."""
+    import re
+
+    made = [make_proposal(world.users["applicant_other"], version=1, year=2016 + n % 5, title=f"Lò sấy chè {n}")
+            for n in range(23)]
+    others = [make_proposal(world.users["applicant_other"], version=1, year=2018, title=f"Đào tạo {n}")
+              for n in range(3)]
+    submit(world, db, *made, *others)
+    client = world.client("centre")
+    expected = [p.code for p in sorted(made, key=lambda p: (p.year, p.code), reverse=True)]
+    shown = []
+    for page in (1, 2):
+        body = client.get("/proposals", query_string={"q": "lo say", "page": page}).get_data(as_text=True)
+        shown += re.findall(r'<tr id="proposal-\d+">\s*<td><a [^>]*>([^<]+)</a>', body)
+        assert f"Trang {page} / 2" in body
+    assert shown == expected
+
+
+def test_the_lists_totals_sum_every_matching_proposal_with_or_without_a_search(world: World, db: Any,
+                                                                                 make_proposal: Any) -> None:
+    """A search counts its matches and sums their support in one pass; the plain list counts first: both give
+    the same figures for the same rows."""
+    from app.formatting import vnd
+
+    made = [make_proposal(world.users["applicant_other"], version=1, year=2018, title=f"Lò sấy chè {n}")
+            for n in range(3)]
+    submit(world, db, world.own, *made)
+    client = world.client("centre")
+    for args, rows in (({"q": "lo say"}, made), ({}, [world.own, *made]), ({"q": "khong co"}, [])):
+        body = client.get("/proposals", query_string=args).get_data(as_text=True)
+        assert f"Tổng cộng (mọi trang): {len(rows)}</th>" in body, args
+        assert f'<td class="num" id="total-requested">{vnd(sum(p.requested_support for p in rows))}</td>' in body

@@ -11,6 +11,7 @@ from conftest import DOSSIER, attach
 from sqlalchemy import event, func, select
 
 from app.api.tokens import issue_token
+from app.models import Proposal
 from app.review.views import proposal_work
 from workflow import operations
 from workflow.audit import AuditEvent
@@ -21,6 +22,7 @@ PAGES = [
     ("centre", "/proposals"), ("centre", "/proposals?q=may+sao"), ("centre", "/proposals?page=2"),
     ("district_own", "/proposals?state=provincial_appraisal"), ("auditor", "/audit/"),
     ("auditor", "/audit/?action=submit"), ("auditor", "/audit/?page=2"), ("centre", "/api/v1/proposals"),
+    ("centre", "/proposals/{first}"), ("district_own", "/proposals?q=may+sao&year=2020"),
 ]
 
 
@@ -46,13 +48,15 @@ def _counts(world: Any, db: Any) -> dict[tuple[str, str], int]:
     token = issue_token(db, world.users["centre"], "perf")
     db.commit()
     out = {}
+    first = db.scalar(select(func.min(Proposal.id)).where(Proposal.title == "Máy sao chè số 0"))  # the same page
+    db.commit()
     clients = {role: world.client(role) for role in {r for r, _ in PAGES}}
     event.listen(engine, "before_cursor_execute", count)
     try:
         for role, url in PAGES:
             headers = {"Authorization": f"Bearer {token}"} if url.startswith("/api/") else {}
             seen[0] = 0
-            response = clients[role].get(url, headers=headers)
+            response = clients[role].get(url.format(first=first), headers=headers)
             assert response.status_code == 200, (role, url, response.status_code)
             out[(role, url)] = seen[0]
     finally:
