@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_chain_head"
-down_revision = "0015_guided"
+down_revision = "0016_report_cube"
 branch_labels = None
 depends_on = None
 

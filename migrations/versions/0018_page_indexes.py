@@ -18,7 +18,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0018_page_indexes"
-down_revision = "0015_guided"
+down_revision = "0017_chain_head"
 branch_labels = None
 depends_on = None
 

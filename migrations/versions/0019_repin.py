@@ -18,7 +18,7 @@ from alembic import op
 from workflow.migrate import Repin, repin
 
 revision = "0019_repin"
-down_revision = "0015_guided"
+down_revision = "0018_page_indexes"
 branch_labels = None
 depends_on = None
 
