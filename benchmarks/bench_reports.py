@@ -16,7 +16,7 @@ as of ``BEFORE``, loaded from git) and by the current ones, alternated in one pr
 a ratio old/new (the machine's load hits both alike).
 
     python benchmarks/bench_reports.py [N] [sqlite|postgres|both]     # fresh throwaway databases
-    python benchmarks/bench_reports.py --url URL [--user NAME --password PW]   # a database already filled
+    python benchmarks/bench_reports.py --url URL [USERNAME PASSWORD]  # a database already filled
     python benchmarks/bench_reports.py --compare URL [USERNAME]        # old vs new aggregates, same run
 """
 
@@ -171,10 +171,10 @@ def plans(app: Any, client: Any) -> None:
                 print("    " + " | ".join(str(c) for c in row))
 
 
-def measure(url: str) -> None:
+def measure(url: str, username: str = "ttkc", password: str = "matkhau") -> None:
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True, "WTF_CSRF_ENABLED": False})
     client = app.test_client()
-    assert client.post("/login", data={"username": "ttkc", "password": "matkhau"}).status_code == 302
+    assert client.post("/login", data={"username": username, "password": password}).status_code == 302
     print(f"  ({machine()})")
     print(f"  dashboard: {timed(client, '/dashboard')}")
     print(f"  dashboard 2020 only: {timed(client, '/dashboard?year_from=2020&year_to=2020')}")
@@ -239,7 +239,7 @@ def compare(url: str, username: str = "ttkc_hung", runs: int = 3) -> None:
 
 def main() -> None:
     if sys.argv[1:2] == ["--url"]:
-        measure(sys.argv[2])
+        measure(*sys.argv[2:5])
         return
     if sys.argv[1:2] == ["--compare"]:
         compare(sys.argv[2], *sys.argv[3:4])

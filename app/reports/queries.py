@@ -24,7 +24,6 @@ from sqlalchemy import (
     case,
     cast,
     distinct,
-    false,
     func,
     literal,
     literal_column,
@@ -309,8 +308,9 @@ def _local_midnight_utc(day: dt.date) -> dt.datetime:
 def overdue(session: Session, cond: Any, on: dt.date | None = None) -> Overdue:
     """Proposals past their state's deadline on ``on`` (today): counts per state, and the oldest ones with
     their working-day ages. A state's deadline becomes an entered-before instant, so SQL does the filtering:
-    one range of ix_proposal_overdue (state, entered_at, workflow, version) per late part (an index OR)."""
-
+    one range of ix_proposal_overdue (state, entered_at, workflow, version) per late part, ORed for the counts;
+    the oldest are the first few of each part in index order, merged (one walk of every proposal by entry
+    time, filtered, would pass all the finished ones first)."""
     on = on or today()
     late = []
     for compiled in default_registry():
@@ -320,15 +320,18 @@ def overdue(session: Session, cond: Any, on: dt.date | None = None) -> Overdue:
                 late.append(and_(Proposal.wf_workflow == compiled.workflow,
                                  Proposal.wf_workflow_version == compiled.version, Proposal.wf_state == name,
                                  Proposal.wf_entered_at < _local_midnight_utc(last + dt.timedelta(days=1))))
-    late_cond = and_(cond, or_(*late) if late else false())
     result = Overdue()
-    stmt = select(Proposal.wf_state, func.count()).where(late_cond).group_by(Proposal.wf_state)
+    if not late:
+        return result
+    stmt = select(Proposal.wf_state, func.count()).where(cond, or_(*late)).group_by(Proposal.wf_state)
     result.by_state = {name: n for name, n in session.execute(stmt)}
-    registry = default_registry()
-    oldest = session.execute(
-        select(Proposal.id, Proposal.code, Proposal.title, Proposal.wf_state, Proposal.wf_entered_at,
+    columns = (Proposal.id, Proposal.code, Proposal.title, Proposal.wf_state, Proposal.wf_entered_at,
                Proposal.wf_workflow, Proposal.wf_workflow_version)
-        .where(late_cond).order_by(Proposal.wf_entered_at, Proposal.id).limit(OVERDUE_LIST))
+    firsts = [select(*columns).where(cond, part).order_by(Proposal.wf_entered_at, Proposal.id)
+              .limit(OVERDUE_LIST).subquery() for part in late]
+    merged = union_all(*(select(*first.c) for first in firsts)).subquery()
+    oldest = session.execute(select(*merged.c).order_by(merged.c.wf_entered_at, merged.c.id).limit(OVERDUE_LIST))
+    registry = default_registry()
     for pid, code, title, in_state, entered_at, workflow, version in oldest:
         due = due_date(entered_at, registry.get(workflow, version).states[in_state].deadline)
         assert due is not None
