@@ -173,3 +173,16 @@ def test_the_migrations_funnel_stages_are_the_dashboards() -> None:
     spec.loader.exec_module(migration)
     assert tuple((key, states) for key, _, states in queries.FUNNEL) == migration.FUNNEL
     assert migration.REACHED == cube.REACHED
+
+
+def test_check_cube_command(app: Any, sample: Any, db: Any) -> None:
+    """``flask reports check-cube``: silent agreement on the sample, then the broken cell and exit status 1."""
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["reports", "check-cube"])
+    assert (result.exit_code, result.output) == (0, "The report cube agrees with the base tables.\n")
+    db.execute(update(ReportCube).where(ReportCube.state == "rejected").values(n=2))
+    db.commit()
+    result = runner.invoke(args=["reports", "check-cube"])
+    assert result.exit_code == 1
+    assert result.output.startswith("cell ('19', '171', '05785', 'rejected', 'craft_village', 'local', 2018): "
+                                    "expected (1, 60000000, 20000000, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0), found (2, ")
