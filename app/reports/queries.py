@@ -372,14 +372,21 @@ def funnel(session: Session, cond: Any, between: tuple[dt.date, dt.date] | None 
            ) -> list[tuple[str, tuple[str, str], int]]:
     """(key, title, proposals that entered the stage) along the lifecycle, in order; ``between`` (first day,
     day after the last, local dates) counts only entries in that period."""
-    stage_of = {state: key for key, _, states in FUNNEL for state in states}
-    stage = case(stage_of, value=ProposalStay.state).label("stage")
-    stmt = (select(stage, func.count(distinct(ProposalStay.proposal_id)))
-            .join(Proposal, Proposal.id == ProposalStay.proposal_id)
-            .where(cond).group_by(stage))  # every state (one index seek per proposal); others fall in NULL
+    return funnel_over(session, (ProposalStay.state, ProposalStay.proposal_id, ProposalStay.entered_at), between,
+                       lambda stmt: stmt.join(Proposal, Proposal.id == ProposalStay.proposal_id).where(cond))
+
+
+def funnel_over(session: Session, stays: tuple[Any, Any, Any], between: tuple[dt.date, dt.date] | None,
+                scoped: Scoped) -> list[tuple[str, tuple[str, str], int]]:
+    """:func:`funnel` over stays with columns ``stays`` = (state, proposal_id, entered_at), as
+    :func:`medians_over`."""
+    state, proposal_id, entered_at = stays
+    stage_of = {name: key for key, _, names in FUNNEL for name in names}
+    stage = case(stage_of, value=state).label("stage")
+    stmt = scoped(select(stage, func.count(distinct(proposal_id))).group_by(stage))  # others fall in NULL
     if between is not None:
-        stmt = stmt.where(ProposalStay.entered_at >= _local_midnight_utc(between[0]),
-                          ProposalStay.entered_at < _local_midnight_utc(between[1]))
+        stmt = stmt.where(entered_at >= _local_midnight_utc(between[0]),
+                          entered_at < _local_midnight_utc(between[1]))
     reached: dict[str, int] = {key: n for key, n in session.execute(stmt)}
     return [(key, title, reached.get(key, 0)) for key, title, _ in FUNNEL]
 

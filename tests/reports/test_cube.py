@@ -33,6 +33,7 @@ from workflow.errors import Conflict, InvalidInput, Refused
 from workflow.storage import create_db_engine
 
 M = 1_000_000
+THIS_YEAR = (dt.date.today().replace(month=1, day=1), dt.date.today() + dt.timedelta(days=1))  # local dates
 
 
 @pytest.fixture
@@ -125,6 +126,7 @@ def test_random_writes_keep_the_cube_equal_to_the_base_tables(engine: Engine) ->
                 assert cube.breakdown(s, user, filters) == queries.breakdown(s, cond)
                 assert cube.median_durations(s, user, filters) == queries.median_durations(s, cond)
                 assert cube.funnel(s, user, filters) == queries.funnel(s, cond)
+                assert cube.funnel(s, user, filters, THIS_YEAR) == queries.funnel(s, cond, THIS_YEAR)
 
     run()
     with Session(engine) as s:
