@@ -16,8 +16,9 @@ as of ``BEFORE``, loaded from git) and by the current ones, alternated in one pr
 a ratio old/new (the machine's load hits both alike).
 
     python benchmarks/bench_reports.py [N] [sqlite|postgres|both]     # fresh throwaway databases
-    python benchmarks/bench_reports.py --url URL [--user NAME --password PW]   # a database already filled
+    python benchmarks/bench_reports.py --url URL [USERNAME PASSWORD]  # a database already filled
     python benchmarks/bench_reports.py --compare URL [USERNAME]        # old vs new aggregates, same run
+    python benchmarks/bench_reports.py --trigger-cost URL             # the cube's triggers' cost per write
 """
 
 from __future__ import annotations
@@ -171,10 +172,10 @@ def plans(app: Any, client: Any) -> None:
                 print("    " + " | ".join(str(c) for c in row))
 
 
-def measure(url: str) -> None:
+def measure(url: str, username: str = "ttkc", password: str = "matkhau") -> None:
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True, "WTF_CSRF_ENABLED": False})
     client = app.test_client()
-    assert client.post("/login", data={"username": "ttkc", "password": "matkhau"}).status_code == 302
+    assert client.post("/login", data={"username": username, "password": password}).status_code == 302
     print(f"  ({machine()})")
     print(f"  dashboard: {timed(client, '/dashboard')}")
     print(f"  dashboard 2020 only: {timed(client, '/dashboard?year_from=2020&year_to=2020')}")
@@ -237,9 +238,55 @@ def compare(url: str, username: str = "ttkc_hung", runs: int = 3) -> None:
     print(f"  ({machine()})")
 
 
+def _cube_triggers(dialect: str) -> list[str]:
+    """DROP statements for the triggers of 0016_report_cube (read from the migration itself)."""
+    path = _common.ROOT / "migrations" / "versions" / "0016_report_cube.py"
+    module = types.ModuleType("report_cube_migration")
+    exec(compile(path.read_text(), str(path), "exec"), module.__dict__)  # noqa: S102 (our own migration)
+    on = (lambda table: f" ON {table}") if dialect == "postgresql" else (lambda table: "")
+    return [f"DROP TRIGGER IF EXISTS {name}{on(table)}" for table, names in module.TRIGGERS.items() for name in names]
+
+
+def trigger_cost(url: str, n: int = 500) -> None:
+    """What the cube's triggers add to a write: N state changes (UPDATE proposal.wf_state, as the engine writes
+    it) and N changed funding amounts, timed with the triggers, then with them dropped; each run is one
+    transaction, rolled back (the database is left as it was)."""
+    from workflow.storage import create_db_engine
+
+    engine = create_db_engine(url)
+    with engine.connect() as conn:
+        ids = conn.scalars(text("SELECT proposal_id FROM funding ORDER BY proposal_id LIMIT :n"), {"n": n}).all()
+    flip = text("UPDATE proposal SET wf_state = CASE WHEN wf_state = 'funded' THEN 'implementing' ELSE 'funded' "
+                "END WHERE id = :id")
+    amount = text("UPDATE funding SET approved_amount = approved_amount + 1 WHERE proposal_id = :id")
+
+    def run(drop: bool) -> tuple[float, float]:
+        with engine.connect() as conn, conn.begin() as transaction:
+            for statement in _cube_triggers(engine.dialect.name) if drop else ():
+                conn.exec_driver_sql(statement)
+            t0 = time.perf_counter()
+            for pid in ids:
+                conn.execute(flip, {"id": pid})
+            t1 = time.perf_counter()
+            for pid in ids:
+                conn.execute(amount, {"id": pid})
+            t2 = time.perf_counter()
+            transaction.rollback()
+        return (t1 - t0) / len(ids) * 1e6, (t2 - t1) / len(ids) * 1e6
+
+    print(f"  trigger cost, {len(ids)} writes each ({machine()})")
+    for label, drop in (("with the cube's triggers", False), ("without", True), ("with again", False)):
+        state, money = run(drop)
+        print(f"  {label}: state change {state:,.0f} µs, funding amount {money:,.0f} µs per row")
+    engine.dispose()
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--trigger-cost"]:
+        trigger_cost(sys.argv[2])
+        return
     if sys.argv[1:2] == ["--url"]:
-        measure(sys.argv[2])
+        measure(*sys.argv[2:5])
         return
     if sys.argv[1:2] == ["--compare"]:
         compare(sys.argv[2], *sys.argv[3:4])

@@ -13,11 +13,13 @@ check-cube``); the property test in tests/reports/test_cube.py holds it empty af
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    DateTime,
     Float,
     Integer,
     String,
@@ -84,6 +86,7 @@ class ReportStayDays(_Dimensions, Base):
                                          autoincrement=False)
     proposal_id: Mapped[int] = mapped_column(Integer)
     stay_state: Mapped[str] = mapped_column(String(64))
+    entered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     days: Mapped[float | None] = mapped_column(Float)
 
 
@@ -160,11 +163,17 @@ def median_durations(session: Session, user: Any, filters: Filters) -> dict[str,
                                 lambda stmt: stmt.where(cond))
 
 
-def funnel(session: Session, user: Any, filters: Filters) -> list[tuple[str, tuple[str, str], int]]:
-    """``queries.funnel`` (over all time) from the cube's reached_* sums when the scope allows."""
+def funnel(session: Session, user: Any, filters: Filters, between: tuple[dt.date, dt.date] | None = None,
+           ) -> list[tuple[str, tuple[str, str], int]]:
+    """``queries.funnel`` when the scope allows: over all time from the cube's reached_* sums, over a period
+    from the stays entered in it (``report_stay_days``, a range of its entered_at index)."""
     cond = where(user, filters, ReportCube)
     if cond is None:
-        return queries.funnel(session, queries.where(user, filters))
+        return queries.funnel(session, queries.where(user, filters), between)
+    if between is not None:
+        in_scope = where(user, filters, ReportStayDays)
+        stays = (ReportStayDays.stay_state, ReportStayDays.proposal_id, ReportStayDays.entered_at)
+        return queries.funnel_over(session, stays, between, lambda stmt: stmt.where(in_scope))
     sums = session.execute(select(*(func.coalesce(func.sum(getattr(ReportCube, r)), 0) for r in REACHED))
                            .where(cond, ReportCube.n > 0)).one()
     return [(key, title, int(n)) for (key, title, _), n in zip(queries.FUNNEL, sums, strict=True)]
@@ -219,11 +228,11 @@ def differences(session: Session) -> list[Difference]:
 def stay_differences(session: Session) -> list[int]:
     """The stays (ids) whose ``report_stay_days`` row is missing, extra or disagrees with ``proposal_stay``
     and its proposal's dimensions (empty when the triggers kept it right)."""
-    base = (select(ProposalStay.id, ProposalStay.proposal_id, ProposalStay.state, ProposalStay.days,
-                   *_base_dimensions())
+    base = (select(ProposalStay.id, ProposalStay.proposal_id, ProposalStay.state, ProposalStay.entered_at,
+                   ProposalStay.days, *_base_dimensions())
             .join(Proposal, Proposal.id == ProposalStay.proposal_id))
     kept = select(ReportStayDays.stay_id, ReportStayDays.proposal_id, ReportStayDays.stay_state,
-                  ReportStayDays.days, *(getattr(ReportStayDays, d) for d in DIMENSIONS))
+                  ReportStayDays.entered_at, ReportStayDays.days, *(getattr(ReportStayDays, d) for d in DIMENSIONS))
     missing = session.scalars(select(except_(base, kept).subquery().c[0]))
     extra = session.scalars(select(except_(kept, base).subquery().c[0]))
     return sorted({*missing, *extra})

@@ -24,7 +24,6 @@ from sqlalchemy import (
     case,
     cast,
     distinct,
-    false,
     func,
     literal,
     literal_column,
@@ -309,8 +308,9 @@ def _local_midnight_utc(day: dt.date) -> dt.datetime:
 def overdue(session: Session, cond: Any, on: dt.date | None = None) -> Overdue:
     """Proposals past their state's deadline on ``on`` (today): counts per state, and the oldest ones with
     their working-day ages. A state's deadline becomes an entered-before instant, so SQL does the filtering:
-    one range of ix_proposal_overdue (state, entered_at, workflow, version) per late part (an index OR)."""
-
+    one range of ix_proposal_overdue (state, entered_at, workflow, version) per late part, ORed for the counts;
+    the oldest are the first few of each part in index order, merged (one walk of every proposal by entry
+    time, filtered, would pass all the finished ones first)."""
     on = on or today()
     late = []
     for compiled in default_registry():
@@ -320,15 +320,18 @@ def overdue(session: Session, cond: Any, on: dt.date | None = None) -> Overdue:
                 late.append(and_(Proposal.wf_workflow == compiled.workflow,
                                  Proposal.wf_workflow_version == compiled.version, Proposal.wf_state == name,
                                  Proposal.wf_entered_at < _local_midnight_utc(last + dt.timedelta(days=1))))
-    late_cond = and_(cond, or_(*late) if late else false())
     result = Overdue()
-    stmt = select(Proposal.wf_state, func.count()).where(late_cond).group_by(Proposal.wf_state)
+    if not late:
+        return result
+    stmt = select(Proposal.wf_state, func.count()).where(cond, or_(*late)).group_by(Proposal.wf_state)
     result.by_state = {name: n for name, n in session.execute(stmt)}
-    registry = default_registry()
-    oldest = session.execute(
-        select(Proposal.id, Proposal.code, Proposal.title, Proposal.wf_state, Proposal.wf_entered_at,
+    columns = (Proposal.id, Proposal.code, Proposal.title, Proposal.wf_state, Proposal.wf_entered_at,
                Proposal.wf_workflow, Proposal.wf_workflow_version)
-        .where(late_cond).order_by(Proposal.wf_entered_at, Proposal.id).limit(OVERDUE_LIST))
+    firsts = [select(*columns).where(cond, part).order_by(Proposal.wf_entered_at, Proposal.id)
+              .limit(OVERDUE_LIST).subquery() for part in late]
+    merged = union_all(*(select(*first.c) for first in firsts)).subquery()
+    oldest = session.execute(select(*merged.c).order_by(merged.c.wf_entered_at, merged.c.id).limit(OVERDUE_LIST))
+    registry = default_registry()
     for pid, code, title, in_state, entered_at, workflow, version in oldest:
         due = due_date(entered_at, registry.get(workflow, version).states[in_state].deadline)
         assert due is not None
@@ -369,14 +372,21 @@ def funnel(session: Session, cond: Any, between: tuple[dt.date, dt.date] | None 
            ) -> list[tuple[str, tuple[str, str], int]]:
     """(key, title, proposals that entered the stage) along the lifecycle, in order; ``between`` (first day,
     day after the last, local dates) counts only entries in that period."""
-    stage_of = {state: key for key, _, states in FUNNEL for state in states}
-    stage = case(stage_of, value=ProposalStay.state).label("stage")
-    stmt = (select(stage, func.count(distinct(ProposalStay.proposal_id)))
-            .join(Proposal, Proposal.id == ProposalStay.proposal_id)
-            .where(cond).group_by(stage))  # every state (one index seek per proposal); others fall in NULL
+    return funnel_over(session, (ProposalStay.state, ProposalStay.proposal_id, ProposalStay.entered_at), between,
+                       lambda stmt: stmt.join(Proposal, Proposal.id == ProposalStay.proposal_id).where(cond))
+
+
+def funnel_over(session: Session, stays: tuple[Any, Any, Any], between: tuple[dt.date, dt.date] | None,
+                scoped: Scoped) -> list[tuple[str, tuple[str, str], int]]:
+    """:func:`funnel` over stays with columns ``stays`` = (state, proposal_id, entered_at), as
+    :func:`medians_over`."""
+    state, proposal_id, entered_at = stays
+    stage_of = {name: key for key, _, names in FUNNEL for name in names}
+    stage = case(stage_of, value=state).label("stage")
+    stmt = scoped(select(stage, func.count(distinct(proposal_id))).group_by(stage))  # others fall in NULL
     if between is not None:
-        stmt = stmt.where(ProposalStay.entered_at >= _local_midnight_utc(between[0]),
-                          ProposalStay.entered_at < _local_midnight_utc(between[1]))
+        stmt = stmt.where(entered_at >= _local_midnight_utc(between[0]),
+                          entered_at < _local_midnight_utc(between[1]))
     reached: dict[str, int] = {key: n for key, n in session.execute(stmt)}
     return [(key, title, reached.get(key, 0)) for key, title, _ in FUNNEL]
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from app import clock
 from app.models.proposals import CATEGORIES
-from app.reports import queries
+from app.reports import cube, queries
 from app.reports.queries import MAX_YEAR, MIN_YEAR, Filters
 from workflow.errors import InvalidInput
 
@@ -147,9 +147,8 @@ def build(session: Session, user: Any, kind: str, args: Mapping[str, str], unit_
         ["Vốn đối ứng của cơ sở (đồng)", d.totals.counterpart],
     ]))
     if kind in ("quarterly", "semiannual", "annual"):
-        moved = queries.funnel(session, queries.where(user, Filters(**{**vars(filters), "year_from": None,
-                                                                         "year_to": None})),
-                               between=(start, end + dt.timedelta(days=1)))
+        moved = cube.funnel(session, user, Filters(**{**vars(filters), "year_from": None, "year_to": None}),
+                            between=(start, end + dt.timedelta(days=1)))
         report.tables.append(Table("activity", ("Kết quả trong kỳ", "Activity in the period"),
                                    [("Giai đoạn", "Stage"), ("Số đề án", "Proposals")],
                                    [[title_[0], n] for _, title_, n in moved]))

@@ -187,3 +187,23 @@ def document(pid: int, kind: str, fmt: str = "html") -> Any:
                            missing=missing, advanced=advanced, province=province,
                            states=state_titles()), 409 if missing else 200
 
+
+
+@bp.cli.command("check-cube")
+def check_cube() -> None:
+    """``flask reports check-cube``: recompute the report cube and the stays' dimensions from the base tables
+    and list what disagrees (exit status 1), e.g. after restoring a backup or a manual repair."""
+    import click
+    from flask import current_app
+
+    from app.reports import cube
+
+    with current_app.extensions["db_sessionmaker"]() as session:
+        cells, stays = cube.differences(session), cube.stay_differences(session)
+    for d in cells:
+        click.echo(f"cell {d.cell}: expected {d.expected}, found {d.found}")
+    if stays:
+        click.echo(f"{len(stays)} stays disagree with report_stay_days, e.g. {stays[:10]}")
+    if cells or stays:
+        raise SystemExit(1)
+    click.echo("The report cube agrees with the base tables.")

@@ -12,7 +12,8 @@ carried out) grouped every scoped proposal joined to its funding on each request
   (requested, counterpart, approved = the funding decision's amount, 0 without one);
 - ``report_cube``: per cell of those dimensions, the number of proposals and the sums of their money;
 - ``report_stay_days``: each stay of ``proposal_stay`` (0014) with its proposal's dimensions, so the median
-  stage durations and the funnel filter by scope from an index instead of joining every stay to its proposal.
+  stage durations and the period's activity (funnel entries in a period) filter by scope from an index instead
+  of joining every stay to its proposal.
 
 Database triggers keep them in the statement that writes ``proposal``, ``funding`` or ``proposal_stay`` (the engine's Core
 UPDATE of ``wf_state``, the ORM, bulk loads, imports alike), so they can never lag the base tables. Each
@@ -55,9 +56,9 @@ _FACT_FROM_BASE = (
     "coalesce(f.approved_amount, 0)" + _REACHED_FROM_BASE + " FROM proposal p LEFT JOIN funding f ON f.proposal_id = p.id WHERE {where}"
 )
 # The stays of the proposals a statement selects, with their proposal's dimensions (the fact's).
-_STAY_COLUMNS = "stay_id, proposal_id, stay_state, days, " + ", ".join(DIMENSIONS)
+_STAY_COLUMNS = "stay_id, proposal_id, stay_state, entered_at, days, " + ", ".join(DIMENSIONS)
 _STAYS_FROM_BASE = (
-    f"INSERT INTO report_stay_days ({_STAY_COLUMNS}) SELECT s.id, s.proposal_id, s.state, s.days, "
+    f"INSERT INTO report_stay_days ({_STAY_COLUMNS}) SELECT s.id, s.proposal_id, s.state, s.entered_at, s.days, "
     + ", ".join(f"f.{d}" for d in DIMENSIONS)
     + " FROM proposal_stay s JOIN report_fact f ON f.proposal_id = s.proposal_id WHERE {where}"
 )
@@ -187,6 +188,7 @@ def upgrade() -> None:
                               autoincrement=False),
                     sa.Column("proposal_id", sa.Integer(), nullable=False),
                     sa.Column("stay_state", sa.String(64), nullable=False),
+                    sa.Column("entered_at", sa.DateTime(timezone=True), nullable=False),
                     sa.Column("days", sa.Float(), nullable=True), *_dimension_columns())
     for statement in backfill():
         op.execute(statement)
@@ -196,6 +198,9 @@ def upgrade() -> None:
     # The median per state walks this index in order, reading the scope and filters from it (never the table).
     op.create_index("ix_report_stay_days_median", "report_stay_days", ["stay_state", "days", *DIMENSIONS])
     op.create_index("ix_report_stay_days_proposal", "report_stay_days", ["proposal_id"])
+    # The statutory reports' activity in a period: the stays entered in it, with scope and filters, from the index.
+    op.create_index("ix_report_stay_days_entered", "report_stay_days",
+                    ["entered_at", "stay_state", "proposal_id", *DIMENSIONS])
     op.create_index("ix_proposal_overdue", "proposal",
                     ["wf_state", "wf_entered_at", "wf_workflow", "wf_workflow_version"])
 

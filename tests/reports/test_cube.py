@@ -33,6 +33,7 @@ from workflow.errors import Conflict, InvalidInput, Refused
 from workflow.storage import create_db_engine
 
 M = 1_000_000
+THIS_YEAR = (dt.date.today().replace(month=1, day=1), dt.date.today() + dt.timedelta(days=1))  # local dates
 
 
 @pytest.fixture
@@ -125,6 +126,7 @@ def test_random_writes_keep_the_cube_equal_to_the_base_tables(engine: Engine) ->
                 assert cube.breakdown(s, user, filters) == queries.breakdown(s, cond)
                 assert cube.median_durations(s, user, filters) == queries.median_durations(s, cond)
                 assert cube.funnel(s, user, filters) == queries.funnel(s, cond)
+                assert cube.funnel(s, user, filters, THIS_YEAR) == queries.funnel(s, cond, THIS_YEAR)
 
     run()
     with Session(engine) as s:
@@ -173,3 +175,16 @@ def test_the_migrations_funnel_stages_are_the_dashboards() -> None:
     spec.loader.exec_module(migration)
     assert tuple((key, states) for key, _, states in queries.FUNNEL) == migration.FUNNEL
     assert migration.REACHED == cube.REACHED
+
+
+def test_check_cube_command(app: Any, sample: Any, db: Any) -> None:
+    """``flask reports check-cube``: silent agreement on the sample, then the broken cell and exit status 1."""
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["reports", "check-cube"])
+    assert (result.exit_code, result.output) == (0, "The report cube agrees with the base tables.\n")
+    db.execute(update(ReportCube).where(ReportCube.state == "rejected").values(n=2))
+    db.commit()
+    result = runner.invoke(args=["reports", "check-cube"])
+    assert result.exit_code == 1
+    assert result.output.startswith("cell ('19', '171', '05785', 'rejected', 'craft_village', 'local', 2018): "
+                                    "expected (1, 60000000, 20000000, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0), found (2, ")
