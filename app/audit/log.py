@@ -210,7 +210,7 @@ def csv_chunks(session: Session, stmt: Select[AuditEvent]) -> Iterator[str]:
                 names.update(usernames(reader, [e for e in batch if (e.actor_id or "") not in names]))
                 shown = load_names(reader, batch)  # names and codes of the batch: one query each
                 for e in batch:
-                    r = readable(e, shown)
+                    r = readable(e, shown, with_raw=False)
                     writer.writerow([_cell(v) for v in (
                         e.id, e.subject_type, e.subject_id, e.seq, format_time(e.occurred_at),
                         local(e.occurred_at).strftime("%d/%m/%Y %H:%M:%S"), e.actor_id,

@@ -101,3 +101,17 @@ def test_export_is_one_correct_csv_across_batches(client, world, db, count):
         n = int(r["subject_id"]) - 1
         expected = f"'=SUM(A{n}), \"trích\" Đạt yêu cầu" if n % 2 else f"Ổn {n}"
         assert r["comment"] == expected  # a formula start is neutralised, the rest kept as written
+
+
+def test_a_checkpoint_reads_as_its_count_and_digest(client, world, db):
+    """A checkpoint's readable details name how many chains it records and its digest (a bulk load's names
+    100,000 heads: megabytes a person cannot read); its machine column still holds every head."""
+    _add_events(db, 30, 1)
+    checkpoint = audit.checkpoint(db)
+    db.commit()
+    heads = checkpoint.diff["heads"]
+    login(client, "auditor")
+    rows = csv.DictReader(io.StringIO(client.get("/audit/export.csv").get_data(as_text=True)[1:]))
+    row = next(r for r in rows if r["outcome"] == "checkpoint")
+    assert len(heads) >= 30 and json.loads(row["diff"])["heads"] == heads
+    assert row["details_readable"] == f"Chuỗi được ghi nhận: {len(heads)}; Mã tổng hợp: {checkpoint.diff['digest']}"
