@@ -220,3 +220,37 @@ transitions:
     p = proposal("review")
     wf.apply(p, "close", director)
     assert p.wf_state == "done"
+
+
+# --- domain actions declared in the definitions --------------------------------------------------------------
+
+def test_shipped_actions_carry_their_own_input_specs_and_optional_ones(v1: CompiledWorkflow):
+    specs = v1.action_inputs["record_advance"]
+    assert (specs["amount"].type, specs["amount"].min, specs["amount"].optional) == ("money", 1, False)
+    assert specs["paid_on"].optional and specs["note"].optional
+    assert v1.action_rules["record_advance"].requires == ("amount", "paid_on", "note")
+    assert v1.action_inputs["attach"]["kind"].choices == DOSSIER + ["other"]
+
+
+def test_council_members_may_not_take_what_the_council_declares(v1: CompiledWorkflow):
+    seated = SimpleNamespace(member_user_ids=frozenset({"u-centre"}), former_user_ids=frozenset())
+    in_appraisal = proposal("provincial_appraisal", council_result=seated)
+    for action in ("assign_council_member", "confirm_priority"):
+        assert codes(v1.explain_action(in_appraisal, centre, action)) == [SEPARATION]
+    other = Actor.of("u-centre2", [("centre_officer", "p1")])
+    assert v1.explain_action(in_appraisal, other, "assign_council_member").allowed
+    member = Actor.of("u-centre", [("council_member", "p1")])  # scoring is not on the list
+    assert v1.explain_action(in_appraisal, member, "submit_score_sheet").allowed
+
+
+def test_not_council_former_reads_the_member_given():
+    formed = SimpleNamespace(member_user_ids=frozenset({"u-m1"}), former_user_ids=frozenset({"u-former"}))
+    guard = get("not_council_former")
+    assert guard is not None
+    ctx = GuardContext(proposal("provincial_appraisal", council_result=formed), centre, {"user_id": "u-centre"})
+    assert "may not sit on it" in guard.evaluate(ctx, {"member": "user_id"})["en"]
+    ctx = GuardContext(proposal("provincial_appraisal", council_result=formed), centre, {"user_id": "u-former"})
+    assert "helped form" in guard.evaluate(ctx, {"member": "user_id"})["en"]
+    ctx = GuardContext(proposal("provincial_appraisal", council_result=formed), centre, {"user_id": "u-m2"})
+    assert guard.evaluate(ctx, {"member": "user_id"}) is None
+    assert guard.reason == SEPARATION  # a refusal of who, not of what was given: 403
