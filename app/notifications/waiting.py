@@ -64,7 +64,7 @@ def first_keys(where: Any, limit: int, order: tuple[Any, ...] = (Proposal.wf_ent
 
 
 def first_rows(session: Session, where: Any, limit: int) -> list[Proposal]:
-    """The first ``limit`` proposals matching ``where``, oldest in their state first: their keys from the index,
+    """The first ``limit`` proposals matching ``where``, longest in their state first: their keys from the index,
     then only those rows."""
     order = (Proposal.wf_entered_at, Proposal.id)
     return list(session.scalars(select(Proposal).where(Proposal.id.in_(first_keys(where, limit, order)))
