@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.deadlines import due_date
@@ -41,16 +41,17 @@ def _action_states(user: Any, action: str) -> Any:
                      if action in c.action_rules and _holds(user, list(c.action_rules[action].roles)) else ())
 
 
-def in_states(pick: Any) -> Any:
-    """Proposals in the states ``pick(compiled)`` names, per (workflow, version). The conditions are led by one
-    ``wf_state IN`` over all of them, which the state-first index answers."""
+def in_states(pick: Any) -> Any | None:
+    """Proposals in the states ``pick(compiled)`` names, per (workflow, version); None when it names none (no
+    query to run). The conditions are led by one ``wf_state IN`` over all of them, which the state-first index
+    answers."""
     conditions, every = [], set()
     for c in default_registry():
         if names := sorted(set(pick(c))):
             every.update(names)
             conditions.append(and_(Proposal.wf_workflow == c.workflow, Proposal.wf_workflow_version == c.version,
                                    Proposal.wf_state.in_(names)))
-    return and_(Proposal.wf_state.in_(sorted(every)), or_(*conditions)) if conditions else false()
+    return and_(Proposal.wf_state.in_(sorted(every)), or_(*conditions)) if conditions else None
 
 
 def first_keys(where: Any, limit: int, order: tuple[Any, ...] = (Proposal.wf_entered_at, Proposal.id)) -> Any:
@@ -60,7 +61,7 @@ def first_keys(where: Any, limit: int, order: tuple[Any, ...] = (Proposal.wf_ent
 
 
 def first_rows(session: Session, where: Any, limit: int) -> list[Proposal]:
-    """The first ``limit`` proposals matching ``where``, oldest in their state first: their keys from the index,
+    """The first ``limit`` proposals matching ``where``, longest in their state first: their keys from the index,
     then only those rows."""
     order = (Proposal.wf_entered_at, Proposal.id)
     return list(session.scalars(select(Proposal).where(Proposal.id.in_(first_keys(where, limit, order)))
@@ -75,6 +76,8 @@ def _latest_progress() -> Any:
 def council_scoring(session: Session, user: Any, limit: int = LIMIT) -> list[Proposal]:
     """Proposals in their council state where the user is an assigned member with no score sheet yet."""
     council_states = in_states(lambda c: [n for n, s in c.states.items() if s.council is not None])
+    if council_states is None:
+        return []
     stmt = (select(Proposal).join(CouncilMember, and_(CouncilMember.proposal_id == Proposal.id,
                                                       CouncilMember.user_id == user.id,
                                                       CouncilMember.recused.is_(False)))
@@ -103,6 +106,8 @@ def progress_to_confirm(session: Session, user: Any, limit: int = LIMIT) -> list
     """Proposals whose latest progress report says 100%, waiting for the acceptance (``accept``)."""
     accept_states = in_states(lambda c: [s for r in c.rules if r.trigger == "accept" and _holds(user, list(r.roles))
                                          for s in r.sources])
+    if accept_states is None:
+        return []
     return first_rows(session, and_(accept_states, scope_clause(user), _latest_progress() >= 100), limit)
 
 

@@ -45,8 +45,9 @@ class WorkPage:
     next_cursor: str | None = None
 
 
-def actionable_states(roles: frozenset[str]) -> Any:
-    """Proposals in a (workflow, version, state) where one of these roles has some transition or may edit."""
+def actionable_states(roles: frozenset[str]) -> Any | None:
+    """Proposals in a (workflow, version, state) where one of these roles has some transition or may edit; None
+    when there is no such state."""
     def acting(compiled: Any) -> list[str]:
         return [state for state, triggers in compiled.rules_from.items()
                 if any(role in roles for rules in triggers.values() for rule in rules for role in rule.roles)
@@ -89,7 +90,10 @@ def _work_item(session: Session, proposal: Proposal, actor: Any, now: dt.date) -
 
 def proposal_work(session: Session, user: Any, cursor: str | None, per_page: int = PER_PAGE) -> WorkPage:
     actor = user.actor()
-    where = and_(actionable_states(actor.roles), scope_clause(user))
+    acting = actionable_states(actor.roles)
+    if acting is None:
+        return WorkPage()
+    where = and_(acting, scope_clause(user))
     order = (Proposal.wf_entered_at, Proposal.id)
     now, page = today(), WorkPage()
     after = _parse_cursor(cursor)
