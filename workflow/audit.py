@@ -89,7 +89,7 @@ class _AuditBase(DeclarativeBase):
 
 class body_field(ColumnElement[Any]):
     """The SQL that reads one field out of ``body`` (compiled per database): the generated columns of 0002,
-    kept for that migration; since 0017 the engine writes the columns and verify checks them."""
+    kept for that migration; since 0012_perf_audit the engine writes the columns and verify checks them."""
 
     inherit_cache = True
 
@@ -300,7 +300,7 @@ def event_values(*, seq: int, prev_hash: str, subject_type: str, subject_id: str
 
 def append(session: Session, *, subject_type: str, subject_id: str, **fields: Any) -> AuditEvent:
     """Append an event (fields as :func:`event_values` takes them) to its subject's chain; the caller holds the
-    subject's lock. It is inserted at once, and a workflow subject's row gets the new chain head (0017)."""
+    subject's lock. It is inserted at once, and a workflow subject's row gets the new chain head (0017_chain_head)."""
     conn = session.connection()
     seq, prev = chain_head(conn, subject_type, subject_id)
     values = event_values(seq=seq + 1, prev_hash=prev, subject_type=subject_type, subject_id=subject_id, **fields)

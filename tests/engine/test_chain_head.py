@@ -99,10 +99,10 @@ def test_create_and_fire_keep_the_head(engine: Engine, org: Organisation) -> Non
 
 
 def test_fire_on_a_locked_row_writes_one_update_and_one_insert(engine: Engine, org: Organisation,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    # The engine's own statements: an app created earlier in the process registers listeners (the outbox).
-    monkeypatch.setattr(operations, "_APPLIED_LISTENERS", [])
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     proposal_id = _submitted(engine, org)
+    # The engine's own writes: an application's hooks (its outbox, registered by create_app) add their own.
+    monkeypatch.setattr(operations, "_APPLIED_LISTENERS", [])
     statements: list[str] = []
 
     def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
