@@ -1,5 +1,6 @@
 """Memory of one gunicorn worker: RSS at start, after browsing pages, during and after a whole-trail audit CSV
-export (streamed: it must stay flat in the number of events), on a loaded copy.
+export (streamed: it must stay flat in the number of events), then during and after a whole-trail verification
+through the web job (it runs in a thread of the worker), on a loaded copy.
 
 One worker (so the RSS read is the worker that served everything), the gthread class with two threads (a sync
 worker is killed by the arbiter when one response takes longer than --timeout, whatever it costs in memory),
@@ -80,17 +81,8 @@ def login(base: str) -> requests.Session:
 
 
 def export(web: requests.Session, base: str, pid: int, limit_s: float) -> None:
-    samples: list[float] = []
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            samples.append(rss_mb(pid))
-            time.sleep(0.5)
-
-    threading.Thread(target=sample, daemon=True).start()
     began, size, complete = time.perf_counter(), 0, False
-    with web.get(f"{base}/audit/export.csv", stream=True, timeout=300) as r:
+    with Sampler(pid) as rss, web.get(f"{base}/audit/export.csv", stream=True, timeout=300) as r:
         assert r.status_code == 200, r.status_code
         for chunk in r.iter_content(1 << 20):
             size += len(chunk)
@@ -98,11 +90,44 @@ def export(web: requests.Session, base: str, pid: int, limit_s: float) -> None:
                 break
         else:
             complete = True
-    took = time.perf_counter() - began
-    done.set()
+    took, samples = time.perf_counter() - began, rss.samples
     rows = f"{size / 1e6:,.0f} MB in {took:.0f} s ({'complete' if complete else f'stopped at {limit_s:.0f} s'})"
     print(f"during export: {rows}; RSS min {min(samples):.0f} / max {max(samples):.0f} MB, "
           f"first minute max {max(samples[:120]):.0f} MB, last minute max {max(samples[-120:]):.0f} MB")
+
+
+class Sampler:
+    """The worker's RSS every 0.5 s while a block runs."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.samples, self.done = pid, [rss_mb(pid)], threading.Event()
+
+    def __enter__(self) -> Sampler:
+        threading.Thread(target=self._sample, daemon=True).start()
+        return self
+
+    def _sample(self) -> None:
+        while not self.done.is_set():
+            self.samples.append(rss_mb(self.pid))
+            time.sleep(0.5)
+
+    def __exit__(self, *_exc: object) -> None:
+        self.done.set()
+
+
+def verify(web: requests.Session, base: str, pid: int) -> None:
+    """A whole-trail verification through the web job (POST /audit/verify, then the page until it ends)."""
+    page = web.get(f"{base}/audit/verify", timeout=300).text
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    began = time.perf_counter()
+    with Sampler(pid) as rss:
+        r = web.post(f"{base}/audit/verify", data={"csrf_token": csrf}, timeout=300, allow_redirects=False)
+        assert r.status_code == 303, r.status_code
+        while 'id="verify-progress"' in (page := web.get(f"{base}/audit/verify", timeout=300).text):
+            time.sleep(2)
+    took = time.perf_counter() - began
+    ok = 'data-ok="true"' in page
+    print(f"web verify: ok={ok} in {took:.0f} s (page polled every 2 s); RSS max {max(rss.samples):.0f} MB")
 
 
 def main() -> None:
@@ -129,6 +154,9 @@ def main() -> None:
             time.sleep(2)
             alive = pid == worker_pid(proc.pid)
             print(f"after the export: RSS {rss_mb(pid):.0f} MB (same worker: {alive}) [{machine()}]")
+            verify(web, base, pid)
+            time.sleep(2)
+            print(f"after the verification: RSS {rss_mb(pid):.0f} MB [{machine()}]")
         finally:
             proc.terminate()
             proc.wait(timeout=60)

@@ -4,7 +4,8 @@ The trail is 10,000 subjects' chains, interleaved as a busy system writes them, 
 100,000 events; events are built by ``workflow.audit.event_values`` (the bodies and hashes the write path makes)
 and bulk-inserted. Only ``verify_chain`` is timed (best of 3, wall clock and the CPU time of this process and
 its workers; PostgreSQL's hashing runs in the server), with 1 worker and with one per CPU (what
-``python -m workflow audit verify`` uses). Usage: python benchmarks/bench_verify.py [N] [sqlite|postgres]
+``python -m workflow audit verify`` uses). Usage: python benchmarks/bench_verify.py [N] [sqlite|postgres], or
+python benchmarks/bench_verify.py DATABASE_URL to verify a loaded copy as it is.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ def fill(engine, total: int) -> None:
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and "://" in sys.argv[1]:
+        existing(sys.argv[1])
+        return
     total = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     which = sys.argv[2] if len(sys.argv) > 2 else "both"
     for label, database in databases(which):
@@ -74,6 +78,16 @@ def main() -> None:
                   f"{workers} worker(s): best of {RUNS} {took:.2f} s = {result.count / took:,.0f} events/s wall; "
                   f"CPU {cpu:.2f} s in this process and its workers  [fill {filled:.0f} s]  "
                   f"head {result.head_digest[:16]}…  [{machine()}]")
+
+
+def existing(url: str) -> None:
+    """Verify a database already loaded (say a copy of benchmarks/load_scale.py's), reading only."""
+    engine = create_db_engine(url)
+    for workers in sorted({1, os.cpu_count() or 1}):
+        result, took, cpu = best_of(engine, workers)
+        print(f"{url} verify {result.count:,} events, ok={result.ok}, {workers} worker(s): best of {RUNS} "
+              f"{took:.2f} s = {result.count / took:,.0f} events/s wall; CPU {cpu:.2f} s  [{machine()}]")
+    engine.dispose()
 
 
 def best_of(engine, workers: int):
