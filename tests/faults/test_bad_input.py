@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
+from collections import deque
 
 import pytest
 from conftest import login
 from sqlalchemy import func, select
 
-from app.models import Proposal
+from app.models import Proposal, User
+from workflow import operations
 from workflow.audit import AuditEvent
+from workflow.registry import default_registry
 
 pytestmark = pytest.mark.faults
 HUGE = (2**31, 2**63, 2**70)
@@ -21,6 +25,28 @@ def _rows(db) -> tuple[int, int]:
               db.scalar(select(func.count()).select_from(AuditEvent)))
     db.rollback()  # SQLite: release the write lock before the next request
     return counts
+
+
+def _into_state_for(db, proposal_id: int, action: str, importer) -> None:
+    """Move the proposal, by imported decisions along its definition, to the nearest state where ``action`` may be
+    taken: the action's role and state are checked before its inputs (403/409 before 422)."""
+    db.expire_all()  # the request just moved it
+    proposal = db.get(Proposal, proposal_id)
+    compiled = default_registry().for_subject(proposal)
+    wanted = set(compiled.action_rules[action].sources)
+    paths: dict[str, list[tuple[str, str]]] = {proposal.wf_state: []}
+    queue = deque([proposal.wf_state])
+    while queue and not wanted & paths.keys():
+        state = queue.popleft()
+        for rule in compiled.rules:
+            if state in rule.sources and rule.dest not in paths:
+                paths[rule.dest] = [*paths[state], (rule.trigger, rule.dest)]
+                queue.append(rule.dest)
+    path = paths[min(wanted & paths.keys(), key=lambda s: len(paths[s]))]
+    for trigger, dest in path:
+        operations.import_event(db, proposal, db.get(User, importer.id).actor(), trigger, dest=dest,
+                                effective_at=dt.datetime.now(dt.UTC))
+    db.commit()
 
 
 @pytest.mark.parametrize("value", HUGE)
@@ -40,6 +66,8 @@ def test_ids_and_numbers_too_large_for_their_column_are_422(client, world, db, w
         r = client.post(f"/api/v1/proposals/{world.pa.id}/actions/submit", headers=world.headers("applicant_a"),
                         json={})
         assert r.status_code == 200, r.get_json()
+        action = "assign_council_member" if path.endswith("/members") else "record_indicator"
+        _into_state_for(db, world.pa.id, action, world.users["admin"])
     before = _rows(db)
     method = client.patch if path.endswith("{pid}") else client.post
     r = method(url, headers=world.headers(who), json=body(value))
