@@ -158,7 +158,7 @@ def plans(app: Any, client: Any) -> None:
     captured: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")) and "proposal" in statement:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")) and ("proposal" in statement or "report_" in statement):
             captured.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", capture)

@@ -3,6 +3,9 @@
 Each function takes the session, the actor and the parsed :class:`Filters`, scopes to the actor through
 ``app.scoping.scope_clause`` and aggregates with GROUP BY: no Python loop ever runs over proposals (only over
 the few result rows, and over at most ``OVERDUE_LIST`` overdue items to give their working-day ages).
+:func:`dashboard` reads the counts, the funnel and the stage durations from the report cube (app.reports.cube,
+kept by database triggers) when the actor's scope is made of units; the functions here are the reference
+the cube is checked against (``cube.differences``) and serve the other scopes.
 
 Money columns of the budget (per envelope):
 - allocated: the envelope's amount; approved: funding decisions (after approved changes);
