@@ -53,6 +53,11 @@ def upgrade() -> None:
         if old:
             op.drop_index(old, table_name="proposal")
     op.drop_index(DROPPED[0], table_name="proposal")
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite plans from sqlite_stat1: a new index without its row there looks highly selective on its first
+        # column, so the API's created_at order took the province list index and sorted every row (110 ms at 100k).
+        for name, *_rest in INDEXES:
+            op.execute(f"ANALYZE {name}")
 
 
 def downgrade() -> None:
