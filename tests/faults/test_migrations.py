@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from app.schema import alembic_config
+from app.schema import alembic_config, current_revision, upgrade
 
 pytestmark = pytest.mark.faults
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,3 +55,21 @@ def test_the_alembic_command_line_uses_database_url(sqlite_url):
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "(head)" in result.stdout  # the migrated test database, not alembic.ini's var/grantflow.sqlite
+
+
+@pytest.mark.postgres
+def test_an_upgrade_that_applied_revisions_refreshes_postgresql_statistics(postgres_url):
+    command.downgrade(alembic_config(postgres_url), "0017_chain_head")
+    engine = create_engine(postgres_url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_stat_reset()"))
+        upgrade(postgres_url)  # 0018 and later: the VACUUM (ANALYZE) after them
+        with engine.connect() as conn:
+            vacuumed, analysed = conn.execute(text(
+                "SELECT last_vacuum IS NOT NULL, last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                "WHERE relname = 'proposal'")).one()
+    finally:
+        engine.dispose()
+    assert vacuumed and analysed
+    assert current_revision(postgres_url) == ScriptDirectory.from_config(alembic_config(postgres_url)).get_current_head()
