@@ -392,11 +392,16 @@ _CHECKPOINT = tuple(CHECKPOINT_CHAIN.split(":"))
 _CHECKPOINT_LOCK = 0x6766_6175_6469_74  # pg_advisory_xact_lock key: one checkpoint writer at a time
 
 
-def _checkpoint_diffs(session: Session) -> Iterator[tuple[int, int, dict[str, Any]]]:
-    rows = session.execute(
-        select(AuditEvent.id, AuditEvent.seq, AuditEvent.body)
-        .where(AuditEvent.subject_type == _CHECKPOINT[0], AuditEvent.subject_id == _CHECKPOINT[1])
-        .order_by(AuditEvent.seq))
+def _checkpoint_diffs(session: Session, ids: list[int] | None = None) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """Every checkpoint's ``(id, seq, diff)`` in order, or only those with these ``ids``; parsed one at a time."""
+    query = (select(AuditEvent.id, AuditEvent.seq, AuditEvent.body)
+             .where(AuditEvent.subject_type == _CHECKPOINT[0], AuditEvent.subject_id == _CHECKPOINT[1])
+             .order_by(AuditEvent.seq))
+    if ids is not None:
+        if not ids:
+            return
+        query = query.where(AuditEvent.id <= max(ids))  # not one written since the verify began
+    rows = session.execute(query.execution_options(yield_per=8))
     for event_id, seq, body in rows:
         yield event_id, seq, json.loads(body)["diff"]
 
@@ -449,7 +454,8 @@ class VerifyResult:
         return self.problems[0] if self.problems else None
 
 
-_BATCH = 20_000
+_BATCH = 5_000  # rows (with their bodies) held at once: 20,000 cost ~15 MB more, no faster
+_MIN_STRETCH = 20_000  # ids per worker process, at least
 # Each row's columns must say what its body says (the engine writes both from the same values). Compared in
 # the scan's own SQL, so it costs no extra pass: a row whose columns disagree counts as changed.
 _PG_VALUE = {**{name: f"to_char({name} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')" for name in _TIMES},
@@ -544,7 +550,7 @@ def _mismatched_columns(conn: Connection, event_ids: list[int]) -> list[str]:
 
 
 def verify_chain(source: Session | Engine | Connection, *, workers: int = 1,
-                 min_stretch: int = _BATCH, progress: Callable[[int], None] | None = None) -> VerifyResult:
+                 min_stretch: int = _MIN_STRETCH, progress: Callable[[int], None] | None = None) -> VerifyResult:
     """Recompute every chain and checkpoint. Reads only (and never waits for writers); safe while the app runs.
 
     With ``workers`` > 1 the ids are split into up to that many stretches of at least ``min_stretch`` ids,
@@ -554,11 +560,8 @@ def verify_chain(source: Session | Engine | Connection, *, workers: int = 1,
     engine = _engine_of(source)
     with engine.connect() as conn:
         with Session(bind=conn) as session:
-            checkpoints = list(_checkpoint_diffs(session))
-        wanted: dict[str, set[int]] = {}  # chain -> seqs of the heads checkpoints name
-        for _id, _seq, diff in checkpoints:
-            for chain, seq in _named_heads(diff):
-                wanted.setdefault(chain, set()).add(seq)
+            # Only the heads they name are kept during the scan: the parsed diffs are read again at the end.
+            checkpoint_ids, wanted = _wanted_heads(session)
         disagreeing: set[int] = set()  # (the columns are checked in the scan itself)
         on_disk = engine.url.database not in (None, "", ":memory:")
         stretches = _stretches(conn, workers, min_stretch) if workers > 1 and on_disk else [(None, None)]
@@ -574,15 +577,48 @@ def verify_chain(source: Session | Engine | Connection, *, workers: int = 1,
     chains, found = scans[0]
     for later, later_found in scans[1:]:
         chains.absorb(later)
-        for chain, hashes in later_found.items():
-            found.setdefault(chain, {}).update(hashes)
+        found.update(later_found)
+    del scans
     with engine.connect() as conn:
         problems = [b for chain in sorted(chains.broken | _chains_of(conn, disagreeing))
                     if (b := _classify(conn, chain, disagreeing)) is not None]
         altered = _mismatched_columns(conn, sorted({b.event_id for b in problems if b.kind == "changed"}))
-    cp_problems, _digests = check_checkpoints(checkpoints, lambda c, q: found.get(c, {}).get(q))
+    count, digest = chains.count, chains.head_digest()
+    del chains  # the heads of every chain: not needed while the checkpoints are replayed
+    with engine.connect() as conn, Session(bind=conn) as session:
+        cp_problems, _digests = check_checkpoints(_checkpoint_diffs(session, checkpoint_ids),
+                                                  lambda c, q: _found_hash(wanted, found, c, q))
     problems = sorted(problems + cp_problems, key=lambda b: b.event_id)
-    return VerifyResult(not problems, chains.count, chains.head_digest(), problems, len(checkpoints), altered)
+    return VerifyResult(not problems, count, digest, problems, len(checkpoint_ids), altered)
+
+
+# Per chain, the verify keeps little: ``wanted`` maps a chain to the one seq checkpoints name (an int), or to a
+# frozenset when they name several; ``found`` maps it to that head's hash as 32 bytes (or seq -> bytes).
+Wanted = dict[str, int | frozenset[int]]
+Found = dict[str, bytes | dict[int, bytes]]
+
+
+def _wanted_heads(session: Session) -> tuple[list[int], Wanted]:
+    """The ids of the checkpoints, and the seqs of the chain heads they name."""
+    ids: list[int] = []
+    wanted: dict[str, int | set[int]] = {}
+    for event_id, _seq, diff in _checkpoint_diffs(session):
+        ids.append(event_id)
+        for chain, seq in _named_heads(diff):
+            known = wanted.setdefault(chain, seq)
+            if known != seq:
+                wanted[chain] = (known if isinstance(known, set) else {known}) | {seq}
+    return ids, {c: frozenset(q) if isinstance(q, set) else q for c, q in wanted.items()}
+
+
+def _found_hash(wanted: Wanted, found: Found, chain: str, seq: int) -> str | None:
+    """The hash (hex) the scan found at ``seq`` of ``chain``; None when no such event was seen."""
+    hashes = found.get(chain)
+    if isinstance(hashes, dict):
+        hashes = hashes.get(seq)
+    elif wanted.get(chain) != seq:
+        hashes = None
+    return None if hashes is None else hashes.hex()
 
 
 def _stretches(conn: Connection, parts: int, min_width: int) -> list[tuple[int | None, int | None]]:
@@ -596,29 +632,33 @@ def _stretches(conn: Connection, parts: int, min_width: int) -> list[tuple[int |
     return [(lo if i else None, bounds[i + 1] if i + 1 < parts else None) for i, lo in enumerate(bounds)]
 
 
-def _scan(conn: Connection, lo: int | None, hi: int | None, wanted: dict[str, set[int]],
-          disagreeing: set[int], progress: Callable[[int], None] | None = None
-          ) -> tuple[Chains, dict[str, dict[int, str]]]:
+def _scan(conn: Connection, lo: int | None, hi: int | None, wanted: Wanted, disagreeing: set[int],
+          progress: Callable[[int], None] | None = None) -> tuple[Chains, Found]:
     """Link the events with ids in ``[lo, hi)`` (None: unbounded); also the hashes of the heads ``wanted``."""
     p = "%s" if conn.dialect.name == "postgresql" else "?"
     where = " AND ".join([f"id >= {p}"] * (lo is not None) + [f"id < {p}"] * (hi is not None))
     params = tuple(v for v in (lo, hi) if v is not None)
     chains = Chains(midway=lo is not None)
-    found: dict[str, dict[int, str]] = {}
+    found: Found = {}
     add, hashed_by_server = chains.add, conn.dialect.name == "postgresql"
     for batch in _rows(conn, f"{'WHERE ' + where if where else ''} ORDER BY id", params, name="audit_verify"):
         for event_id, chain, seq, prev_hash, event_hash, checked in batch:  # the hot loop: kept flat
             body_ok = checked if hashed_by_server else checked is not None and sha256(checked).hexdigest() == event_hash
             add(chain, seq, prev_hash, event_hash, body_ok and not (disagreeing and event_id in disagreeing))
-            if (named := wanted.get(chain)) is not None and seq in named:
-                found.setdefault(chain, {})[seq] = event_hash
+            if (named := wanted.get(chain)) is not None:
+                if named.__class__ is int:
+                    if seq == named:
+                        found[chain] = bytes.fromhex(event_hash)
+                elif seq in named:  # type: ignore[operator]
+                    cast(dict[int, bytes], found.setdefault(chain, {}))[seq] = bytes.fromhex(event_hash)
+        del batch
         if progress is not None:
             progress(chains.count)
     return chains, found
 
 
-def _scan_stretch(url: str, lo: int | None, hi: int | None, wanted: dict[str, set[int]],
-                  disagreeing: set[int]) -> tuple[Chains, dict[str, dict[int, str]]]:
+def _scan_stretch(url: str, lo: int | None, hi: int | None, wanted: Wanted,
+                  disagreeing: set[int]) -> tuple[Chains, Found]:
     """:func:`_scan` in a worker process, on a connection of its own."""
     engine = read_only(create_db_engine(url, poolclass=NullPool))
     try:

@@ -48,10 +48,20 @@ def chain_name(subject_type: str, subject_id: str) -> str:
     return f"{subject_type}:{subject_id}"
 
 
+_DIGEST_CHUNK = 1_024  # heads rendered at a time
+
+
 def head_digest(heads: dict[str, tuple[int, str]]) -> str:
-    """SHA-256 over every chain head ``[chain, seq, hash]``, sorted by chain name."""
-    listing = [[name, seq, h] for name, (seq, h) in sorted(heads.items())]
-    return digest(canonical({"heads": listing}))
+    """SHA-256 over every chain head ``[chain, seq, hash]``, sorted by chain name: the digest of
+    ``canonical({"heads": listing})``, hashed a chunk of heads at a time so the listing is never held whole."""
+    h = hashlib.sha256(b'{"heads":[')
+    names = sorted(heads)
+    for start in range(0, len(names), _DIGEST_CHUNK):
+        chunk = [[name, *heads[name]] for name in names[start:start + _DIGEST_CHUNK]]
+        listed = canonical({"heads": chunk})[len('{"heads":['):-len("]}")]
+        h.update((b"," if start else b"") + listed.encode("utf-8"))
+    h.update(b"]}")
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)

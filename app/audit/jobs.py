@@ -6,7 +6,9 @@ A web request never verifies a million events itself; it starts a run (or finds 
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import gc
 import logging
 import threading
 import time
@@ -68,6 +70,15 @@ def start_run(session: Session, sessionmaker: Any, user_id: int | None,
     return run
 
 
+def release_memory() -> None:
+    """Hand the memory a finished run freed back to the system: the run's thread allocated it in a malloc arena
+    of its own, which glibc keeps (the worker's RSS stayed ~75 MB higher after a whole-trail run) unless trimmed."""
+    gc.collect()
+    trim = getattr(ctypes.CDLL(None), "malloc_trim", None)  # the process's own C library
+    if trim is not None:  # glibc only
+        trim(0)
+
+
 def _run(sessionmaker: Any, run_id: int, public_key: Any) -> None:
     last = [0.0]
 
@@ -92,5 +103,7 @@ def _run(sessionmaker: Any, run_id: int, public_key: Any) -> None:
         log.exception("audit verification run %s failed", run_id)
         record(finished_at=utcnow(), error=f"{type(exc).__name__}: {exc}"[:2000])
         return
+    finally:
+        release_memory()
     record(finished_at=utcnow(), checked=sealed.chains.count, ok=sealed.ok, head_digest=sealed.chains.head_digest,
            problems=[str(p) for p in sealed.problems[:100]])
