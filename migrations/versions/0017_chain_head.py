@@ -7,7 +7,7 @@ writes two statements: the subject's UPDATE (state and head) and the event's INS
 head to the chain (workflow.consistency). Existing rows are backfilled set-based from audit_event.
 
 Revision ID: 0017_chain_head
-Revises: 0015_guided
+Revises: 0016_report_cube
 Create Date: 2026-12-07 14:00:00
 """
 

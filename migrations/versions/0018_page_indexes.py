@@ -9,7 +9,7 @@ columns of the scope and of the (workflow, version) check, so rows out of scope 
 only the page's rows are read; the (wf_entered_at, id) index goes (see DROPPED).
 
 Revision ID: 0018_page_indexes
-Revises: 0015_guided
+Revises: 0017_chain_head
 Create Date: 2026-12-07 14:00:00
 """
 

@@ -7,7 +7,7 @@ their pin moves from the old sha256 to the new one (workflow.migrate.repin: one 
 audited ``repin`` event per amended version on its ``workflow_definition`` chain). Downgrade re-pins back.
 
 Revision ID: 0019_repin
-Revises: 0015_guided
+Revises: 0018_page_indexes
 Create Date: 2026-12-07 14:30:00
 """
 
