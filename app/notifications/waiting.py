@@ -35,8 +35,9 @@ def _holds(user: Any, roles: tuple[str, ...] | list[str]) -> bool:
     return bool({g.role for g in user.grants} & set(roles))
 
 
-def _action_states(user: Any, action: str) -> Any:
-    """Proposals in a (workflow, version, state) where the definitions let one of the user's roles take ``action``."""
+def _action_states(user: Any, action: str) -> Any | None:
+    """Proposals in a (workflow, version, state) where the definitions let one of the user's roles take ``action``
+    (None as :func:`in_states`)."""
     return in_states(lambda c: c.action_rules[action].sources
                      if action in c.action_rules and _holds(user, list(c.action_rules[action].roles)) else ())
 
@@ -87,16 +88,22 @@ def council_scoring(session: Session, user: Any, limit: int = LIMIT) -> list[Pro
 
 
 def changes_to_decide(session: Session, user: Any, limit: int = LIMIT) -> list[Proposal]:
+    decidable = _action_states(user, "approve_change")
+    if decidable is None:
+        return []
     pending = exists().where(ChangeRequest.proposal_id == Proposal.id, ChangeRequest.status == "pending")
-    return first_rows(session, and_(_action_states(user, "approve_change"), scope_clause(user), pending), limit)
+    return first_rows(session, and_(decidable, scope_clause(user), pending), limit)
 
 
 def advances_to_pay(session: Session, user: Any, limit: int = LIMIT) -> list[Proposal]:
     """Running proposals with advance room left (machinery: once progress passed the threshold)."""
+    payable = _action_states(user, "record_advance")
+    if payable is None:
+        return []
     advanced = (select(func.coalesce(func.sum(Advance.amount), 0)).where(Advance.proposal_id == Proposal.id)
                 .scalar_subquery())
     approved = select(Funding.approved_amount).where(Funding.proposal_id == Proposal.id).scalar_subquery()
-    return first_rows(session, and_(_action_states(user, "record_advance"), scope_clause(user),
+    return first_rows(session, and_(payable, scope_clause(user),
                                     advanced < approved * ADVANCE_SHARE_PERCENT / 100,
                                     or_(Proposal.category != "machinery",
                                         func.coalesce(_latest_progress(), 0) > MACHINERY_PROGRESS_PERCENT)), limit)

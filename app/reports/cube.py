@@ -126,17 +126,9 @@ def where(user: Any, filters: Filters, table: Table) -> Any | None:
     user_scope = scope(user, table)
     if user_scope is None:
         return None
-    conditions = [user_scope]
-    if filters.year_from is not None:
-        conditions.append(table.year >= filters.year_from)
-    if filters.year_to is not None:
-        conditions.append(table.year <= filters.year_to)
-    if filters.unit:
-        conditions.append(or_(table.district_code == filters.unit, table.commune_code == filters.unit))
-    for name in ("category", "fund", "state"):
-        if getattr(filters, name):
-            conditions.append(getattr(table, name) == getattr(filters, name))
-    return and_(*conditions)
+    return and_(user_scope, *queries.matching(
+        filters, year=table.year, district=table.district_code, commune=table.commune_code,
+        category=table.category, fund=table.fund, state=table.state))
 
 
 def breakdown(session: Session, user: Any, filters: Filters) -> Breakdown:

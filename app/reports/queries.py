@@ -132,22 +132,27 @@ def parse_filters(args: Mapping[str, str], extra: tuple[str, ...] = ()) -> Filte
                    category=values.get("category"), fund=values.get("fund"), state=values.get("state"))
 
 
+def matching(filters: Filters, *, year: Any, district: Any, commune: Any, category: Any, fund: Any,
+             state: Any) -> list[Any]:
+    """The filters' conditions over these columns: the proposal's, or a report table's that carries them."""
+    conditions = []
+    if filters.year_from is not None:
+        conditions.append(year >= filters.year_from)
+    if filters.year_to is not None:
+        conditions.append(year <= filters.year_to)
+    if filters.unit:
+        conditions.append(or_(district == filters.unit, commune == filters.unit))
+    for column, value in ((category, filters.category), (fund, filters.fund), (state, filters.state)):
+        if value:
+            conditions.append(column == value)
+    return conditions
+
+
 def where(user: Any, filters: Filters) -> Any:
     """The proposals this actor may see that match the filters, as one WHERE clause."""
-    conditions = [scope_clause(user)]
-    if filters.year_from is not None:
-        conditions.append(Proposal.year >= filters.year_from)
-    if filters.year_to is not None:
-        conditions.append(Proposal.year <= filters.year_to)
-    if filters.unit:
-        conditions.append(or_(Proposal.district_code == filters.unit, Proposal.commune_code == filters.unit))
-    if filters.category:
-        conditions.append(Proposal.category == filters.category)
-    if filters.fund:
-        conditions.append(fund_key() == filters.fund)
-    if filters.state:
-        conditions.append(Proposal.wf_state == filters.state)
-    return and_(*conditions)
+    return and_(scope_clause(user), *matching(
+        filters, year=Proposal.year, district=Proposal.district_code, commune=Proposal.commune_code,
+        category=Proposal.category, fund=fund_key(), state=Proposal.wf_state))
 
 
 # --- counts ---------------------------------------------------------------------------------------------------

@@ -5,49 +5,24 @@ by the consistency check and by ``audit verify``. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from alembic.script import ScriptDirectory
-from persistence.world import DISTRICT, applicant, new_proposal, officer, seed_places
 from sqlalchemy import event, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.models import Organisation, Proposal
 from app.schema import alembic_config
+from persistence.world import DISTRICT, applicant, new_proposal, officer
 from workflow import audit, consistency, operations, seal
 from workflow.audit import events_for
 from workflow.chaincheck import GENESIS
 from workflow.errors import Refused
 from workflow.explain import Explanation
-from workflow.storage import create_db_engine
 
 FORWARD = {"comment": "Đạt yêu cầu"}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _stage_facts() -> None:
-    from app import stage_facts
-    from app.models.stages import StageFacts
-
-    StageFacts.use(stage_facts)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = create_db_engine(database_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def org(engine: Engine) -> Organisation:
-    with Session(engine, expire_on_commit=False) as session:
-        organisation = seed_places(session)
-        session.commit()
-    return organisation
 
 
 def _submitted(engine: Engine, org: Organisation) -> int:
