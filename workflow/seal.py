@@ -70,11 +70,23 @@ def load_private_key(path: str | Path) -> Ed25519PrivateKey:
 
 def load_public_key(path: str | Path) -> Ed25519PublicKey:
     try:
-        key = serialization.load_pem_public_key(Path(path).read_bytes())
-    except (OSError, ValueError, TypeError) as exc:
+        pem = Path(path).read_bytes()
+    except OSError as exc:
         raise KeyFileError(f"{path}: cannot read an Ed25519 public key: {exc}") from exc
+    try:
+        return parse_public_key(pem)
+    except KeyFileError as exc:
+        raise KeyFileError(f"{path}: {exc}") from exc
+
+
+def parse_public_key(pem: bytes) -> Ed25519PublicKey:
+    """A PEM public key (as the web hands it to a verification run's process)."""
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except (ValueError, TypeError) as exc:
+        raise KeyFileError(f"cannot read an Ed25519 public key: {exc}") from exc
     if not isinstance(key, Ed25519PublicKey):
-        raise KeyFileError(f"{path}: not an Ed25519 public key")
+        raise KeyFileError("not an Ed25519 public key")
     return key
 
 
