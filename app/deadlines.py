@@ -20,12 +20,22 @@ def _vn_holidays() -> holidays.HolidayBase:
 
 
 def add_working_days(start: dt.date, days: int) -> dt.date:
-    day, left, off = start, days, _vn_holidays()
+    """The ``days``-th working day after ``start`` (``start`` itself when days <= 0). Arithmetic, not a walk
+    over the days ("my work" asks it per row): skip ``days`` weekdays, then as many more as there were weekday
+    holidays on the way, until a stretch holds none (a few rounds at most, one per holiday cluster)."""
+    day, left, off = start, days, _weekday_holidays()
     while left > 0:
-        day += dt.timedelta(days=1)
-        if day.weekday() < 5 and day not in off:
-            left -= 1
+        end = _add_weekdays(day, left)
+        left = bisect_right(off, end) - bisect_right(off, day)
+        day = end
     return day
+
+
+def _add_weekdays(start: dt.date, days: int) -> dt.date:
+    friday_on = start - dt.timedelta(days=max(start.weekday() - 4, 0))  # a weekend counts on from its Friday
+    weeks, rest = divmod(days, 7 - 2)
+    spill = 2 if friday_on.weekday() + rest > 4 else 0  # the rest runs over a weekend
+    return friday_on + dt.timedelta(days=weeks * 7 + rest + spill)
 
 
 def due_date(entered_at: dt.datetime, deadline: Any) -> dt.date | None:

@@ -109,7 +109,7 @@ def test_a_run_started_from_the_page_goes_on_in_its_own_process(app, client, wor
 
 
 def test_two_starts_give_one_run_and_one_process(app, client, world, db):
-    _insert(app.extensions["db_engine"], CHAINS, tag="t")  # long enough that the second start finds it running
+    """The second start comes while the first run's process is still starting (a second of imports at least)."""
     headers = world.headers("auditor")
     first = client.post("/api/v1/audit/verify", headers=headers)
     second = client.post("/api/v1/audit/verify", headers=headers)
@@ -118,7 +118,7 @@ def test_two_starts_give_one_run_and_one_process(app, client, world, db):
     assert first.get_json()["id"] == second.get_json()["id"] and second.get_json()["running"]
     assert len(processes) == 1, processes
     done = _follow(client, headers, first.get_json()["id"])
-    assert done["ok"] is True and done["checked"] == done["total"] >= CHAINS
+    assert done["ok"] is True and done["checked"] == done["total"] > 0
     assert db.scalar(select(func.count()).select_from(VerificationRun)) == 1
     db.rollback()
     _assert_reaped(processes[0])
