@@ -1,10 +1,12 @@
 """Memory of one gunicorn worker: RSS at start, after browsing pages, during and after a whole-trail audit CSV
 export (streamed: it must stay flat in the number of events), then during and after a whole-trail verification
-through the web job (it runs in a thread of the worker), on a loaded copy.
+through the web job (a process of its own since the vjob branch; older code ran it in a thread of the worker: the
+worker's children are sampled too), on a loaded copy.
 
 One worker (so the RSS read is the worker that served everything), the gthread class with two threads (a sync
 worker is killed by the arbiter when one response takes longer than --timeout, whatever it costs in memory),
 logged in as an auditor through the login form. RSS is read from /proc every 0.5 s while the export streams.
+Gunicorn runs without its control socket: servers sharing its default path lost connections while polled.
 
     python benchmarks/bench_memory.py sqlite:////tmp/trail-100k.sqlite [--limit-s 600] [--worker-class sync]
         [--code /work/main]
@@ -39,6 +41,23 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(child) for child in task.read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _rss_or_0(pid: int) -> float:
+    try:
+        return rss_mb(pid)
+    except OSError:  # ended between the listing and the read
+        return 0.0
+
+
 def worker_pid(master: int) -> int:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -56,7 +75,7 @@ def start(url: str, tmp: str, args: argparse.Namespace) -> tuple[subprocess.Pope
     # --code: another checkout (say /work/main) serves, for a before/after pair in one session
     proc = subprocess.Popen([gunicorn, "-c", "config/gunicorn.conf.py", "--workers", "1", "--worker-class",
                              args.worker_class, "--threads", "2", "--bind", f"127.0.0.1:{port}", "--timeout",
-                             str(args.timeout), "app:create_app()"], cwd=args.code,
+                             str(args.timeout), "--no-control-socket", "app:create_app()"], cwd=args.code,
                             env={**_env(url, tmp), "PYTHONPATH": str(args.code)}, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -97,10 +116,11 @@ def export(web: requests.Session, base: str, pid: int, limit_s: float) -> None:
 
 
 class Sampler:
-    """The worker's RSS every 0.5 s while a block runs."""
+    """The worker's RSS every 0.5 s while a block runs (and the largest of its children's, if any)."""
 
     def __init__(self, pid: int) -> None:
         self.pid, self.samples, self.done = pid, [rss_mb(pid)], threading.Event()
+        self.child_samples: list[float] = [0.0]
 
     def __enter__(self) -> Sampler:
         threading.Thread(target=self._sample, daemon=True).start()
@@ -109,6 +129,7 @@ class Sampler:
     def _sample(self) -> None:
         while not self.done.is_set():
             self.samples.append(rss_mb(self.pid))
+            self.child_samples.append(max([_rss_or_0(child) for child in children(self.pid)], default=0.0))
             time.sleep(0.5)
 
     def __exit__(self, *_exc: object) -> None:
@@ -127,7 +148,8 @@ def verify(web: requests.Session, base: str, pid: int) -> None:
             time.sleep(2)
     took = time.perf_counter() - began
     ok = 'data-ok="true"' in page
-    print(f"web verify: ok={ok} in {took:.0f} s (page polled every 2 s); RSS max {max(rss.samples):.0f} MB")
+    print(f"web verify: ok={ok} in {took:.0f} s (page polled every 2 s); RSS max {max(rss.samples):.0f} MB, "
+          f"the worker's children max {max(rss.child_samples):.0f} MB")
 
 
 def main() -> None:
