@@ -7,6 +7,7 @@ Linux: the processes are found and watched through /proc."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import time
@@ -153,3 +154,22 @@ def test_a_process_that_dies_fails_its_run_and_the_next_run_starts(app, client, 
     again = client.post("/api/v1/audit/verify", headers=headers).get_json()
     assert again["id"] == run_id + 1
     assert _follow(client, headers, again["id"])["ok"] is True
+
+
+def test_a_stale_run_says_so_and_a_new_one_starts(client, world, db):
+    """A run left unfinished by processes that all died (say, the machine restarted) is not shown as running
+    or as a broken trail after jobs.STALE_AFTER; the next start begins a new run."""
+    from app.audit.jobs import STALE_AFTER
+    from workflow.storage import utcnow
+
+    stale = VerificationRun(total=10, checked=3, problems=[], started_at=utcnow() - STALE_AFTER - dt.timedelta(1))
+    db.add(stale)
+    db.commit()
+    login(client, "auditor")
+    html = client.get("/audit/verify").get_data(as_text=True)
+    assert "This run stopped before it finished" in html or "Lần kiểm tra này đã dừng" in html
+    assert 'id="verify-progress"' not in html and "disabled" not in html.split('id="verify-start"')[1][:400]
+    started = client.post("/audit/verify", data={"csrf_token": csrf_token(client, "/audit/verify")})
+    assert started.status_code == 303
+    done = _follow(client, world.headers("auditor"), stale.id + 1)
+    assert done["ok"] is True
