@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -127,14 +126,6 @@ def _record(sessionmaker: Any, run_id: int, **values: Any) -> None:
         session.commit()
 
 
-class Stopped(Exception):
-    """The run's process was told to stop (SIGTERM, SIGINT): the run records that it did not finish."""
-
-
-def _stop(signum: int, _frame: Any) -> None:
-    raise Stopped(f"stopped by {signal.Signals(signum).name}")
-
-
 def run_verification(sessionmaker: Any, run_id: int, public_key: Ed25519PublicKey | None) -> bool:
     """Verify the whole trail on a read-only connection (no write lock on SQLite), recording progress at most
     once a second and then the end in the run's row; True when the run ended (intact or not) without error.
@@ -146,9 +137,6 @@ def run_verification(sessionmaker: Any, run_id: int, public_key: Ed25519PublicKe
             last[0] = time.monotonic()
             _record(sessionmaker, run_id, checked=checked)
 
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, _stop)
     with sessionmaker() as session:
         engine = read_only(session.get_bind().engine)
     try:

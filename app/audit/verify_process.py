@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
+from typing import Any
 
 from sqlalchemy.orm import sessionmaker
 
@@ -16,8 +18,18 @@ from workflow import seal
 from workflow.storage import create_db_engine
 
 
+class Stopped(Exception):
+    """Told to stop (SIGTERM, SIGINT): raised in the scan, so the run records that it did not finish."""
+
+
+def _stop(signum: int, _frame: Any) -> None:
+    raise Stopped(f"stopped by {signal.Signals(signum).name}")
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _stop)
     order = json.load(sys.stdin)
     key = seal.parse_public_key(order["public_key"].encode()) if order["public_key"] else None
     engine = create_db_engine(order["url"])  # no statement timeout: the web's 20 s would cut a long scan
