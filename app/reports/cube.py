@@ -166,13 +166,12 @@ def median_durations(session: Session, user: Any, filters: Filters) -> dict[str,
     """``queries.median_durations`` from the stays' day counts when the scope allows: the finished stays in
     scope per (stage, whole day) from ``report_stay_bucket``, then per stage only the day(s) holding the middle
     row(s), read from ``report_stay_days``'s (stay_state, days, …) index — exact, as percentile_cont."""
-    cond = where(user, filters, ReportStayDays)
-    if cond is None:
+    cond, in_buckets = where(user, filters, ReportStayDays), where(user, filters, ReportStayBucket)
+    if cond is None or in_buckets is None:
         return queries.median_durations(session, queries.where(user, filters))
-    counted = select(ReportStayBucket.stay_state, ReportStayBucket.bucket, func.sum(ReportStayBucket.n)) \
-        .where(where(user, filters, ReportStayBucket), ReportStayBucket.n > 0) \
-        .group_by(ReportStayBucket.stay_state, ReportStayBucket.bucket) \
-        .order_by(ReportStayBucket.stay_state, ReportStayBucket.bucket)
+    day = (ReportStayBucket.stay_state, ReportStayBucket.bucket)
+    counted = (select(*day, func.sum(ReportStayBucket.n)).where(in_buckets, ReportStayBucket.n > 0)
+               .group_by(*day).order_by(*day))
     days_of: dict[str, list[tuple[int, int]]] = {}
     for name, bucket, n in session.execute(counted):
         days_of.setdefault(name, []).append((bucket, int(n)))
@@ -311,9 +310,9 @@ def bucket_differences(session: Session) -> list[BucketDifference]:
     base = (select(*key, func.count()).join(Proposal, Proposal.id == ProposalStay.proposal_id)
             .where(ProposalStay.days.is_not(None)).group_by(*key))
     expected = {tuple(row[:-1]): int(row[-1]) for row in session.execute(base)}
-    kept = select(ReportStayBucket.stay_state, ReportStayBucket.bucket,
-                  *(getattr(ReportStayBucket, d) for d in DIMENSIONS), ReportStayBucket.n) \
-        .where(ReportStayBucket.n != 0)
+    kept = (select(ReportStayBucket.stay_state, ReportStayBucket.bucket,
+                   *(getattr(ReportStayBucket, d) for d in DIMENSIONS), ReportStayBucket.n)
+            .where(ReportStayBucket.n != 0))
     found = {tuple(row[:-1]): int(row[-1]) for row in session.execute(kept)}
     return [BucketDifference(k, expected.get(k, 0), found.get(k, 0))
             for k in sorted(expected.keys() | found.keys(), key=repr) if expected.get(k, 0) != found.get(k, 0)]
