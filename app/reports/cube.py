@@ -164,8 +164,10 @@ def breakdown(session: Session, user: Any, filters: Filters) -> Breakdown:
 
 def median_durations(session: Session, user: Any, filters: Filters) -> dict[str, tuple[float, int]]:
     """``queries.median_durations`` from the stays' day counts when the scope allows: the finished stays in
-    scope per (stage, whole day) from ``report_stay_bucket``, then per stage only the day(s) holding the middle
-    row(s), read from ``report_stay_days``'s (stay_state, days, …) index — exact, as percentile_cont."""
+    scope per (stage, whole day) from ``report_stay_bucket``; per stage, the day(s) holding the middle row(s).
+    When the lowest and the highest stay of those days round to the same tenth, so does the median (it lies
+    between them); otherwise the middle rows themselves are read from ``report_stay_days``'s (stay_state,
+    days, …) index. Exact, as percentile_cont, either way; at most two short index reads per stage."""
     cond, in_buckets = where(user, filters, ReportStayDays), where(user, filters, ReportStayBucket)
     if cond is None or in_buckets is None:
         return queries.median_durations(session, queries.where(user, filters))
@@ -175,20 +177,36 @@ def median_durations(session: Session, user: Any, filters: Filters) -> dict[str,
     days_of: dict[str, list[tuple[int, int]]] = {}
     for name, bucket, n in session.execute(counted):
         days_of.setdefault(name, []).append((bucket, int(n)))
-    reads = [(name, *read) for name, buckets in days_of.items() for read in _middle_reads(buckets)]
+    reads = {name: _middle_reads(buckets) for name, buckets in days_of.items()}
+    # the ends of the middle day(s): the first row of the first, the last row of the last
+    ends = [(name, (parts[0][0], 0, 1, False)) for name, parts in reads.items()]
+    ends += [(name, (parts[-1][0], 0, 1, True)) for name, parts in reads.items()]
+    bounds = _read_days(session, cond, ends)
+    out = {}
+    for name, (lowest, *_, highest) in bounds.items():
+        if round(lowest, 1) == round(highest, 1):
+            out[name] = round(lowest, 1)
+    middles = _read_days(session, cond, [(name, read) for name, parts in reads.items() if name not in out
+                                         for read in parts])
+    out.update({name: round(queries.middle_value(middle), 1) for name, middle in middles.items()})
+    return {name: (out[name], sum(n for _, n in buckets)) for name, buckets in days_of.items()}
+
+
+def _read_days(session: Session, cond: Any, reads: list[tuple[str, tuple[int, int, int, bool]]],
+               ) -> dict[str, list[float]]:
+    """stage -> the days of the stays read, ascending: per (stage, (day, offset, limit, descending)), a range
+    of ``report_stay_days``'s (stay_state, days, …) index within that whole day, in scope; one statement."""
     if not reads:
         return {}
     days = ReportStayDays.days
-    parts = []
-    for i, (name, bucket, offset, limit, descending) in enumerate(reads):
-        parts.append(select(literal(i).label("part"), days.label("days"))
-                     .where(cond, ReportStayDays.stay_state == name, days >= bucket, days < bucket + 1)
-                     .order_by(days.desc() if descending else days).offset(offset).limit(limit).subquery())
-    middle: dict[str, list[float]] = {}
+    parts = [select(literal(i).label("part"), days.label("days"))
+             .where(cond, ReportStayDays.stay_state == name, days >= bucket, days < bucket + 1)
+             .order_by(days.desc() if descending else days).offset(offset).limit(limit).subquery()
+             for i, (name, (bucket, offset, limit, descending)) in enumerate(reads)]
+    found: dict[str, list[float]] = {}
     for part, value in session.execute(union_all(*(select(*p.c) for p in parts))):
-        middle.setdefault(reads[part][0], []).append(float(value))
-    return {name: (round(queries.middle_value(sorted(middle[name])), 1), sum(n for _, n in buckets))
-            for name, buckets in days_of.items()}
+        found.setdefault(reads[part][0], []).append(float(value))
+    return {name: sorted(values) for name, values in found.items()}
 
 
 def _middle_reads(buckets: list[tuple[int, int]]) -> list[tuple[int, int, int, bool]]:

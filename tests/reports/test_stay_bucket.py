@@ -131,13 +131,17 @@ def test_the_median_reads_the_middle_day_exactly(app: Any, db: Any) -> None:
         "district_review": [(2.0, "171"), (7.75, "171"), (4.5, "171"), (2.5, "171")],
         # even, both middle rows (5.5, 5.75) in day 5, read from its end
         "shortlisted": [(5.0, "171"), (5.25, "171"), (5.5, "171"), (5.75, "171"), (5.875, "171"), (6.5, "171")],
+        # the ends of the middle day round alike (7.0): the median (7.02) does too
+        "implemented": [(7.03, "171"), (7.01, "171"), (7.02, "171")],
         # another district's stays count for the province only
         "funded": [(1.0, "171"), (9.0, "173"), (11.0, "173")],
     })
     assert cube.median_durations(db, CENTRE, queries.Filters()) == {
-        "draft": (1.5, 5), "district_review": (3.5, 4), "shortlisted": (5.6, 6), "funded": (9.0, 3)}
+        "draft": (1.5, 5), "district_review": (3.5, 4), "shortlisted": (5.6, 6), "implemented": (7.0, 3),
+        "funded": (9.0, 3)}
     assert cube.median_durations(db, DISTRICT_171, queries.Filters(category="machinery")) == {
-        "draft": (1.5, 5), "district_review": (3.5, 4), "shortlisted": (5.6, 6), "funded": (1.0, 1)}
+        "draft": (1.5, 5), "district_review": (3.5, 4), "shortlisted": (5.6, 6), "implemented": (7.0, 3),
+        "funded": (1.0, 1)}
     assert cube.median_durations(db, CENTRE, queries.Filters(year_from=2020)) == {}
 
 
