@@ -72,7 +72,10 @@ def last_start_overdue(deadline: Any, on: dt.date) -> dt.date | None:
         return None
     if deadline.days and not deadline.working_days:
         return on - dt.timedelta(days=deadline.days + 1)
-    day = on - dt.timedelta(days=1)
-    while add_working_days(day, deadline.working_days) >= on:  # bounded: about two weeks per 10 working days
+    # Overdue when the due date (the n-th working day after entry) is before ``on``, i.e. when at least n working
+    # days lie after entry up to ``on`` - 1: counted by arithmetic, not by walking each candidate's due date.
+    before = on - dt.timedelta(days=1)
+    day = before
+    while working_days_between(day, before) < deadline.working_days:  # about two weeks per 10 working days
         day -= dt.timedelta(days=1)
     return day

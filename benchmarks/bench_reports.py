@@ -19,6 +19,8 @@ a ratio old/new (the machine's load hits both alike).
     python benchmarks/bench_reports.py --url URL [USERNAME PASSWORD]  # a database already filled
     python benchmarks/bench_reports.py --compare URL [USERNAME]        # old vs new aggregates, same run
     python benchmarks/bench_reports.py --trigger-cost URL             # the cube's triggers' cost per write
+    python benchmarks/bench_reports.py --profile URL [USERNAME PASSWORD]  # /dashboard: each query's time
+    python benchmarks/bench_reports.py --medians URL [USERNAME]       # medians: sort all vs per-day counts
 """
 
 from __future__ import annotations
@@ -238,6 +240,66 @@ def compare(url: str, username: str = "ttkc_hung", runs: int = 3) -> None:
     print(f"  ({machine()})")
 
 
+def profile(url: str, username: str = "ttkc", password: str = "matkhau") -> None:
+    """Where a /dashboard request's time goes: every statement it runs (captured as executed), re-run alone
+    with its rows fetched (SQLite steps through them only as they are fetched), median of RUNS each; the request's
+    median minus their sum is Python (ORM, deadlines, rendering the page)."""
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True, "WTF_CSRF_ENABLED": False})
+    client = app.test_client()
+    assert client.post("/login", data={"username": username, "password": password}).status_code == 302
+    engine = app.extensions["db_engine"]
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        captured.append((statement, parameters))
+
+    print(f"  ({machine()})")
+    client.get("/dashboard")  # warm
+    event.listen(engine, "before_cursor_execute", capture)
+    client.get("/dashboard")
+    event.remove(engine, "before_cursor_execute", capture)
+    request_ms, _ = _best_of(RUNS, lambda: client.get("/dashboard").get_data())
+    total = 0.0
+    with engine.connect() as conn:
+        for statement, params in captured:
+            ms, rows = _best_of(RUNS, lambda s=statement, p=params: conn.exec_driver_sql(s, p).all())
+            total += ms
+            print(f"  {ms:8.1f} ms  {len(rows):5d} rows  " + " ".join(statement.split())[:110])
+    print(f"  {len(captured)} statements {total:,.0f} ms; request median {request_ms:,.0f} ms; "
+          f"Python and rendering {request_ms - total:,.0f} ms")
+    engine.dispose()
+    print(f"  ({machine()})")
+
+
+def medians(url: str, username: str = "ttkc_hung", runs: int = 5) -> None:
+    """The dashboard's median stage durations as before 0020_stay_median (percentile_cont over every finished
+    stay in scope on PostgreSQL, an index walk to the middle row per state on SQLite) and from the per-day
+    counts, alternated in one session; the figures must be equal."""
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True})
+    filters = queries.Filters()
+    with app.app_context(), Session(app.extensions["db_engine"]) as s:
+        user = s.query(User).filter_by(username=username).one()
+
+        def before() -> Any:
+            cond = cube.where(user, filters, cube.ReportStayDays)
+            return queries.medians_over(s, cube.ReportStayDays.stay_state, cube.ReportStayDays.days,
+                                        lambda stmt: stmt.where(cond))
+
+        print(f"  medians as {username} ({machine()})")
+        olds, news = [], []
+        for _ in range(runs):
+            old_ms, old_result = _best_of(1, before)
+            new_ms, new_result = _best_of(1, lambda: cube.median_durations(s, user, filters))
+            assert old_result == new_result, (old_result, new_result)
+            olds.append(old_ms)
+            news.append(new_ms)
+        old_ms, new_ms = statistics.median(olds), statistics.median(news)
+        print(f"  sort every stay {old_ms:,.1f} ms, per-day counts {new_ms:,.1f} ms, ratio {old_ms / new_ms:.1f}x")
+        print(f"  {new_result}")
+    app.extensions["db_engine"].dispose()
+    print(f"  ({machine()})")
+
+
 def _cube_triggers(dialect: str) -> list[str]:
     """DROP statements for the triggers of 0016_report_cube (read from the migration itself)."""
     path = _common.ROOT / "migrations" / "versions" / "0016_report_cube.py"
@@ -287,6 +349,12 @@ def main() -> None:
         return
     if sys.argv[1:2] == ["--url"]:
         measure(*sys.argv[2:5])
+        return
+    if sys.argv[1:2] == ["--profile"]:
+        profile(*sys.argv[2:5])
+        return
+    if sys.argv[1:2] == ["--medians"]:
+        medians(sys.argv[2], *sys.argv[3:4])
         return
     if sys.argv[1:2] == ["--compare"]:
         compare(sys.argv[2], *sys.argv[3:4])

@@ -361,7 +361,7 @@ def median_durations(session: Session, cond: Any) -> dict[str, tuple[float, int]
 
 def medians_over(session: Session, state: Any, days: Any, scoped: Scoped) -> dict[str, tuple[float, int]]:
     """:func:`median_durations` over stays with columns ``state`` and ``days`` (``proposal_stay`` joined to
-    the proposals, or ``report_stay_days`` which carries their dimensions: app.reports.cube)."""
+    the proposals; app.reports.cube reads its own tables)."""
     finished = days.is_not(None)
     if session.get_bind().dialect.name == "postgresql":
         stmt = scoped(select(state, func.percentile_cont(0.5).within_group(days), func.count())
@@ -370,10 +370,17 @@ def medians_over(session: Session, state: Any, days: Any, scoped: Scoped) -> dic
     # no percentile function: per state, read (state, days) in index order up to the middle row(s)
     out = {}
     for name, n in session.execute(scoped(select(state, func.count()).where(finished).group_by(state))).all():
-        middle = scoped(select(days.label("days")).where(finished, state == name).order_by(days)
-                        .offset((n - 1) // 2).limit(2 - n % 2)).subquery()
-        out[name] = (round(float(session.scalar(select(func.avg(middle.c.days))) or 0), 1), int(n))
+        middle = session.scalars(scoped(select(days).where(finished, state == name).order_by(days)
+                                        .offset((n - 1) // 2).limit(2 - n % 2))).all()
+        out[name] = (round(middle_value([float(v) for v in middle]), 1), int(n))
     return out
+
+
+def middle_value(middle: list[float]) -> float:
+    """The median from the one or two middle values (ascending) as ``percentile_cont(0.5)`` interpolates them
+    (PostgreSQL's float8_lerp: lo + 0.5 * (hi - lo)), so both databases and every reader give the same float."""
+    lo, hi = middle[0], middle[-1]
+    return lo + 0.5 * (hi - lo)
 
 
 def funnel(session: Session, cond: Any, between: tuple[dt.date, dt.date] | None = None,

@@ -191,8 +191,8 @@ def document(pid: int, kind: str, fmt: str = "html") -> Any:
 
 @bp.cli.command("check-cube")
 def check_cube() -> None:
-    """``flask reports check-cube``: recompute the report cube and the stays' dimensions from the base tables
-    and list what disagrees (exit status 1), e.g. after restoring a backup or a manual repair."""
+    """``flask reports check-cube``: recompute the report cube, the stays' dimensions and their day counts from
+    the base tables and list what disagrees (exit status 1), e.g. after restoring a backup or a manual repair."""
     import click
     from flask import current_app
 
@@ -200,10 +200,13 @@ def check_cube() -> None:
 
     with current_app.extensions["db_sessionmaker"]() as session:
         cells, stays = cube.differences(session), cube.stay_differences(session)
+        buckets = cube.bucket_differences(session)
     for d in cells:
         click.echo(f"cell {d.cell}: expected {d.expected}, found {d.found}")
     if stays:
         click.echo(f"{len(stays)} stays disagree with report_stay_days, e.g. {stays[:10]}")
-    if cells or stays:
+    for b in buckets:
+        click.echo(f"stay bucket {b.key}: expected {b.expected}, found {b.found}")
+    if cells or stays or buckets:
         raise SystemExit(1)
     click.echo("The report cube agrees with the base tables.")

@@ -1,7 +1,8 @@
 """The report cube (migration 0016_report_cube) stays equal to the base tables whoever writes them: random
 engine transitions and edits, funding decisions written, changed and removed, proposals moved to another unit
-or year and deleted, some of it rolled back. After every run ``cube.differences`` is empty and the dashboard's
-counts from the cube equal the ones computed from the base tables, for a province, district and commune scope.
+or year and deleted, some of it rolled back. After every run ``cube.differences`` (and the checks of the stays
+and of their day counts, 0020_stay_median) is empty and the dashboard's counts from the cube equal the ones
+computed from the base tables, for a province, district and commune scope.
 
 Trigger cost: each write of a proposal's reported columns or of its funding runs six indexed statements
 (take the fact out of its cell, rebuild the fact, put it into its cell, rebuild its few stay rows); each stay
@@ -20,14 +21,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from persistence.test_properties import FULL_INPUTS, actors, fitting, pick_trigger
 from persistence.world import COMMUNE, DISTRICT, PROVINCE, new_proposal, seed_places
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.models import Proposal
 from app.models.stages import BudgetEnvelope, Funding
 from app.reports import cube, queries
-from app.reports.cube import ReportCube, ReportFact, ReportStayDays
+from app.reports.cube import ReportCube, ReportFact, ReportStayBucket, ReportStayDays
 from workflow import operations
 from workflow.errors import Conflict, InvalidInput, Refused
 from workflow.storage import create_db_engine
@@ -121,6 +122,7 @@ def test_random_writes_keep_the_cube_equal_to_the_base_tables(engine: Engine) ->
                 s.expire_all()
             assert cube.differences(s) == []
             assert cube.stay_differences(s) == []
+            assert cube.bucket_differences(s) == []
             for user in VIEWERS:
                 filters, cond = queries.Filters(), queries.where(user, queries.Filters())
                 assert cube.breakdown(s, user, filters) == queries.breakdown(s, cond)
@@ -133,6 +135,8 @@ def test_random_writes_keep_the_cube_equal_to_the_base_tables(engine: Engine) ->
         assert s.scalar(select(ReportFact.proposal_id).limit(1)) is not None  # the runs did write facts
         assert len(set(s.scalars(select(ReportCube.state)))) > 1  # and moved proposals between cells
         assert s.scalar(select(ReportStayDays.stay_id).where(ReportStayDays.days.is_not(None)).limit(1))
+        assert s.scalar(select(func.sum(ReportStayBucket.n))) == s.scalar(  # and counted the finished stays
+            select(func.count()).where(ReportStayDays.days.is_not(None)))
 
 
 def test_differences_lists_a_cell_that_disagrees(engine: Engine) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -127,3 +128,21 @@ def test_working_days_between_inverts_add_working_days() -> None:
         days = rng.randint(0, 400)
         assert working_days_between(start, add_working_days(start, days)) == days
     assert working_days_between(dt.date(2026, 12, 1), dt.date(2026, 11, 1)) == 0
+
+
+def test_last_start_overdue_is_the_last_entry_whose_due_date_has_passed() -> None:
+    """Its definition, checked by walking due dates: entered on it, due before ``on``; a day later, not."""
+    import random
+
+    from app.deadlines import add_working_days, last_start_overdue
+
+    rng = random.Random(46)
+    for _ in range(300):
+        on = dt.date(2016, 1, 1) + dt.timedelta(days=rng.randint(0, 8000))
+        deadline = SimpleNamespace(working_days=rng.randint(1, 60), days=None)
+        last = last_start_overdue(deadline, on)
+        assert last is not None
+        assert add_working_days(last, deadline.working_days) < on <= add_working_days(
+            last + dt.timedelta(days=1), deadline.working_days)
+    # National Day 2026: Aug 31 - Sep 2 off; entered Aug 28 (Fri) it is due Sep 3 (Thu), entered Aug 27 due Aug 28
+    assert last_start_overdue(SimpleNamespace(working_days=1, days=None), dt.date(2026, 9, 3)) == dt.date(2026, 8, 27)
