@@ -34,8 +34,8 @@ DROPS: dict[str, list[tuple[str, str, str]]] = {
     "-stay": [("trigger", "proposal_stay_on_event", "audit_event")],
     "-both": [("trigger", "audit_event_canonical", "audit_event"),
               ("trigger", "proposal_stay_on_event", "audit_event")],
-    # the proposal indexes whose leading columns another index repeats (see 0021_fire_writes)
-    "-dup-indexes": [("index", "ix_proposal_wf_state", "proposal"), ("index", "ix_proposal_overdue", "proposal"),
+    # the indexes 0021_fire_writes drops
+    "-indexes-0021": [("index", "ix_audit_event_transitions", "audit_event"), ("index", "ix_proposal_wf_state", "proposal"), ("index", "ix_proposal_overdue", "proposal"),
                      ("index", "ix_proposal_province_code", "proposal"),
                      ("index", "ix_proposal_district_code", "proposal"),
                      ("index", "ix_proposal_commune_code", "proposal")],
