@@ -118,9 +118,9 @@ class Proposal(StageFacts, WorkflowMixin, Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)  # e.g. KC-2019-0042
     title: Mapped[str] = mapped_column(String(500))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
-    commune_code: Mapped[str | None] = mapped_column(ForeignKey("unit.code"), index=True)
-    district_code: Mapped[str | None] = mapped_column(String(16), index=True)
-    province_code: Mapped[str] = mapped_column(String(16), index=True)
+    commune_code: Mapped[str | None] = mapped_column(ForeignKey("unit.code"))  # indexed: ix_proposal_commune_list
+    district_code: Mapped[str | None] = mapped_column(String(16))  # ix_proposal_district_list
+    province_code: Mapped[str] = mapped_column(String(16))  # ix_proposal_province_list
     category: Mapped[str] = mapped_column(String(32), index=True)
     sector: Mapped[str] = mapped_column(String(32))
     year: Mapped[int] = mapped_column(Integer, index=True)

@@ -316,9 +316,9 @@ def _local_midnight_utc(day: dt.date) -> dt.datetime:
 def overdue(session: Session, cond: Any, on: dt.date | None = None) -> Overdue:
     """Proposals past their state's deadline on ``on`` (today): counts per state, and the oldest ones with
     their working-day ages. A state's deadline becomes an entered-before instant, so SQL does the filtering:
-    one range of ix_proposal_overdue (state, entered_at, workflow, version) per late part, ORed for the counts;
-    the oldest are the first few of each part in index order, merged (one walk of every proposal by entry
-    time, filtered, would pass all the finished ones first)."""
+    one range of ix_proposal_state_work (state, entered_at, id, workflow, version, scope) per late part, ORed
+    for the counts; the oldest are the first few of each part in index order, merged (one walk of every
+    proposal by entry time, filtered, would pass all the finished ones first)."""
     on = on or today()
     late = []
     for compiled in default_registry():

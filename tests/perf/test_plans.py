@@ -41,3 +41,33 @@ def test_my_work_never_scans_the_proposal_table(world, db, role):
     scans = [(statement, lines) for statement, lines in plans
              if any(line.startswith("SCAN proposal") or line == "SCAN proposal" for line in lines)]
     assert not scans, "\n\n".join(f"{s}\n{lines}" for s, lines in scans)
+
+
+def test_overdue_reads_the_state_index(world, db):
+    """The overdue counts and oldest items seek ix_proposal_state_work per (state, entered before) part: the
+    narrower (wf_state) and (wf_state, wf_entered_at, workflow, version) indexes went in 0021_fire_writes."""
+    if db.get_bind().dialect.name != "sqlite":
+        pytest.skip("the plans checked are SQLite's (PostgreSQL plans by its statistics)")
+    import datetime as dt
+
+    from sqlalchemy import true
+
+    from app.reports import queries
+
+    engine = db.get_bind()
+    seen: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: Any) -> None:
+        if statement.lstrip().startswith("SELECT") and f"FROM {Proposal.__tablename__}" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        queries.overdue(db, true(), on=dt.date.today() + dt.timedelta(days=400))
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    assert seen
+    for statement, params in seen:  # on the session's own connection: it holds the write lock
+        lines = [row[-1] for row in db.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)]
+        assert any("ix_proposal_state_work" in line for line in lines), (statement, lines)
+        assert not any(line.startswith("SCAN proposal") for line in lines), (statement, lines)

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from persistence.test_properties import FULL_INPUTS, actors, fitting, pick_trigger
 from persistence.world import COMMUNE, DISTRICT, PROVINCE, new_proposal, seed_places
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -192,3 +192,40 @@ def test_check_cube_command(app: Any, sample: Any, db: Any) -> None:
     assert result.exit_code == 1
     assert result.output.startswith("cell ('19', '171', '05785', 'rejected', 'craft_village', 'local', 2018): "
                                     "expected (1, 60000000, 20000000, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0), found (2, ")
+
+
+def _rows_written(s: Session) -> tuple[int, int]:
+    """(deleted, inserted) rows of report_stay_days so far in this transaction (counted by the database)."""
+    if s.get_bind().dialect.name == "postgresql":
+        row = s.execute(text("SELECT pg_stat_get_xact_tuples_deleted('report_stay_days'::regclass), "
+                             "pg_stat_get_xact_tuples_inserted('report_stay_days'::regclass)")).one()
+        return int(row[0]), int(row[1])
+    row = s.execute(text("SELECT coalesce(sum(kind = 'delete'), 0), coalesce(sum(kind = 'insert'), 0) "
+                         "FROM temp.stay_rows_written")).one()
+    return int(row[0]), int(row[1])
+
+
+def test_a_new_stay_adds_its_own_row_and_leaves_the_others(engine: Engine) -> None:
+    """0021_fire_writes: a transition's state change restamps the proposal's stay rows (its state is a dimension)
+    once, and the stay it opens adds its one row; the other stays are not deleted and inserted a second time."""
+    with Session(engine) as s:
+        org = seed_places(s)
+        people = actors(org.id)
+        p = new_proposal(s, org)
+        for trigger in ("submit", "return_for_revision", "submit"):  # draft, district_review, returned, …
+            operations.fire(s, p, trigger, fitting(people, trigger), FULL_INPUTS)
+        s.commit()
+        if s.get_bind().dialect.name == "sqlite":
+            s.execute(text("CREATE TEMP TABLE stay_rows_written (kind TEXT)"))
+            for kind in ("delete", "insert"):
+                s.execute(text(f"CREATE TEMP TRIGGER stay_rows_{kind} AFTER {kind.upper()} ON report_stay_days "
+                               f"BEGIN INSERT INTO stay_rows_written VALUES ('{kind}'); END"))
+            s.commit()
+        stays = s.scalar(select(func.count()).select_from(ReportStayDays).where(ReportStayDays.proposal_id == p.id))
+        assert p.wf_state == "district_review" and stays == 4
+        before = _rows_written(s)
+        operations.fire(s, p, "forward", fitting(people, "forward"), FULL_INPUTS)
+        after = _rows_written(s)
+        assert (after[0] - before[0], after[1] - before[1]) == (stays, stays + 1)
+        s.commit()
+        assert cube.stay_differences(s) == [] and cube.differences(s) == []
