@@ -482,7 +482,7 @@ def _pg_body(fields: list[str]) -> str:
     """The canonical body rebuilt from the row's columns as text (what chaincheck.canonical writes: keys sorted,
     compact, to_json escaping as json.dumps(ensure_ascii=False) does). Every piece is valid JSON for its column,
     so a body equal to it holds exactly the columns' values. effective_at and imported appear only when set."""
-    pieces = []
+    pieces: list[str] = []
     for name in sorted(fields):
         kind = FIELD_KINDS.get(name)
         if name == "imported":
