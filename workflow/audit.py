@@ -61,6 +61,7 @@ from workflow.chaincheck import (
     CHECKPOINT_CHAIN,
     FIELDS,
     GENESIS,
+    OPTIONAL_FIELDS,
     Break,
     Chains,
     Row,
@@ -467,6 +468,44 @@ _PG_PAIRS = ", ".join(f"'{f}', {_PG_VALUE.get(f, f)}" for f in FIELDS)
 _PG_OPTIONAL = (f"jsonb_strip_nulls(jsonb_build_object('effective_at', {_PG_VALUE['effective_at']}, "
                 "'imported', CASE WHEN effective_at IS NOT NULL THEN true END))")
 _PG_COLUMNS_AGREE = f"body::jsonb = (jsonb_build_object({_PG_PAIRS}) || {_PG_OPTIONAL})"
+
+
+def _pg_json_text(name: str) -> str:
+    """A JSON field column as compact JSON text. jsonb prints ``"k": v`` with spaces; json_strip_nulls re-emits it
+    compact (strings escaped as json.dumps does) but drops null members, so a value holding a null, like one whose
+    keys jsonb orders otherwise (by length) or a number it prints otherwise, renders unlike the body: slow path."""
+    return (f"CASE WHEN {name} = '{{}}' THEN '{{}}' WHEN {name} = '[]' THEN '[]' "
+            f"WHEN strpos({name}::text, 'null') = 0 THEN json_strip_nulls({name}::json)::text ELSE {name}::text END")
+
+
+def _pg_body(fields: list[str]) -> str:
+    """The canonical body rebuilt from the row's columns as text (what chaincheck.canonical writes: keys sorted,
+    compact, to_json escaping as json.dumps(ensure_ascii=False) does). Every piece is valid JSON for its column,
+    so a body equal to it holds exactly the columns' values. effective_at and imported appear only when set."""
+    pieces: list[str] = []
+    for name in sorted(fields):
+        kind = FIELD_KINDS.get(name)
+        if name == "imported":
+            value = "'true'"
+        elif kind == "time":
+            value = f"'\"' || {_PG_VALUE[name]} || '\"'"
+        elif kind == "json":
+            value = _pg_json_text(name)
+        elif kind == "int":
+            value = f"{name}::text"
+        else:
+            value = f"to_json({name})::text"
+        key = f"'{',' if pieces else '{'}\"{name}\":'"
+        if name in OPTIONAL_FIELDS:  # concat() skips the NULL an ordinary record gives
+            pieces.append(f"CASE WHEN effective_at IS NOT NULL THEN {key} || {value} END")
+        else:
+            pieces += [key, f"coalesce({value}, 'null')"]
+    return f"concat({', '.join(pieces)}, '}}')"
+
+
+# The fast check, as on SQLite: the body is the columns' canonical rendering (one text comparison, no parse).
+# A row that fails it (a value rendered otherwise, see _pg_json_text) falls back to comparing as jsonb.
+_PG_COLUMNS_RENDERED = f"body = {_pg_body([*FIELDS, *OPTIONAL_FIELDS])}"
 _SQLITE_COLUMNS_DIFFER = " OR ".join(
     [f"json_extract(body, '$.{f}') IS NOT {_SQLITE_VALUE.get(f, f)}" for f in COLUMNS]
     + ["json_extract(body, '$.imported') IS NOT (CASE WHEN effective_at IS NOT NULL THEN 1 END)"])
@@ -490,7 +529,8 @@ _CHAIN = "coalesce(subject_type || ':' || subject_id, '#' || id)"
 _ROWS = {
     "postgresql": f"SELECT id, {_CHAIN}, coalesce(seq, 0), coalesce(prev_hash, ''), hash, "
                   "CASE WHEN encode(pg_catalog.sha256(convert_to(body, 'UTF8')), 'hex') = hash "
-                  f"THEN coalesce({_PG_COLUMNS_AGREE}, false) ELSE false END FROM audit_event {{where}}",
+                  f"THEN CASE WHEN {_PG_COLUMNS_RENDERED.replace('{', '{{').replace('}', '}}')} THEN true ELSE coalesce({_PG_COLUMNS_AGREE}, false) END "
+                  "ELSE false END FROM audit_event {where}",
     "sqlite": f"SELECT id, {_CHAIN}, coalesce(seq, 0), coalesce(prev_hash, ''), hash, "
               f"CASE WHEN {_SQLITE_COLUMNS_AGREE} THEN CAST(body AS BLOB) "
               f"WHEN json_valid(body) AND NOT coalesce({_SQLITE_COLUMNS_DIFFER}, 1) THEN CAST(body AS BLOB) END "

@@ -1,9 +1,11 @@
-"""The verify scan's column check: on SQLite one text comparison of the body with the columns' canonical
-rendering (no JSON parse per row), falling back to the field-by-field comparison; progress told per batch."""
+"""The verify scan's column check: on both databases one text comparison of the body with the columns' canonical
+rendering (no JSON parse per row), falling back to the field-by-field (SQLite) or jsonb (PostgreSQL) comparison;
+progress told per batch."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tracemalloc
 from collections.abc import Iterator
 
@@ -56,6 +58,90 @@ def test_engine_written_rows_take_the_fast_path(sqlite_url):
         rows = conn.execute(text(f"SELECT id, {audit._SQLITE_COLUMNS_AGREE} FROM audit_event")).all()
     engine.dispose()
     assert rows and all(agree == 1 for _id, agree in rows), rows
+
+
+def test_engine_written_rows_take_the_fast_path_on_postgresql(postgres_url):
+    """PostgreSQL's to_json and json_strip_nulls escape as json.dumps(ensure_ascii=False) does (control characters,
+    quotes, backslashes; Vietnamese, emoji, U+2028 left as they are), so rows the engine wrote compare as text,
+    NULL columns, nested JSON and imported records included."""
+    engine = create_db_engine(postgres_url)
+    _insert(engine, 2, tag="a", comment=AWKWARD, actor_unit=AWKWARD[:16], request_id=AWKWARD,
+            inputs={"deep": {"list": [AWKWARD, 1, -0.25, True, {"x": "😀"}]}, "note": AWKWARD},
+            diff={"title": ["cũ", AWKWARD]}, reasons=[{"code": "x", "text": AWKWARD}], workflow_version=3)
+    _insert(engine, 2, tag="i", comment="Hồ sơ giấy 2019", effective_at=dt.datetime(2019, 5, 2, 9, 0, tzinfo=dt.UTC))
+    _insert(engine, 2, tag="n")  # nulls and empty containers
+    with engine.connect() as conn:
+        rows = conn.execute(text(f"SELECT subject_id, {audit._PG_COLUMNS_RENDERED} FROM audit_event")).all()
+    engine.dispose()
+    assert len(rows) == 6 and all(agree for _id, agree in rows), rows
+
+
+# JSON field values PostgreSQL renders unlike json.dumps: these rows take the jsonb comparison instead.
+SLOW_PATH_VALUES = {
+    "null_member": {"a": 1, "b": None},  # json_strip_nulls would drop it
+    "key_order": {"sheet_hmac": "x", "version": 1},  # jsonb orders keys by length first
+    "float": {"ratio": 1e-07, "half": 0.5},  # jsonb prints 0.0000001
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SLOW_PATH_VALUES))
+def test_values_rendered_otherwise_verify_and_a_changed_column_is_caught(engine, shape):
+    value = SLOW_PATH_VALUES[shape]
+    _insert(engine, 2, tag="s", inputs=value, diff={"v": [value]})
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            agree = conn.execute(text(f"SELECT bool_or({audit._PG_COLUMNS_RENDERED}) FROM audit_event")).scalar()
+        assert agree is False  # the fallback is what this test exercises
+    assert audit.verify_chain(engine).ok
+    _drop_triggers(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET comment = 'x' WHERE subject_id = 's1'"))
+    result = audit.verify_chain(engine)
+    assert [(p.subject, p.kind) for p in result.problems] == [("scan:s1", "changed")]
+    assert result.altered_columns == ["comment"]
+
+
+def _drop_triggers(engine: Engine) -> None:
+    """As an attacker would, to change rows behind their bodies."""
+    with engine.begin() as conn:
+        for name in ("audit_event_no_update", "audit_event_no_delete"):
+            conn.execute(text(f"DROP TRIGGER {name}{' ON audit_event' if conn.dialect.name == 'postgresql' else ''}"))
+
+
+# Column edits that a rendering mistake could hide: each must be caught.
+ORIGINAL = 'say "hi"\ttab\\there line\u2028break'
+JSON_EDITS = {
+    "a null member added": ("inputs", {"note": "x", "extra": None}),
+    "a member removed": ("inputs", {}),
+    "the object as a string": ("inputs", '{"note":"x"}'),
+    "a nested value changed": ("diff", {"title": ["cũ", "mới "]}),
+    "an escape spelled out": ("reasons", [{"code": "x", "text": "a\\tb"}]),
+}
+TEXT_EDITS = {
+    "the escaped text stored": ("comment", json.dumps(ORIGINAL, ensure_ascii=False)[1:-1]),
+    "U+2028 as a newline": ("comment", ORIGINAL.replace("\u2028", "\n")),
+    "a NULL": ("actor_role", None),
+    "an empty string for a NULL": ("request_id", ""),
+    "a number's text changed": ("actor_id", "07"),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(JSON_EDITS) + sorted(TEXT_EDITS))
+def test_an_edited_column_is_caught(engine, edit):
+    _insert(engine, 2, tag="e", comment=ORIGINAL, inputs={"note": "x"}, diff={"title": ["cũ", "mới"]},
+            reasons=[{"code": "x", "text": "a\tb"}])
+    assert audit.verify_chain(engine).ok
+    _drop_triggers(engine)
+    column, value = JSON_EDITS[edit] if edit in JSON_EDITS else TEXT_EDITS[edit]
+    placeholder = ":v"
+    if edit in JSON_EDITS:  # as each database stores a JSON field: canonical text (SQLite), jsonb
+        value = audit.canonical(value)
+        placeholder = "CAST(:v AS jsonb)" if engine.dialect.name == "postgresql" else placeholder
+    with engine.begin() as conn:
+        conn.execute(text(f"UPDATE audit_event SET {column} = {placeholder} WHERE subject_id = 'e1'"), {"v": value})
+    result = audit.verify_chain(engine)
+    assert [(p.subject, p.kind) for p in result.problems] == [("scan:e1", "changed")]
+    assert result.altered_columns == [column]
 
 
 def test_awkward_values_verify_and_a_changed_column_is_caught(engine):
