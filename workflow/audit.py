@@ -309,11 +309,12 @@ def append(session: Session, *, subject_type: str, subject_id: str, **fields: An
     return event
 
 
-def insert_event(session: Session, values: dict[str, Any]) -> AuditEvent:
+def insert_event(session: Session, values: dict[str, Any], conn: Connection | None = None) -> AuditEvent:
     """INSERT an event made by :func:`event_values` (every column in one statement, from the values just hashed:
     the database parses nothing; verify compares) and return it persistent in ``session``. The caller keeps the
-    subject's chain head (:func:`keep_head`, or in its own UPDATE of the subject row)."""
-    event_id = _insert_row(session.connection(), values, values["occurred_at"], values["body"], values["hash"])
+    subject's chain head (:func:`keep_head`, or in its own UPDATE of the subject row). ``conn``: the session's
+    connection, when the caller holds it already."""
+    event_id = _insert_row(conn or session.connection(), values, values["occurred_at"], values["body"], values["hash"])
     # The instance is built without the ORM constructor (which sets each attribute through its events): the
     # values go straight into its dict, as loaded ones do; then it is made persistent without a second INSERT,
     # so callers may keep using it in the session.
