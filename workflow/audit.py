@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from hashlib import sha256
+from operator import itemgetter
 from typing import Any, TextIO, cast
 
 from sqlalchemy import (
@@ -236,30 +237,41 @@ _HEAD = (select(_table.c.seq, _table.c.hash)
          .where(_table.c.subject_type == bindparam("t"), _table.c.subject_id == bindparam("i"))
          .order_by(_table.c.seq.desc()).limit(1))
 _INSERT = insert(_table)
-_JSON_FIELDS = frozenset(name for name, kind in FIELD_KINDS.items() if kind == "json")
-_ORDER = ("body", "hash", *COLUMNS)
+_JSON_FIELDS = tuple(name for name in COLUMNS if FIELD_KINDS[name] == "json")
 _TIMES = ("occurred_at", "effective_at")
-# The hot path's INSERT at the driver: values in the form each database stores (no per-column bind processing).
+_PLAIN_FIELDS = tuple(name for name in COLUMNS if name not in _JSON_FIELDS and name not in _TIMES)
+# The hot path's INSERT at the driver: values in the form each database stores (no per-column bind processing),
+# the columns in the order :func:`_insert_row` gathers them.
+_ORDER = ("body", "hash", *_PLAIN_FIELDS, *_JSON_FIELDS, *_TIMES)
 _RAW_INSERT = {
     "sqlite": f"INSERT INTO audit_event ({', '.join(_ORDER)}) VALUES ({', '.join('?' for _ in _ORDER)})",
     "postgresql": f"INSERT INTO audit_event ({', '.join(_ORDER)}) VALUES "
                   f"({', '.join('%s::jsonb' if n in _JSON_FIELDS else '%s' for n in _ORDER)}) RETURNING id",
 }
+_plain_values = itemgetter(*_PLAIN_FIELDS)
+_EMPTY_JSON: dict[type, str] = {dict: "{}", list: "[]"}
+
+
+def _json_text(value: Any) -> str:
+    """A JSON field's column: the canonical text its body holds (the usual empty ones need no encoder)."""
+    return _EMPTY_JSON[type(value)] if not value and type(value) in _EMPTY_JSON else canonical(value)
+
+
+def _sqlite_time(moment: dt.datetime | None) -> str | None:
+    """A time as SQLAlchemy stores it on SQLite: naive UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``."""
+    return None if moment is None else moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _insert_row(conn: Connection, fields: dict[str, Any], moment: dt.datetime, body: str, event_hash: str) -> int:
-    """INSERT one event with every column, returning its id; ``fields`` as hashed (JSON fields go in as their canonical text, the
-    text the body holds; the time as SQLAlchemy stores it on SQLite: naive UTC)."""
+    """INSERT one event with every column, returning its id; ``fields`` as hashed (JSON fields go in as their
+    canonical text, the text the body holds; the times on SQLite as SQLAlchemy stores them)."""
     dialect = conn.dialect.name
     if dialect not in _RAW_INSERT:
         key = conn.execute(_INSERT, {**fields, "occurred_at": moment, "body": body, "hash": event_hash})
         return int(key.inserted_primary_key[0])  # type: ignore[index]
-    times = {"occurred_at": moment, "effective_at": fields.get("effective_at")}
-    if dialect == "sqlite":
-        times = {name: value and value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-                 for name, value in times.items()}
-    params = (body, event_hash, *(canonical(fields[n]) if n in _JSON_FIELDS else times[n] if n in _TIMES
-                                  else fields[n] for n in COLUMNS))
+    effective = fields.get("effective_at")
+    times = (_sqlite_time(moment), _sqlite_time(effective)) if dialect == "sqlite" else (moment, effective)
+    params = (body, event_hash, *_plain_values(fields), *(_json_text(fields[n]) for n in _JSON_FIELDS), *times)
     result = conn.exec_driver_sql(_RAW_INSERT[dialect], params)
     return int(result.scalar_one()) if dialect == "postgresql" else int(result.lastrowid)
 
@@ -310,20 +322,21 @@ def append(session: Session, *, subject_type: str, subject_id: str, **fields: An
     return event
 
 
-def insert_event(session: Session, values: dict[str, Any]) -> AuditEvent:
+def insert_event(session: Session, values: dict[str, Any], conn: Connection | None = None) -> AuditEvent:
     """INSERT an event made by :func:`event_values` (every column in one statement, from the values just hashed:
-    the database parses nothing; verify compares) and return it persistent in ``session``. The caller keeps the
-    subject's chain head (:func:`keep_head`, or in its own UPDATE of the subject row)."""
-    event_id = _insert_row(session.connection(), values, values["occurred_at"], values["body"], values["hash"])
+    the database parses nothing; verify compares) and return it, detached with its identity (rows of the trail
+    never change: nothing for the session to track, expire or flush; ``session.add`` attaches it if wanted). The
+    caller keeps the subject's chain head (:func:`keep_head`, or in its own UPDATE of the subject row). ``conn``:
+    the session's connection, when the caller holds it already."""
+    event_id = _insert_row(conn or session.connection(), values, values["occurred_at"], values["body"], values["hash"])
     # The instance is built without the ORM constructor (which sets each attribute through its events): the
-    # values go straight into its dict, as loaded ones do; then it is made persistent without a second INSERT,
-    # so callers may keep using it in the session.
+    # values go straight into its dict, as loaded ones do; then it gets its identity, so that adding it to a
+    # session makes it persistent, never a second INSERT.
     if not _EVENT_MANAGER.mapper.configured:
         configure_mappers()  # as the constructor would: the attributes' instrumentation is set up here
     event: AuditEvent = _EVENT_MANAGER.new_instance()
     event.__dict__.update(values, id=event_id)
     make_transient_to_detached(event)
-    session.add(event)
     return event
 
 

@@ -36,8 +36,11 @@ FIELDS = (
 OPTIONAL_FIELDS = ("effective_at", "imported")
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)  # one, not one per call
+
+
 def canonical(fields: dict[str, Any]) -> str:
-    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(fields)
 
 
 def digest(body: str) -> str:

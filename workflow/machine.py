@@ -1,8 +1,9 @@
 """One compiled ``transitions`` machine per (workflow, version), shared by every subject.
 
 The machine is built once at load time with ``auto_transitions=False``. Subjects are never added to it as
-models: a trigger runs against any object that has a ``wf_state`` attribute. Lookup tables derived from the
-machine answer "what may this actor do here" without touching the machine on the hot path.
+models. Lookup tables derived from the machine answer "what may this actor do here" and "where does this rule
+take it" without touching the machine on the hot path (tests/engine/test_machine_table.py runs the machine on
+every (state, trigger, rule) of every shipped definition and compares).
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ class CompiledWorkflow:
             name: {i: a.own_inputs().get(i) or self.input_specs[i] for i in a.input_names()}
             for name, a in d.actions.items()}
         self.machine = self._build_machine()
+        # (source, trigger, rule index) -> the state the machine's transition for it leads to
+        self.moves: dict[tuple[str, str, int], str] = {}
         self.rules_from = self._index_from_machine()
 
     # --- compilation ----------------------------------------------------------------------------------------
@@ -153,6 +156,9 @@ class CompiledWorkflow:
                 rules = pairs[(trigger, source)]
                 assert [t.dest for t in transitions] == [r.dest for r in rules], (trigger, source)
                 by_state[source][trigger] = tuple(rules)
+                for transition, rule in zip(transitions, rules, strict=True):
+                    assert transition.dest is not None, (trigger, source)  # no internal transitions are compiled
+                    self.moves[(source, trigger, rule.index)] = transition.dest
         return by_state
 
     # --- questions ------------------------------------------------------------------------------------------
@@ -324,15 +330,18 @@ class CompiledWorkflow:
         return exp, cleaned
 
     def step(self, subject: Any, exp: Explanation, actor: Actor) -> Step:
-        """Run the machine for an allowed explanation on a stand-in holding the subject's state, and return the
-        state and trigger history the subject moves to. The subject itself is untouched: the caller stores it."""
-        step = Step(subject.wf_state, {k: list(v) for k, v in fired_by(subject).items()})
-        if not self.machine.events[exp.trigger].trigger(step, rule_index=exp.rule_index):
+        """The state and trigger history an allowed explanation moves the subject to: where the machine's
+        transition for the chosen rule from the subject's state leads (``moves``, read from the machine when
+        compiled, rather than running it per fire). The subject itself is untouched: the caller stores it."""
+        source = subject.wf_state
+        dest = self.moves.get((source, exp.trigger, exp.rule_index)) if exp.rule_index is not None else None
+        if dest is None:  # explained in another state than the subject's now
             raise Conflict({"vi": "Trạng thái đề án đã thay đổi", "en": "The proposal's state has changed"})
-        step.wf_fired_by.setdefault(exp.trigger, []).append(actor.user_id)
+        fired = {k: list(v) for k, v in fired_by(subject).items()}
+        fired.setdefault(exp.trigger, []).append(actor.user_id)
         # also per source state, so a guard can count a trigger per stage (max_times with ``state``)
-        step.wf_fired_by.setdefault(f"{exp.trigger}@{subject.wf_state}", []).append(actor.user_id)
-        return step
+        fired.setdefault(f"{exp.trigger}@{source}", []).append(actor.user_id)
+        return Step(dest, fired)
 
     def move(self, subject: Any, exp: Explanation, actor: Actor) -> None:
         """:meth:`step`, then set the subject's state and trigger history (the in-memory path)."""

@@ -129,40 +129,46 @@ def lock_subject(session: Session, subject_class: type, identity: tuple[Any, ...
     return None if row is None else int(row[0])
 
 
-_LOCKED_IN = "_wf_locked_in"  # on an instance: (a weak reference to) the transaction it was loaded locked in
+_LOCKED_IN = "_wf_locked_in"  # on an instance: (a weak reference to) the transaction it was loaded in, FOR UPDATE?
 
 
 def _note_load(target: WorkflowMixin, context: Any, *_attrs: Any) -> None:
-    """Remember when an instance was read under its row lock, in the session's outermost transaction: loaded
-    ``FOR UPDATE``, or on SQLite on a writing connection (BEGIN IMMEDIATE holds the database's write lock).
-    Then :func:`_lock` has nothing to re-read. A savepoint's lock may be released by its rollback: not noted."""
+    """Remember the outermost transaction an instance was read in, and whether under ``FOR UPDATE``: then
+    :func:`_lock` has nothing to re-read (see :func:`_locked_here`). A savepoint's lock may be released by its
+    rollback: a load there is not noted. Runs for every loaded row, so it asks the session for no connection."""
     session: Session | None = getattr(context, "session", None)
     txn = session.get_transaction() if session is not None else None
-    locked = False
-    if session is not None and txn is not None and session.get_nested_transaction() is None:
-        conn = session.connection()
-        locked = getattr(context.query, "_for_update_arg", None) is not None or (
-            conn.dialect.name == "sqlite" and conn.get_execution_options().get(READ_ONLY_OPTION) is not True)
-    target.__dict__[_LOCKED_IN] = weakref.ref(txn) if locked else None
+    noted = None
+    if txn is not None and session is not None and session.get_nested_transaction() is None:
+        noted = (weakref.ref(txn), getattr(context.query, "_for_update_arg", None) is not None)
+    target.__dict__[_LOCKED_IN] = noted
 
 
 event.listen(WorkflowMixin, "load", _note_load, propagate=True)
 event.listen(WorkflowMixin, "refresh", _note_load, propagate=True)
 
 
-def _locked_here(session: Session, subject: WorkflowMixin) -> bool:
+def _locked_here(session: Session, subject: WorkflowMixin, conn: Connection) -> bool:
+    """Read under its row lock in this outermost transaction: loaded ``FOR UPDATE``, or on SQLite on a writing
+    connection (BEGIN IMMEDIATE holds the database's write lock). ``conn`` is the transaction's connection, the
+    one the load ran on."""
     noted, txn = subject.__dict__.get(_LOCKED_IN), session.get_transaction()
-    return noted is not None and txn is not None and noted() is txn and session.get_nested_transaction() is None
+    if noted is None or txn is None or noted[0]() is not txn or session.get_nested_transaction() is not None:
+        return False
+    return bool(noted[1]) or (conn.dialect.name == "sqlite"
+                              and conn.get_execution_options().get(READ_ONLY_OPTION) is not True)
 
 
-def _lock(session: Session, subject: WorkflowMixin) -> None:
-    """Lock the subject's row. Every write bumps ``wf_version`` (this module is the one write path), so when
-    the locked version is the one loaded the instance is current; otherwise it is reloaded, relationships too.
-    A recorded refusal moves the chain head without a new version, so the head is taken from the lock's read.
-    An instance already read under the lock in this transaction (see :func:`_note_load`) is current as it is."""
+def _lock(session: Session, subject: WorkflowMixin) -> Connection:
+    """Lock the subject's row and return the transaction's connection. Every write bumps ``wf_version`` (this
+    module is the one write path), so when the locked version is the one loaded the instance is current;
+    otherwise it is reloaded, relationships too. A recorded refusal moves the chain head without a new version,
+    so the head is taken from the lock's read. An instance already read under the lock in this transaction
+    (see :func:`_note_load`) is current as it is."""
     session.flush()  # the caller's pending changes must not be lost
-    if _locked_here(session, subject):
-        return
+    conn = session.connection()
+    if _locked_here(session, subject, conn):
+        return conn
     cls, identity = type(subject), tuple(inspect(subject).identity or ())
     locked = _lock_row(session, cls, identity)
     if locked is None:
@@ -173,6 +179,7 @@ def _lock(session: Session, subject: WorkflowMixin) -> None:
                         .execution_options(populate_existing=True)).scalars().all()
     for name, value in zip(_HEAD, locked[1:], strict=True):
         set_committed_value(subject, name, value)
+    return conn
 
 
 @lru_cache(maxsize=64)
@@ -198,7 +205,7 @@ def _store_sql(subject_class: type, dialect: Dialect, keys: tuple[str, ...]
     return compiled.string, names, processors
 
 
-def _store(session: Session, subject: WorkflowMixin, step: Step | None, event: dict[str, Any],
+def _store(conn: Connection, subject: WorkflowMixin, step: Step | None, event: dict[str, Any],
            entered_at: dt.datetime | None = None) -> None:
     """Write the columns the engine owns with one UPDATE: the bumped version, the chain head (the ``event``
     about to be inserted) and, for a fired trigger, the state, trigger history and entry time (now, or an
@@ -211,7 +218,6 @@ def _store(session: Session, subject: WorkflowMixin, step: Step | None, event: d
         if step.wf_state != subject.wf_state:
             values.update(wf_state=step.wf_state, wf_entered_at=entered_at or utcnow())
     params = {f"pk{i}": v for i, v in enumerate(inspect(subject).identity or ())}
-    conn = session.connection()
     subject_class: type = type(subject)
     sql, names, processors = _store_sql(subject_class, conn.dialect, tuple(values))
     given = {**values, **params, "locked_version": subject.wf_version}
@@ -244,7 +250,7 @@ def _operate(session: Session, subject: WorkflowMixin, actor: Actor, action: str
              attempted: Mapping[str, Any] | None, expected_version: int | None,
              registry: Registry | None, request_id: str | None) -> AuditEvent:
     """The core every write shares: lock, version, pin, authorize, apply, bump, audit, flush."""
-    _lock(session, subject)
+    conn = _lock(session, subject)
     _check_version(subject, expected_version)
     compiled = _compiled(subject, registry)
     exp = authorize(compiled)
@@ -257,8 +263,8 @@ def _operate(session: Session, subject: WorkflowMixin, actor: Actor, action: str
                          to_state=change.step.wf_state if change.step else subject.wf_state, **_pin(subject),
                          **_actor_fields(actor, exp.grant), comment=change.comment, inputs=change.inputs,
                          diff=change.diff, request_id=request_id)
-    _store(session, subject, change.step, values)
-    return _applied(session, subject, compiled, audit.insert_event(session, values))
+    _store(conn, subject, change.step, values)
+    return _applied(session, subject, compiled, audit.insert_event(session, values, conn))
 
 
 def _next_event(subject: WorkflowMixin, **fields: Any) -> dict[str, Any]:
@@ -432,7 +438,7 @@ def import_event(session: Session, instance: WorkflowMixin, actor: Actor, trigge
     is checked instead: not in the future, not before the subject's last event (InvalidInput, key
     ``effective_at``). Locking, the version, the pin, the stored move and the hash chain are those of every
     other write. No listener is told: an old decision sends no notice."""
-    _lock(session, instance)
+    conn = _lock(session, instance)
     _check_version(instance, expected_version)
     compiled = _compiled(instance, registry)
     moment = _historical(effective_at, _last_effective(session, instance))
@@ -452,8 +458,8 @@ def import_event(session: Session, instance: WorkflowMixin, actor: Actor, trigge
     values = _next_event(instance, action=trigger, outcome="applied", from_state=from_state,
                          to_state=rules[0].dest, **_pin(instance), **_actor_fields(actor, None), comment=comment,
                          inputs=dict(inputs or {}), request_id=request_id, effective_at=moment)
-    _store(session, instance, Step(rules[0].dest, fired), values, entered_at=moment)
-    return audit.insert_event(session, values)
+    _store(conn, instance, Step(rules[0].dest, fired), values, entered_at=moment)
+    return audit.insert_event(session, values, conn)
 
 
 # --- refusals ---------------------------------------------------------------------------------------------

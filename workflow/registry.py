@@ -88,6 +88,12 @@ def _load_cached(path: str) -> Registry:
     return Registry.load([path])
 
 
+@lru_cache(maxsize=4)
+def _registry_named(setting: str | None) -> Registry:
+    return _load_cached(str(Path(setting) if setting is not None else DEFAULT_DEFINITIONS))  # = definitions_path()
+
+
 def default_registry() -> Registry:
-    """The registry of the shipped (or ``GRANTFLOW_DEFINITIONS``) definitions, compiled once per process."""
-    return _load_cached(str(definitions_path()))
+    """The registry of the shipped (or ``GRANTFLOW_DEFINITIONS``) definitions, compiled once per process. Asked
+    on every write and for every row of a page: the setting is looked up, no path is built."""
+    return _registry_named(os.environ.get("GRANTFLOW_DEFINITIONS"))

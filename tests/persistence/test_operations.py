@@ -173,7 +173,7 @@ def test_failure_inside_the_operation_leaves_nothing(engine, make_proposal, monk
     with Session(engine) as s:
         proposal = s.get(Proposal, p.id)
         if where == "audit":  # the state has moved in memory and in the session when the audit append fails
-            def broken(_session, _values):
+            def broken(_session, _values, _conn=None):
                 assert proposal.wf_state == "district_review"
                 raise RuntimeError("disk full")
 
