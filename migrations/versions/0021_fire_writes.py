@@ -1,7 +1,7 @@
 """fire writes: fewer index entries and report rows per transition
 
 Revision ID: 0021_fire_writes
-Revises: 0019_repin
+Revises: 0020_stay_median
 Create Date: 2026-12-07 17:00:00
 
 What a transition (UPDATE proposal, INSERT audit_event) made the database write, and what goes
@@ -33,7 +33,7 @@ from types import ModuleType
 from alembic import op
 
 revision = "0021_fire_writes"
-down_revision = "0019_repin"
+down_revision = "0020_stay_median"
 branch_labels = None
 depends_on = None
 
