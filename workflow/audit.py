@@ -630,7 +630,12 @@ def verify_chain(source: Session | Engine | Connection, *, workers: int = 1,
     chains, found = scans[0]
     for later, later_found in scans[1:]:
         chains.absorb(later)
-        found.update(later_found)
+        for chain, hashes in later_found.items():  # a chain's named heads may lie in several stretches
+            earlier = found.get(chain)
+            if isinstance(earlier, dict) and isinstance(hashes, dict):
+                earlier.update(hashes)
+            else:
+                found[chain] = hashes
     del scans
     with engine.connect() as conn:
         problems = [b for chain in sorted(chains.broken | _chains_of(conn, disagreeing))

@@ -238,3 +238,17 @@ def test_verify_memory_per_chain_stays_small(engine, monkeypatch):
     large = _traced_verify(engine)
     per_chain = (large - small) / (3 * n)
     assert per_chain < 1_000, (small, large, per_chain)
+
+
+def test_workers_keep_every_head_the_checkpoints_name(engine):
+    """Checkpoints naming several heads of one chain, the chain split between two workers' stretches: each
+    stretch's hashes of those heads are kept (the later stretch's must not replace the earlier's)."""
+    for _round in range(2):
+        with Session(engine) as session:
+            for _ in range(3):
+                audit.append(session, subject_type="scan", subject_id="c", action="edit", outcome="applied")
+            session.commit()
+        _checkpoint(engine)
+    result = audit.verify_chain(engine, workers=2, min_stretch=1)
+    assert result.ok, result.problems
+    assert result.count == 8 and result.checkpoints == 2
