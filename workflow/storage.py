@@ -29,6 +29,7 @@ class WorkflowMixin:
     """
 
     wf_subject_type: ClassVar[str] = ""  # defaults to the table name
+    wf_state_index: ClassVar[bool] = True  # False where a wider index leads with wf_state (proposal: 0021)
 
     @declared_attr
     def wf_workflow(cls) -> Mapped[str]:
@@ -44,7 +45,7 @@ class WorkflowMixin:
 
     @declared_attr
     def wf_state(cls) -> Mapped[str]:
-        return mapped_column(String(64), nullable=False, index=True)
+        return mapped_column(String(64), nullable=False, index=cls.wf_state_index)
 
     @declared_attr
     def wf_version(cls) -> Mapped[int]:

@@ -113,6 +113,7 @@ def fold(text: str) -> str:
 class Proposal(StageFacts, WorkflowMixin, Base):
     __tablename__ = "proposal"
     wf_subject_type = "proposal"
+    wf_state_index = False  # ix_proposal_state_work leads with wf_state (0021_fire_writes)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)  # e.g. KC-2019-0042
