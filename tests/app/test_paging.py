@@ -42,7 +42,8 @@ def test_a_huge_page_is_clamped_on_the_api(world: World, db):
 
 APP = Path(__file__).resolve().parents[2] / "app"
 KEYSET = {APP / "audit" / "log.py",  # the audit log pages by id cursor; an offset is only its fallback
-          APP / "reports" / "queries.py"}  # an offset to the middle row of an index (the median), not a page
+          APP / "reports" / "queries.py",  # an offset to the middle row of an index (the median), not a page
+          APP / "reports" / "cube.py"}  # an offset to the middle row(s) within one day of stays (the median)
 
 
 def test_no_list_pages_by_hand():
