@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from app.audit.jobs import VerificationRun
 from workflow import audit, seal
 
-from .test_verify_scan import _checkpoint, _insert
+from .test_verify_scan import _checkpoint, _insert, _traced_verify
 
 pytestmark = [BOTH_DATABASES, pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")]
 
@@ -78,13 +78,8 @@ def test_a_run_started_from_the_page_goes_on_in_its_own_process(app, client, wor
     _insert(engine, CHAINS, tag="m")
     _checkpoint(engine)
     audit.verify_chain(engine)  # warm SQLAlchemy's caches: not the verify's own memory
-    tracemalloc.start()
-    try:
-        expected = audit.verify_chain(engine)
-        in_process = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert expected.ok and in_process > 5 * WEB_BOUND, in_process  # a verify in this process would show
+    expected, in_process = _traced_verify(engine)
+    assert in_process > 5 * WEB_BOUND, in_process  # a verify in this process would show
     login(client, "auditor")
     token = csrf_token(client, "/audit/verify")  # the page rendered once: its template compiled
     rss_before = _rss_bytes()

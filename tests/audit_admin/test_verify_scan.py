@@ -205,8 +205,8 @@ def test_the_job_writes_progress_at_most_once_a_second(app, monkeypatch):
     assert 2 <= len(writes) <= 2 + int(took), (len(writes), took)  # the first batch, the end, one a second at most
 
 
-def _traced_verify(engine: Engine) -> int:
-    """Peak bytes traced while the whole trail is verified (it must verify)."""
+def _traced_verify(engine: Engine) -> tuple[audit.VerifyResult, int]:
+    """The whole trail verified (it must verify), and the peak bytes traced meanwhile."""
     tracemalloc.start()
     try:
         result = audit.verify_chain(engine)
@@ -214,7 +214,7 @@ def _traced_verify(engine: Engine) -> int:
     finally:
         tracemalloc.stop()
     assert result.ok, result.first
-    return peak
+    return result, peak
 
 
 def _checkpoint(engine: Engine) -> None:
@@ -232,10 +232,10 @@ def test_verify_memory_per_chain_stays_small(engine, monkeypatch):
     _insert(engine, n, tag="m")
     _checkpoint(engine)
     audit.verify_chain(engine)  # warm SQLAlchemy's caches: they are not the verify's own memory
-    small = _traced_verify(engine)
+    _, small = _traced_verify(engine)
     _insert(engine, 3 * n, tag="x")
     _checkpoint(engine)
-    large = _traced_verify(engine)
+    _, large = _traced_verify(engine)
     per_chain = (large - small) / (3 * n)
     assert per_chain < 1_000, (small, large, per_chain)
 
