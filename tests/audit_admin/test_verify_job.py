@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
+import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -54,6 +55,25 @@ def _assert_reaped(pid: int, timeout: float = 20.0) -> None:
     while Path(f"/proc/{pid}").exists():
         assert time.monotonic() < deadline, f"process {pid} not reaped: {Path(f'/proc/{pid}/stat').read_text()}"
         time.sleep(0.05)
+
+
+def _runs_ended(timeout: float = 60.0) -> None:
+    """Every verify process this test process started is reaped and every reaper thread is done: a run of an
+    earlier test cannot be taken for this test's, and no reaper reaches for a database its test dropped."""
+    for pid in _verify_processes():
+        _assert_reaped(pid, timeout)
+    for thread in threading.enumerate():
+        if thread.name.startswith("audit-verify-"):
+            thread.join(timeout)
+            assert not thread.is_alive(), f"{thread.name} still waits for its process"
+
+
+@pytest.fixture(autouse=True)
+def _one_test_runs_at_a_time(app):
+    """Set up after `app` (its database), so torn down before it."""
+    _runs_ended()
+    yield
+    _runs_ended()
 
 
 def _rss_bytes() -> int:
