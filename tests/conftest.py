@@ -279,6 +279,21 @@ def login(client: Any, username: str, password: str = PASSWORD) -> Any:
     return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
 
 
+APPEND_ONLY = ("audit_event_no_update", "audit_event_no_delete")
+
+
+def lift_trail_guards(conn: Any, triggers: tuple[str, ...] = APPEND_ONLY) -> None:
+    """What an attacker with the table owner's rights does to change rows behind their bodies: drop the
+    append-only triggers and, on PostgreSQL, the row check (0022), so verify goes back to checking each row."""
+    from workflow.audit import ROW_CHECK
+
+    postgres = conn.dialect.name == "postgresql"
+    for name in triggers:
+        conn.execute(text(f"DROP TRIGGER {name}{' ON audit_event' if postgres else ''}"))
+    if postgres:
+        conn.execute(text(f"ALTER TABLE audit_event DROP CONSTRAINT {ROW_CHECK}"))
+
+
 def verified_through_api(client: Any, headers: dict[str, str], timeout: float = 30.0) -> dict[str, Any]:
     """Start a verification run through the API (202 and a status URL), then follow it until it has ended."""
     import time

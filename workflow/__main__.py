@@ -65,7 +65,8 @@ def _audit(args: argparse.Namespace) -> int:
 
     if args.audit_command == "verify":
         return seal.cli_verify(args.db, workers=args.workers, public_key_path=args.public_key,
-                               published_path=args.published, require_sealed=args.require_sealed)
+                               published_path=args.published, require_sealed=args.require_sealed,
+                               recheck_rows=args.recheck_rows)
     if args.audit_command == "checkpoint":
         return seal.cli_checkpoint(args.db, args.key, args.publish)
     if args.audit_command == "keygen":
@@ -110,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--published", help="the published digests file: each must still be in the trail")
             p.add_argument("--require-sealed", action="store_true",
                            help="events no signed checkpoint covers yet fail the run too")
+            p.add_argument("--recheck-rows", action="store_true",
+                           help="PostgreSQL: hash and compare every row here even where the database's validated "
+                                "row check proves them (when the database's superuser is not trusted)")
         if name == "checkpoint":
             p.add_argument("--key", default=os.environ.get("AUDIT_SIGNING_KEY_FILE"),
                            help="PEM Ed25519 private key that signs the digest (never stored in the database)")

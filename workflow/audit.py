@@ -10,10 +10,13 @@ chains are read again, to say how they broke. See docs/audit.md.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import multiprocessing
+import queue
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -40,8 +43,10 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.ext.compiler import compiles
@@ -462,6 +467,7 @@ class VerifyResult:
     problems: list[Break] = field(default_factory=list)
     checkpoints: int = 0
     altered_columns: list[str] = field(default_factory=list)  # columns that disagree with their body
+    rows_proven: bool = False  # the database proved each row's hash and columns (ROW_CHECK); else the scan did
 
     @property
     def first(self) -> Break | None:
@@ -519,6 +525,49 @@ def _pg_body(fields: list[str]) -> str:
 # The fast check, as on SQLite: the body is the columns' canonical rendering (one text comparison, no parse).
 # A row that fails it (a value rendered otherwise, see _pg_json_text) falls back to comparing as jsonb.
 _PG_COLUMNS_RENDERED = f"body = {_pg_body([*FIELDS, *OPTIONAL_FIELDS])}"
+# PostgreSQL holds every row to both comparisons as it is written: the CHECK constraint ROW_CHECK calls this
+# function (its text below, run with search_path pinned so no other schema's functions can stand in) on the
+# row's body, hash and columns. A CHECK cannot be disabled like a trigger: it can only be dropped, and put back
+# validated only if every row passes it. So while it is the genuine one and validated (_row_check_holds), the
+# scan need not redo per row what the database has proven for every row, and only links the chains. Only a role
+# that can write the system catalogs (a superuser) could fake that; `recheck_rows` redoes it regardless.
+ROW_CHECK = "ck_audit_event_row"
+ROW_CHECK_FUNCTION = "audit_event_row_agrees"
+_ROW_CHECK_ARGS = ("body", "hash", *COLUMNS)
+ROW_CHECK_SOURCE = ("SELECT coalesce(hash = encode(sha256(convert_to(body, 'UTF8')), 'hex') "
+                    f"AND ({_PG_COLUMNS_RENDERED} OR {_PG_COLUMNS_AGREE}), false)")
+_ROW_CHECK_CONFIG = ["search_path=pg_catalog, pg_temp"]
+_ROW_CHECK_DEFINITION = f"CHECK ({ROW_CHECK_FUNCTION}({', '.join(_ROW_CHECK_ARGS)}))"
+
+
+def row_check_statements() -> list[str]:
+    """What makes the constraint (migration 0022): the function, then the constraint, validated over every row."""
+    pg = postgresql.dialect()  # type: ignore[no-untyped-call]
+    params = ", ".join(f"{name} {_table.c[name].type.compile(dialect=pg)}" for name in _ROW_CHECK_ARGS)
+    return [f"CREATE FUNCTION {ROW_CHECK_FUNCTION}({params}) RETURNS boolean LANGUAGE sql STABLE "
+            f"SET search_path = pg_catalog, pg_temp AS $row_check${ROW_CHECK_SOURCE}$row_check$",
+            f"ALTER TABLE audit_event ADD CONSTRAINT {ROW_CHECK} {_ROW_CHECK_DEFINITION} NOT VALID",
+            f"ALTER TABLE audit_event VALIDATE CONSTRAINT {ROW_CHECK}"]
+
+
+_ROW_CHECK_FOUND = text(
+    "SELECT c.convalidated, pg_get_constraintdef(c.oid), p.proname, p.prosrc, l.lanname, p.proconfig "
+    "FROM pg_constraint c "
+    "JOIN pg_depend d ON d.classid = 'pg_constraint'::regclass AND d.objid = c.oid "
+    "AND d.refclassid = 'pg_proc'::regclass "
+    "JOIN pg_proc p ON p.oid = d.refobjid JOIN pg_language l ON l.oid = p.prolang "
+    "WHERE c.conrelid = 'audit_event'::regclass AND c.conname = :name")
+
+
+def _row_check_holds(conn: Connection) -> bool:
+    """The database has proven every row's hash and columns: ROW_CHECK is validated, says what it should, and
+    calls the one function, whose text and settings are this module's."""
+    if conn.dialect.name != "postgresql":
+        return False
+    found = conn.execute(_ROW_CHECK_FOUND, {"name": ROW_CHECK}).all()
+    return found == [(True, _ROW_CHECK_DEFINITION, ROW_CHECK_FUNCTION, ROW_CHECK_SOURCE, "sql", _ROW_CHECK_CONFIG)]
+
+
 _SQLITE_COLUMNS_DIFFER = " OR ".join(
     [f"json_extract(body, '$.{f}') IS NOT {_SQLITE_VALUE.get(f, f)}" for f in COLUMNS]
     + ["json_extract(body, '$.imported') IS NOT (CASE WHEN effective_at IS NOT NULL THEN 1 END)"])
@@ -548,19 +597,57 @@ _ROWS = {
               f"CASE WHEN {_SQLITE_COLUMNS_AGREE} THEN CAST(body AS BLOB) "
               f"WHEN json_valid(body) AND NOT coalesce({_SQLITE_COLUMNS_DIFFER}, 1) THEN CAST(body AS BLOB) END "
               "FROM audit_event {where}",
+    # ROW_CHECK holds (see there): every row's hash and columns are proven; only the chains are left to link.
+    "postgresql-proven": f"SELECT id, {_CHAIN}, coalesce(seq, 0), coalesce(prev_hash, ''), hash, true "
+                         "FROM audit_event {where}",
 }
 
 
-def _rows(conn: Connection, where: str = "", params: tuple[Any, ...] = (), name: str | None = None
-          ) -> Iterator[list[tuple[Any, ...]]]:
-    """Batches of ``(id, chain, seq, prev_hash, hash, checked)``; see :func:`_body_ok` for ``checked``."""
+def _rows(conn: Connection, where: str = "", params: tuple[Any, ...] = (), name: str | None = None,
+          proven: bool = False) -> Iterator[list[tuple[Any, ...]]]:
+    """Batches of ``(id, chain, seq, prev_hash, hash, checked)``; see :func:`_body_ok` for ``checked``.
+    ``proven``: the database vouches for every row (:func:`_row_check_holds`), so nothing is checked per row."""
     cursor = _cursor(conn, name)
     try:
-        cursor.execute(_ROWS[conn.dialect.name].format(where=where), params)
+        cursor.execute(_ROWS["postgresql-proven" if proven else conn.dialect.name].format(where=where), params)
         while batch := cursor.fetchmany(_BATCH):
             yield batch
     finally:
         cursor.close()
+
+
+def _read_ahead(batches: Iterator[list[tuple[Any, ...]]], depth: int = 2) -> Iterator[list[tuple[Any, ...]]]:
+    """``batches``, fetched by a thread of their own: the database reads the next batch (a named cursor fetches
+    only when asked) while this thread links the last one, instead of each waiting for the other. At most
+    ``depth`` batches wait; stopped early, the fetching thread stops too and closes ``batches``."""
+    waiting: queue.Queue[Any] = queue.Queue(depth)
+    stop, end = threading.Event(), object()
+
+    def fetch() -> None:
+        try:
+            for batch in batches:
+                waiting.put(batch)
+                if stop.is_set():
+                    break
+            waiting.put(end)
+        except BaseException as exc:  # handed to the reading thread, raised there
+            waiting.put(exc)
+        finally:
+            cast(Any, batches).close()
+
+    fetcher = threading.Thread(target=fetch, name="audit-read-ahead", daemon=True)
+    fetcher.start()
+    try:
+        while (item := waiting.get()) is not end:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while fetcher.is_alive():  # make room for a put it may be blocked in, until it ends
+            with contextlib.suppress(queue.Empty):
+                waiting.get(timeout=0.05)
+        fetcher.join()
 
 
 def _body_ok(checked: bool | bytes | None, event_hash: str) -> bool:
@@ -602,9 +689,12 @@ def _mismatched_columns(conn: Connection, event_ids: list[int]) -> list[str]:
     return sorted(found)
 
 
-def verify_chain(source: Session | Engine | Connection, *, workers: int = 1,
-                 min_stretch: int = _MIN_STRETCH, progress: Callable[[int], None] | None = None) -> VerifyResult:
+def verify_chain(source: Session | Engine | Connection, *, workers: int = 1, min_stretch: int = _MIN_STRETCH,
+                 progress: Callable[[int], None] | None = None, recheck_rows: bool = False) -> VerifyResult:
     """Recompute every chain and checkpoint. Reads only (and never waits for writers); safe while the app runs.
+
+    Each row's hash and columns are checked against its body by the scan, or, on PostgreSQL, proven by the
+    database's validated ROW_CHECK constraint (unless ``recheck_rows``); ``rows_proven`` says which.
 
     With ``workers`` > 1 the ids are split into up to that many stretches of at least ``min_stretch`` ids,
     scanned by forked processes on their own connections and joined in id order (:meth:`Chains.absorb`).
@@ -616,17 +706,18 @@ def verify_chain(source: Session | Engine | Connection, *, workers: int = 1,
             # Only the heads they name are kept during the scan: the parsed diffs are read again at the end.
             checkpoint_ids, wanted = _wanted_heads(session)
         disagreeing: set[int] = set()  # (the columns are checked in the scan itself)
+        proven = not recheck_rows and _row_check_holds(conn)
         on_disk = engine.url.database not in (None, "", ":memory:")
         stretches = _stretches(conn, workers, min_stretch) if workers > 1 and on_disk else [(None, None)]
     if len(stretches) > 1:
         url = engine.url.render_as_string(hide_password=False)
         engine.dispose()  # so the forked workers inherit no open connection
         with ProcessPoolExecutor(len(stretches), mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(_scan_stretch, url, lo, hi, wanted, disagreeing) for lo, hi in stretches]
+            futures = [pool.submit(_scan_stretch, url, lo, hi, wanted, disagreeing, proven) for lo, hi in stretches]
             scans = [f.result() for f in futures]
     else:
         with engine.connect() as conn:
-            scans = [_scan(conn, None, None, wanted, disagreeing, progress)]
+            scans = [_scan(conn, None, None, wanted, disagreeing, progress, proven)]
     chains, found = scans[0]
     for later, later_found in scans[1:]:
         chains.absorb(later)
@@ -638,6 +729,9 @@ def verify_chain(source: Session | Engine | Connection, *, workers: int = 1,
                 found[chain] = hashes
     del scans
     with engine.connect() as conn:
+        if proven and not _row_check_holds(conn):  # dropped while the scan ran: its rows are not proven
+            return verify_chain(source, workers=workers, min_stretch=min_stretch, progress=progress,
+                                recheck_rows=True)
         problems = [b for chain in sorted(chains.broken | _chains_of(conn, disagreeing))
                     if (b := _classify(conn, chain, disagreeing)) is not None]
         altered = _mismatched_columns(conn, sorted({b.event_id for b in problems if b.kind == "changed"}))
@@ -647,7 +741,7 @@ def verify_chain(source: Session | Engine | Connection, *, workers: int = 1,
         cp_problems, _digests = check_checkpoints(_checkpoint_diffs(session, checkpoint_ids),
                                                   lambda c, q: _found_hash(wanted, found, c, q))
     problems = sorted(problems + cp_problems, key=lambda b: b.event_id)
-    return VerifyResult(not problems, count, digest, problems, len(checkpoint_ids), altered)
+    return VerifyResult(not problems, count, digest, problems, len(checkpoint_ids), altered, proven)
 
 
 # Per chain, the verify keeps little: ``wanted`` maps a chain to the one seq checkpoints name (an int), or to a
@@ -691,18 +785,22 @@ def _stretches(conn: Connection, parts: int, min_width: int) -> list[tuple[int |
 
 
 def _scan(conn: Connection, lo: int | None, hi: int | None, wanted: Wanted, disagreeing: set[int],
-          progress: Callable[[int], None] | None = None) -> tuple[Chains, Found]:
+          progress: Callable[[int], None] | None = None, proven: bool = False) -> tuple[Chains, Found]:
     """Link the events with ids in ``[lo, hi)`` (None: unbounded); also the hashes of the heads ``wanted``."""
     p = "%s" if conn.dialect.name == "postgresql" else "?"
     where = " AND ".join([f"id >= {p}"] * (lo is not None) + [f"id < {p}"] * (hi is not None))
     params = tuple(v for v in (lo, hi) if v is not None)
     chains = Chains(midway=lo is not None)
     found: Found = {}
-    add, hashed_by_server = chains.add, conn.dialect.name == "postgresql"
-    for batch in _rows(conn, f"{'WHERE ' + where if where else ''} ORDER BY id", params, name="audit_verify"):
-        for event_id, chain, seq, prev_hash, event_hash, checked in batch:  # the hot loop: kept flat
-            body_ok = checked if hashed_by_server else checked is not None and sha256(checked).hexdigest() == event_hash
-            add(chain, seq, prev_hash, event_hash, body_ok and not (disagreeing and event_id in disagreeing))
+    hashed_by_server = conn.dialect.name == "postgresql"
+    batches = _rows(conn, f"{'WHERE ' + where if where else ''} ORDER BY id", params, "audit_verify", proven)
+    for batch in _read_ahead(batches) if hashed_by_server else batches:
+        if hashed_by_server and not disagreeing:  # each row is already (id, chain, seq, prev_hash, hash, body_ok)
+            chains.add_rows(batch)
+        else:
+            chains.add_rows([(i, c, q, ph, h, (ok if hashed_by_server else ok is not None and sha256(ok).hexdigest() == h)
+                              and not (disagreeing and i in disagreeing)) for i, c, q, ph, h, ok in batch])
+        for _id, chain, seq, _prev, event_hash, _ok in batch if wanted else ():
             if (named := wanted.get(chain)) is not None:
                 if named.__class__ is int:
                     if seq == named:
@@ -716,12 +814,12 @@ def _scan(conn: Connection, lo: int | None, hi: int | None, wanted: Wanted, disa
 
 
 def _scan_stretch(url: str, lo: int | None, hi: int | None, wanted: Wanted,
-                  disagreeing: set[int]) -> tuple[Chains, Found]:
+                  disagreeing: set[int], proven: bool) -> tuple[Chains, Found]:
     """:func:`_scan` in a worker process, on a connection of its own."""
     engine = read_only(create_db_engine(url, poolclass=NullPool))
     try:
         with engine.connect() as conn:
-            return _scan(conn, lo, hi, wanted, disagreeing)
+            return _scan(conn, lo, hi, wanted, disagreeing, proven=proven)
     finally:
         engine.dispose()
 

@@ -204,10 +204,10 @@ def _unsealed(session: Session, checkpoints: list[tuple[int, int, dict[str, Any]
 
 def verify(source: Engine | Connection | Session, *, public_key: Ed25519PublicKey | None = None,
            published: list[dict[str, Any]] | None = None, require_sealed: bool = False,
-           check_data: bool = True, workers: int = 1,
+           check_data: bool = True, workers: int = 1, recheck_rows: bool = False,
            progress: Callable[[int], None] | None = None) -> SealedResult:
     """:func:`workflow.audit.verify_chain`, then signatures (given the public key), published digests and data."""
-    chains = audit.verify_chain(source, workers=workers, progress=progress)
+    chains = audit.verify_chain(source, workers=workers, progress=progress, recheck_rows=recheck_rows)
     result = SealedResult(chains, list(chains.problems))
     engine = audit._engine_of(source)
     with engine.connect() as conn, Session(bind=conn) as session:
@@ -273,7 +273,7 @@ def cli_checkpoint(url: str, key_path: str | None, publish_path: str | None) -> 
 
 
 def cli_verify(url: str, *, workers: int = 1, public_key_path: str | None = None,
-               published_path: str | None = None, require_sealed: bool = False) -> int:
+               published_path: str | None = None, require_sealed: bool = False, recheck_rows: bool = False) -> int:
     try:
         public_key = load_public_key(public_key_path) if public_key_path else None
         published = read_published(published_path) if published_path else None
@@ -283,7 +283,7 @@ def cli_verify(url: str, *, workers: int = 1, public_key_path: str | None = None
     engine = create_db_engine(url)
     try:
         result = verify(engine, public_key=public_key, published=published, require_sealed=require_sealed,
-                        workers=workers)
+                        workers=workers, recheck_rows=recheck_rows)
     finally:
         engine.dispose()
     chains = result.chains
@@ -293,5 +293,8 @@ def cli_verify(url: str, *, workers: int = 1, public_key_path: str | None = None
         return 1
     sealed = (f"; {result.signed} signed checkpoint(s), {len(result.unsealed)} chain(s) with events not yet sealed"
               if public_key else "")
-    print(f"OK {chains.count} events, {chains.checkpoints} checkpoints; head digest {chains.head_digest}{sealed}")
+    rows = "each row's hash and columns proven by the database's row check" if chains.rows_proven else \
+        "each row's hash and columns checked"
+    print(f"OK {chains.count} events, {chains.checkpoints} checkpoints; head digest {chains.head_digest}{sealed}; "
+          f"{rows}")
     return 0

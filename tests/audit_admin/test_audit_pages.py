@@ -9,7 +9,7 @@ import time
 
 import pytest
 from api.world import BOTH_DATABASES, ROLES
-from conftest import login, verified_through_api
+from conftest import lift_trail_guards, login, verified_through_api
 from sqlalchemy import func, select, text
 
 from app.formatting import LOCAL_TZ
@@ -190,6 +190,7 @@ def test_verify_page_reports_tampering(client, world, db):
     # The append-only triggers are lifted first, as an attacker with the database owner's rights could.
     if db.get_bind().dialect.name == "postgresql":
         db.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+        lift_trail_guards(db.connection(), triggers=())
     else:
         triggers = "SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='audit_event'"
         for (name,) in db.execute(text(triggers)).all():
@@ -212,6 +213,7 @@ def test_verify_page_reports_a_column_changed_behind_the_body(client, world, db)
                                                      AuditEvent.subject_id == str(world.pa.id), AuditEvent.seq == 1))
     if db.get_bind().dialect.name == "postgresql":
         db.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+        lift_trail_guards(db.connection(), triggers=())
     else:
         db.execute(text("DROP TRIGGER audit_event_no_update"))
     db.execute(text("UPDATE audit_event SET actor_id = 'intruder' WHERE id = :i"), {"i": event_id})

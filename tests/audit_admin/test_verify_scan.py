@@ -10,6 +10,7 @@ import tracemalloc
 from collections.abc import Iterator
 
 import pytest
+from conftest import lift_trail_guards
 from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -102,10 +103,8 @@ def test_values_rendered_otherwise_verify_and_a_changed_column_is_caught(engine,
 
 
 def _drop_triggers(engine: Engine) -> None:
-    """As an attacker would, to change rows behind their bodies."""
     with engine.begin() as conn:
-        for name in ("audit_event_no_update", "audit_event_no_delete"):
-            conn.execute(text(f"DROP TRIGGER {name}{' ON audit_event' if conn.dialect.name == 'postgresql' else ''}"))
+        lift_trail_guards(conn)
 
 
 # Column edits that a rendering mistake could hide: each must be caught.
@@ -147,9 +146,8 @@ def test_an_edited_column_is_caught(engine, edit):
 def test_awkward_values_verify_and_a_changed_column_is_caught(engine):
     _awkward_trail(engine)
     assert audit.verify_chain(engine).ok
-    with engine.begin() as conn:  # a column changed behind its body (the triggers dropped, as an attacker would)
-        for name in ("audit_event_no_update", "audit_event_no_delete"):
-            conn.execute(text(f"DROP TRIGGER {name}{' ON audit_event' if conn.dialect.name == 'postgresql' else ''}"))
+    with engine.begin() as conn:  # a column changed behind its body (the guards lifted, as an attacker would)
+        lift_trail_guards(conn)
         conn.execute(text("UPDATE audit_event SET comment = comment || ' ' WHERE subject_id = 'a1'"))
         conn.execute(text("UPDATE audit_event SET effective_at = NULL WHERE subject_id = 'i0'"))
     result = audit.verify_chain(engine)

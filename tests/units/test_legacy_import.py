@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import _hash, login
+from conftest import _hash, lift_trail_guards, login
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
@@ -214,7 +214,7 @@ def test_a_historical_date_changed_in_the_table_is_named_by_verify(any_app: Any,
         target = conn.execute(text("SELECT id FROM audit_event WHERE action = 'accept'")).scalar_one()
         # past the append-only guard: its trigger dropped (PostgreSQL), the table copied without it (SQLite)
         if conn.dialect.name == "postgresql":
-            conn.execute(text("DROP TRIGGER audit_event_no_update ON audit_event"))
+            lift_trail_guards(conn, triggers=("audit_event_no_update",))
         else:
             conn.execute(text("CREATE TABLE audit_copy AS SELECT * FROM audit_event"))
             conn.execute(text("DROP TABLE audit_event"))
