@@ -10,13 +10,10 @@ chains are read again, to say how they broke. See docs/audit.md.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import multiprocessing
-import queue
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -616,40 +613,6 @@ def _rows(conn: Connection, where: str = "", params: tuple[Any, ...] = (), name:
         cursor.close()
 
 
-def _read_ahead(batches: Iterator[list[tuple[Any, ...]]], depth: int = 2) -> Iterator[list[tuple[Any, ...]]]:
-    """``batches``, fetched by a thread of their own: the database reads the next batch (a named cursor fetches
-    only when asked) while this thread links the last one, instead of each waiting for the other. At most
-    ``depth`` batches wait; stopped early, the fetching thread stops too and closes ``batches``."""
-    waiting: queue.Queue[Any] = queue.Queue(depth)
-    stop, end = threading.Event(), object()
-
-    def fetch() -> None:
-        try:
-            for batch in batches:
-                waiting.put(batch)
-                if stop.is_set():
-                    break
-            waiting.put(end)
-        except BaseException as exc:  # handed to the reading thread, raised there
-            waiting.put(exc)
-        finally:
-            cast(Any, batches).close()
-
-    fetcher = threading.Thread(target=fetch, name="audit-read-ahead", daemon=True)
-    fetcher.start()
-    try:
-        while (item := waiting.get()) is not end:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while fetcher.is_alive():  # make room for a put it may be blocked in, until it ends
-            with contextlib.suppress(queue.Empty):
-                waiting.get(timeout=0.05)
-        fetcher.join()
-
-
 def _body_ok(checked: bool | bytes | None, event_hash: str) -> bool:
     """PostgreSQL already compared the hash and the columns (a bool); from SQLite come the body's bytes, hashed
     here, or None when the row's columns disagree with its body."""
@@ -794,7 +757,7 @@ def _scan(conn: Connection, lo: int | None, hi: int | None, wanted: Wanted, disa
     found: Found = {}
     hashed_by_server = conn.dialect.name == "postgresql"
     batches = _rows(conn, f"{'WHERE ' + where if where else ''} ORDER BY id", params, "audit_verify", proven)
-    for batch in _read_ahead(batches) if hashed_by_server else batches:
+    for batch in batches:
         if hashed_by_server and not disagreeing:  # each row is already (id, chain, seq, prev_hash, hash, body_ok)
             chains.add_rows(batch)
         else:
